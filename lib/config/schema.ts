@@ -1,0 +1,95 @@
+import { type Static, Type as T } from '@sinclair/typebox'
+
+/**
+ * Every environment variable RiskStream reads, with its type, range and default.
+ * `.env.example` documents the same list; `tests/lib/config` checks they agree.
+ * Names of the original project's settings are kept as they were so its users can switch.
+ */
+const num = (def: number, min: number, max: number, description: string) =>
+  T.Number({ default: def, minimum: min, maximum: max, description })
+const int = (def: number, min: number, max: number, description: string) =>
+  T.Integer({ default: def, minimum: min, maximum: max, description })
+const str = (def: string, description: string, extra: Record<string, unknown> = {}) =>
+  T.String({ default: def, description, ...extra })
+const bool = (def: boolean, description: string) => T.Boolean({ default: def, description })
+const optStr = (description: string) => T.Optional(T.String({ minLength: 1, description }))
+
+export const EnvSchema = T.Object(
+  {
+    NODE_ENV: str('development', 'Runtime environment', { enum: ['development', 'test', 'production'] }),
+    LOG_LEVEL: str('info', 'pino log level', { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
+
+    // Kafka
+    KAFKA_BROKERS: str('127.0.0.1:9092', 'Comma-separated host:port list', { pattern: '^[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*$' }),
+    KAFKA_CLIENT_ID: str('riskstream', 'Kafka client id', { minLength: 1 }),
+    KAFKA_SASL_MECHANISM: str('none', 'SASL mechanism', { enum: ['none', 'plain', 'scram-sha-256', 'scram-sha-512'] }),
+    KAFKA_SASL_USERNAME: optStr('SASL user name'),
+    KAFKA_SASL_PASSWORD: optStr('SASL password'),
+    KAFKA_SSL: bool(false, 'Use TLS to the brokers'),
+    KAFKA_SSL_CA_FILE: optStr('PEM file with the CA that signed the broker certificates'),
+    TOPIC_PREFIX: str('', 'Prefix for every topic name (e.g. "staging.")', { pattern: '^[A-Za-z0-9._-]*$' }),
+    TOPIC_PARTITIONS: int(3, 1, 256, 'Partitions of the co-partitioned request/outcome/prediction topics'),
+    TOPIC_REPLICATION_FACTOR: int(1, 1, 7, 'Replication factor for created topics'),
+
+    // Schema registry (Confluent-compatible API; Apicurio serves it under /apis/ccompat/v7)
+    SCHEMA_REGISTRY_URL: str('http://127.0.0.1:8081/apis/ccompat/v7', 'Confluent-compatible registry URL', {
+      pattern: '^https?://',
+    }),
+
+    // ClickHouse
+    CLICKHOUSE_URL: optStr('ClickHouse server URL; unset = embedded chDB'),
+    CLICKHOUSE_USER: str('default', 'ClickHouse user (server mode)'),
+    CLICKHOUSE_PASSWORD: str('', 'ClickHouse password (server mode)'),
+    CLICKHOUSE_DATABASE: str('default', 'ClickHouse database', { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }),
+    CLICKHOUSE_API_USER: optStr('Read-only ClickHouse user for the API (server mode)'),
+    CLICKHOUSE_API_PASSWORD: str('', 'Password of the read-only API user'),
+    CLICKHOUSE_PATH: optStr('Embedded chDB data directory (default <DATA_DIR>/chdb)'),
+
+    // Local data and stack
+    DATA_DIR: optStr('Folder for local state (default <repo>/.data)'),
+    PIMA_CSV_PATH: optStr('Path of the Pima CSV (default ../shared/data/pima-indians-diabetes.csv)'),
+    STACK_MODE: str('auto', 'How stack:up starts services', { enum: ['auto', 'native', 'docker'] }),
+    KAFKA_PORT: int(9092, 1024, 65535, 'Native Kafka listener port'),
+    KAFKA_CONTROLLER_PORT: int(9093, 1024, 65535, 'Native Kafka controller port'),
+    REGISTRY_PORT: int(8081, 1024, 65535, 'Native registry port'),
+
+    // Model and training (original names and defaults)
+    MODEL_NAME: str('diabetes-risk', 'Model name', { pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }),
+    MIN_MODEL_ACCURACY: num(0.75, 0, 1, 'Promotion gate: minimum accuracy'),
+    MIN_MODEL_ROC_AUC: num(0.8, 0, 1, 'Promotion gate: minimum ROC-AUC'),
+    MIN_MODEL_F1: num(0.65, 0, 1, 'Promotion gate: minimum F1'),
+    PROMOTION_MARGIN: num(0, -1, 1, 'A candidate must beat the champion primary metric by this much'),
+    PRIMARY_METRIC: str('roc_auc', 'Model selection metric', { enum: ['roc_auc', 'f1', 'accuracy', 'log_loss'] }),
+    CV_FOLDS: int(10, 2, 20, 'Stratified cross-validation folds'),
+    TRAIN_SEED: int(42, 0, 2 ** 31 - 1, 'Seed for CV splits, search and learners'),
+    SEARCH_BUDGET: int(8, 1, 200, 'Hyperparameter configurations tried per family'),
+    TRAIN_MAX_ROWS: int(145000, 1000, 1000000, 'Rows above this are stratified-subsampled before training'),
+
+    // Drift and retraining (original names and defaults, DRIFT_THRESHOLD corrected to 0.1)
+    DRIFT_DETECTION_WINDOW: int(1000, 50, 1000000, 'Sliding window size in predictions'),
+    DRIFT_THRESHOLD: num(0.1, 0, 10, 'PSI at or above which a feature has drifted'),
+    DRIFT_CLEAR_THRESHOLD: num(0.05, 0, 10, 'PSI below which an active drift alert clears (hysteresis)'),
+    DRIFT_CONSECUTIVE_WINDOWS: int(2, 1, 100, 'Consecutive windows over threshold before an alert'),
+    DRIFT_MIN_WINDOW: int(200, 1, 1000000, 'Minimum events in a window before any verdict'),
+    DRIFT_EVAL_EVERY: int(250, 1, 1000000, 'Evaluate the sliding window every N events'),
+    DRIFT_TIME_WINDOWS: str('5m,1h', 'Tumbling time windows, e.g. "5m,1h"', { pattern: '^(\\d+[smhd])(,\\d+[smhd])*$' }),
+    PSI_BINS: int(10, 2, 100, 'Quantile bins of the reference distribution'),
+    CONCEPT_DRIFT_THRESHOLD: num(0.1, 0, 1, 'Accuracy drop versus validation that counts as concept drift'),
+    CONCEPT_MIN_LABELS: int(100, 1, 1000000, 'Minimum labelled predictions before a concept-drift verdict'),
+    LABEL_JOIN_TTL_MS: int(7 * 24 * 3600 * 1000, 1000, 365 * 24 * 3600 * 1000, 'How long a prediction waits for its label'),
+    AUTO_RETRAIN_ENABLED: bool(true, 'Retrain automatically on drift or new data'),
+    MIN_NEW_DATA_THRESHOLD: int(100, 1, 100000000, 'New labelled outcomes that trigger a retrain'),
+    RETRAIN_COOLDOWN_MS: int(60000, 0, 7 * 24 * 3600 * 1000, 'Minimum time between automatic retrains'),
+
+    // API
+    API_HOST: str('127.0.0.1', 'API listen address'),
+    API_PORT: int(8080, 0, 65535, 'API port'),
+    API_KEYS: str('', 'Comma-separated API keys for mutating routes (empty = mutating routes refused)'),
+    API_READ_OPEN: bool(true, 'Read routes need no key when true'),
+    API_RATE_LIMIT_MAX: int(600, 1, 1000000, 'Requests per client per API_RATE_LIMIT_WINDOW_MS'),
+    API_RATE_LIMIT_WINDOW_MS: int(60000, 1000, 3600000, 'Rate-limit window'),
+  },
+  { additionalProperties: false },
+)
+
+export type Env = Static<typeof EnvSchema>

@@ -1,0 +1,215 @@
+import type { Consumer, ConsumerConfig, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs'
+import { RiskStreamError, toRiskStreamError } from '../errors/index.ts'
+import type { Logger } from '../log/index.ts'
+import { sendToDlq, type UnusableRecord } from './dlq.ts'
+import type { AvroSerde, SchemaName } from './serde.ts'
+
+export interface DecodedRecord<T> {
+  value: T
+  schemaId: number
+  key: string | null
+  topic: string
+  partition: number
+  offset: string
+  /** Broker timestamp (ms) of the record. */
+  timestamp: number
+  headers: IHeaders
+}
+
+export interface Rejection {
+  record: DecodedRecord<unknown> | UnusableRecord
+  error: RiskStreamError
+}
+
+export interface BatchContext {
+  heartbeat(): Promise<void>
+  /** False once the consumer is stopping or the group rebalanced away from this partition. */
+  isActive(): boolean
+}
+
+export interface StreamConsumerOptions<T> {
+  kafka: Kafka
+  groupId: string
+  topics: string[]
+  serde: AvroSerde
+  /**
+   * Local reader schema: records written by older/newer schemas are resolved into it. A
+   * function picks it per topic (a consumer of several topics with different contracts).
+   */
+  readerSchema: SchemaName | ((topic: string) => SchemaName)
+  /** Producer used for dead letters (an idempotent producer the caller owns). */
+  dlqProducer: Producer
+  /** Dead-letter topic for a source topic. */
+  dlqTopic: (sourceTopic: string) => string
+  /**
+   * Processes one partition's decoded records. Must return only when its outputs are durable
+   * (acknowledged by the broker or ClickHouse): offsets are committed right after it returns.
+   * Records it cannot use are returned as rejections and dead-lettered. Throwing a retriable
+   * error makes kafkajs retry the whole batch; a non-retriable throw stops the consumer.
+   */
+  handleBatch: (records: DecodedRecord<T>[], ctx: BatchContext) => Promise<Rejection[] | undefined>
+  log: Logger
+  fromBeginning?: boolean
+  consumerConfig?: Partial<ConsumerConfig>
+  /** Called after offsets are committed (tests and crash hooks use it). */
+  onCommitted?: (topic: string, partition: number, nextOffset: string) => void | Promise<void>
+}
+
+export interface StreamConsumer {
+  consumer: Consumer
+  start(): Promise<void>
+  stop(): Promise<void>
+  stats: { processed: number; deadLettered: number; batches: number }
+}
+
+/**
+ * The consume → decode → handle → dead-letter → commit loop shared by every role.
+ * A poison pill never crashes the loop: it is forwarded to the DLQ with its reason and the
+ * partition moves on. Offsets are committed only after the handler's outputs are durable,
+ * so a crash at any point redelivers, and downstream idempotency absorbs the duplicates.
+ */
+export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): StreamConsumer {
+  const { kafka, serde, log } = options
+  const consumer = kafka.consumer({
+    groupId: options.groupId,
+    allowAutoTopicCreation: false,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    ...options.consumerConfig,
+  })
+  const stats = { processed: 0, deadLettered: 0, batches: 0 }
+  let running = false
+
+  async function decodeAll(topic: string, partition: number, messages: KafkaMessage[]) {
+    const decoded: DecodedRecord<T>[] = []
+    const rejected: Rejection[] = []
+    const reader = typeof options.readerSchema === 'function' ? options.readerSchema(topic) : options.readerSchema
+    for (const m of messages) {
+      try {
+        const { schemaId, value } = await serde.decode<T>(m.value, reader)
+        decoded.push({
+          value,
+          schemaId,
+          key: m.key?.toString() ?? null,
+          topic,
+          partition,
+          offset: m.offset,
+          timestamp: Number(m.timestamp),
+          headers: m.headers ?? {},
+        })
+      } catch (err) {
+        const e = toRiskStreamError(err, 'DECODE_FAILED')
+        // A registry outage is not the record's fault: retry the batch instead of dead-lettering.
+        if (e.retriable) throw e
+        rejected.push({ record: { topic, partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers }, error: e })
+      }
+    }
+    return { decoded, rejected }
+  }
+
+  function asUnusable(r: Rejection): { record: UnusableRecord; error: RiskStreamError } {
+    const rec = r.record as DecodedRecord<unknown> & UnusableRecord
+    return {
+      record: { topic: rec.topic, partition: rec.partition, offset: rec.offset, key: rec.key, value: rec.value as Buffer | null, headers: rec.headers },
+      error: r.error,
+    }
+  }
+
+  return {
+    consumer,
+    stats,
+    async start() {
+      await consumer.connect()
+      for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true })
+      running = true
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+          if (batch.messages.length === 0) return
+          const { decoded, rejected } = await decodeAll(batch.topic, batch.partition, batch.messages)
+          const ctx: BatchContext = { heartbeat, isActive: () => isRunning() && !isStale() }
+          let handlerRejects: Rejection[] = []
+          if (decoded.length > 0) {
+            try {
+              handlerRejects = (await options.handleBatch(decoded, ctx)) ?? []
+            } catch (err) {
+              const e = toRiskStreamError(err)
+              log.warn({ code: e.code, retriable: e.retriable, topic: batch.topic, partition: batch.partition }, 'batch failed')
+              throw e
+            }
+          }
+          const dead = [...rejected, ...handlerRejects]
+          if (dead.length > 0) {
+            // Raw bytes are needed for the DLQ; decoded records are mapped back to their source message.
+            const byOffset = new Map(batch.messages.map((m) => [m.offset, m]))
+            const items = dead.map((r) => {
+              const u = asUnusable(r)
+              const source = byOffset.get(u.record.offset)
+              return { record: { ...u.record, key: source?.key ?? null, value: source?.value ?? null, headers: source?.headers }, error: u.error }
+            })
+            await sendToDlq(options.dlqProducer, options.dlqTopic(batch.topic), items)
+            stats.deadLettered += items.length
+            for (const i of items) log.warn({ code: i.error.code, topic: batch.topic, partition: batch.partition, offset: i.record.offset }, 'dead-lettered')
+          }
+          if (!isRunning() || isStale()) return
+          const last = batch.messages[batch.messages.length - 1]!.offset
+          const next = (BigInt(last) + 1n).toString()
+          // resolveOffset moves kafkajs' fetch position; commitOffsets makes it durable for the group.
+          resolveOffset(last)
+          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }])
+          stats.processed += batch.messages.length
+          stats.batches++
+          await options.onCommitted?.(batch.topic, batch.partition, next)
+        },
+      })
+    },
+    async stop() {
+      if (!running) {
+        await consumer.disconnect()
+        return
+      }
+      running = false
+      await consumer.stop()
+      await consumer.disconnect()
+    },
+  }
+}
+
+/** Reads a whole (small) topic from the beginning to its current end, then returns. */
+export async function readToEnd(kafka: Kafka, topic: string, onMessage: (m: KafkaMessage, partition: number) => void | Promise<void>): Promise<void> {
+  const admin = kafka.admin()
+  await admin.connect()
+  let ends: { partition: number; high: string; low: string }[]
+  try {
+    ends = (await admin.fetchTopicOffsets(topic)).map((o) => ({ partition: o.partition, high: o.high, low: o.low }))
+  } finally {
+    await admin.disconnect()
+  }
+  const pending = new Set(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => e.partition))
+  if (pending.size === 0) return
+  const highs = new Map(ends.map((e) => [e.partition, BigInt(e.high)]))
+  const consumer = kafka.consumer({ groupId: `readtoend-${topic}-${process.pid}-${Date.now()}`, allowAutoTopicCreation: false })
+  await consumer.connect()
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          autoCommit: false,
+          eachMessage: async ({ message, partition }) => {
+            await onMessage(message, partition)
+            if (BigInt(message.offset) + 1n >= highs.get(partition)!) {
+              pending.delete(partition)
+              if (pending.size === 0) resolve()
+            }
+          },
+        })
+        .catch(reject)
+    })
+  } finally {
+    await consumer.disconnect()
+  }
+}
