@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs'
+import { Kafka, type KafkaConfig, logLevel, Partitioners, type Producer, type ProducerConfig, type SASLOptions } from 'kafkajs'
 import type { Config } from '../config/index.ts'
 import { getLogger } from '../log/index.ts'
 
@@ -34,4 +34,21 @@ export function createKafka(config: Pick<Config, 'kafka'>, options: { clientId?:
   if (kafka.ssl) settings.ssl = kafka.sslCaFile ? { ca: [readFileSync(kafka.sslCaFile, 'utf8')] } : true
   if (kafka.sasl) settings.sasl = { ...kafka.sasl } as SASLOptions
   return new Kafka(settings)
+}
+
+/**
+ * The idempotent producer every role uses: acks=all is implied by idempotence, one request in
+ * flight keeps ordering across retries, and retries are unbounded in count but bounded in time
+ * per attempt, so a broker restart stalls sends instead of failing them (kafkajs warns that
+ * limiting an idempotent producer's retries may break its guarantees).
+ */
+export function createProducer(kafka: Kafka, options: Partial<ProducerConfig> = {}): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
+    ...options,
+  })
 }

@@ -1,4 +1,4 @@
-export { createKafka } from './client.ts'
+export { createKafka, createProducer } from './client.ts'
 export { DLQ_HEADERS, dlqMessage, headerString, sendToDlq, type UnusableRecord } from './dlq.ts'
 export { AvroSerde, createSerde, type Decoded, localSchema, localSchemaJson, registerContracts, type SchemaName } from './serde.ts'
 export { ensureTopics, TOPIC_BASES, TOPIC_SCHEMAS, type TopicKey, type TopicNames, topicNames, topicSpecs } from './topics.ts'

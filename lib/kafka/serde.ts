@@ -170,13 +170,13 @@ export function createSerde(config: Pick<Config, 'registry'>): AvroSerde {
  */
 export async function registerContracts(
   serde: AvroSerde,
-  topics: Record<string, string>,
+  topics: object,
   schemas: Record<string, string>,
 ): Promise<Record<string, number>> {
   const ids: Record<string, number> = {}
   for (const [key, schemaName] of Object.entries(schemas)) {
-    const topic = topics[key]
-    if (topic) ids[topic] = await serde.register(topic, schemaName as SchemaName)
+    const topic = (topics as Record<string, unknown>)[key]
+    if (typeof topic === 'string') ids[topic] = await serde.register(topic, schemaName as SchemaName)
   }
   return ids
 }

@@ -6,7 +6,7 @@
 import type { Kafka, Producer } from 'kafkajs'
 import { type ClickHouseClient, createClickHouse } from '../clickhouse/index.ts'
 import type { Config } from '../config/index.ts'
-import { type AvroSerde, createKafka, createSerde, type TopicNames, topicNames } from '../kafka/index.ts'
+import { type AvroSerde, createKafka, createProducer, createSerde, type TopicNames, topicNames } from '../kafka/index.ts'
 import { getLogger, type Logger } from '../log/index.ts'
 
 export interface Deps {
@@ -35,11 +35,7 @@ export interface CreateDepsOptions {
 
 export async function createDeps(config: Readonly<Config>, options: CreateDepsOptions = {}): Promise<Deps> {
   const kafka = createKafka(config, { clientId: options.clientId })
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  })
+  const producer = createProducer(kafka)
   await producer.connect()
   return {
     config,

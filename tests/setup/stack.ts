@@ -9,7 +9,7 @@
  */
 import { loadConfig, REPO_ROOT } from '../../lib/config/index.ts'
 import { isKafkaUp, isRegistryUp, stackUp } from '../../stack/index.ts'
-import { stackOptionsFrom } from '../helpers/stack.ts'
+import { stackOptionsFrom } from '../../stack/config.ts'
 
 export async function setup(): Promise<void> {
   const config = loadConfig()

@@ -1,6 +1,7 @@
-import type { Config } from '../../lib/config/index.ts'
-import type { StackOptions } from '../../stack/index.ts'
+import type { Config } from '../lib/config/index.ts'
+import type { StackOptions } from './options.ts'
 
+/** Stack options from the validated configuration (the CLI and the test setup both use this). */
 export function stackOptionsFrom(config: Readonly<Config>, log: (m: string) => void): StackOptions {
   return {
     dataDir: config.stack.dataDir,

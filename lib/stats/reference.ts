@@ -1,0 +1,117 @@
+/**
+ * Reference distributions for drift monitoring. The trainer builds one per feature (and one
+ * for the model's score) from the TRAINING data and stores it in the model artifact; monitors
+ * bin live events on these frozen edges. Edges must never be recomputed from live data: a
+ * window binned on its own quantiles always looks uniform, so drift becomes invisible
+ * (see tests/lib/stats/drift-pima.test.ts for that regression).
+ *
+ * Binning: `edges` e_0 < e_1 < … < e_{k-1} give k + 1 value bins with OPEN outer bins
+ *   bin 0 = (−∞, e_0], bin i = (e_{i-1}, e_i], bin k = (e_{k-1}, +∞)
+ * plus one extra slot, index k + 1, for missing values (null / NaN). A value equal to an edge
+ * goes in the LOWER bin. Open outer bins mean live values outside the training range still
+ * land somewhere (the outermost bins), instead of being dropped.
+ *
+ * Quantile definition: the inverted empirical CDF (Hyndman–Fan type 1, numpy
+ * `method="inverted_cdf"`): for the m sorted non-missing values v_0..v_{m-1},
+ * Q(p) = v_{⌈m·p⌉ − 1}, the smallest observed value whose empirical CDF reaches p. Edges are
+ * Q(j / bins) for j = 1..bins−1. We use an observed value rather than interpolating (numpy's
+ * default type 7) because then every edge is a real training value, so with the "lower bin"
+ * rule below no interior bin can be empty in training; interpolated cut points such as 0.4
+ * on integer-valued Pregnancies would create bins that no value can ever fall into.
+ *
+ * Ties: on discrete or heavily tied features (Pregnancies has many 0s and 1s, Insulin many
+ * repeats) several quantiles coincide. We deduplicate the edges, so such a feature simply gets
+ * fewer, wider bins, and a value equal to an edge goes in the LOWER bin, so a heavily repeated
+ * value owns its whole mass in one bin instead of being split arbitrarily. Only the top bin
+ * can be empty in training (when ≥ 1/bins of the mass sits at the maximum); live values above
+ * the training maximum then land there, which PSI rightly treats as a large shift.
+ */
+
+import { RiskStreamError } from '../errors/index.ts'
+
+export interface ReferenceDistribution {
+  /** Interior cut points, strictly increasing (deduplicated training quantiles). */
+  edges: number[]
+  /** Training share of each of the edges.length + 1 value bins; sums to 1 − missingShare. */
+  shares: number[]
+  /** Training share of missing values (null / NaN). */
+  missingShare: number
+  /** Number of training values the reference was built from, missing ones included. */
+  n: number
+}
+
+function isMissing(x: number | null | undefined): boolean {
+  return x === null || x === undefined || Number.isNaN(x)
+}
+
+/** Type-1 (inverted CDF) quantile at p = j / bins of an ascending, non-empty array. */
+function quantileSorted(sorted: Float64Array, j: number, bins: number): number {
+  // Integer arithmetic: m·j is exact, so ⌈m·j / bins⌉ has no floating-point surprises.
+  const rank = Math.ceil((sorted.length * j) / bins)
+  return sorted[Math.max(rank - 1, 0)]!
+}
+
+/**
+ * Builds the reference for one feature from its training values. `bins` value bins are
+ * requested; ties can leave fewer (see the header). Throws CONFIG_INVALID for bins < 1 and
+ * DATASET_INVALID for an empty input.
+ */
+export function buildReference(values: ArrayLike<number | null>, bins = 10): ReferenceDistribution {
+  if (!Number.isInteger(bins) || bins < 1) {
+    throw new RiskStreamError('CONFIG_INVALID', `reference bins must be a positive integer, got ${bins}`)
+  }
+  const n = values.length
+  if (n === 0)
+    throw new RiskStreamError('DATASET_INVALID', 'cannot build a reference distribution from no values')
+
+  const present: number[] = []
+  for (let i = 0; i < n; i++) {
+    const x = values[i]
+    if (!isMissing(x)) present.push(x as number)
+  }
+  const sorted = Float64Array.from(present).sort()
+  const edges: number[] = []
+  if (sorted.length > 0) {
+    for (let j = 1; j < bins; j++) {
+      const q = quantileSorted(sorted, j, bins)
+      if (edges.length === 0 || q > edges[edges.length - 1]!) edges.push(q)
+    }
+  }
+
+  const counts = binCounts(edges, values)
+  const shares = Array.from(counts.subarray(0, edges.length + 1), (c) => c / n)
+  return { edges, shares, missingShare: counts[edges.length + 1]! / n, n }
+}
+
+/**
+ * Bin slot of a value: 0..edges.length for a value, edges.length + 1 for missing.
+ * Binary search for the first edge ≥ x (so x equal to an edge lands in the lower bin); O(log bins).
+ */
+export function binIndex(edges: number[], x: number | null): number {
+  if (isMissing(x)) return edges.length + 1
+  let lo = 0
+  let hi = edges.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (edges[mid]! < (x as number)) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** Number of count slots a window needs for this reference: the value bins plus the missing slot. */
+export function binSlots(ref: Pick<ReferenceDistribution, 'edges'>): number {
+  return ref.edges.length + 2
+}
+
+/** Counts of values per slot (edges.length + 2 entries, last one = missing). */
+export function binCounts(edges: number[], values: ArrayLike<number | null>): Uint32Array {
+  const counts = new Uint32Array(edges.length + 2)
+  for (let i = 0; i < values.length; i++) counts[binIndex(edges, values[i] ?? null)]!++
+  return counts
+}
+
+/** Reference shares in slot order (value bins, then missing): the "expected" vector for drift statistics. */
+export function referenceShares(ref: ReferenceDistribution): number[] {
+  return [...ref.shares, ref.missingShare]
+}
