@@ -10,9 +10,13 @@ import { type Config, getConfig } from '../lib/config/index.ts'
 import { isRiskStreamError } from '../lib/errors/index.ts'
 import { ensureTopics, registerContracts, TOPIC_SCHEMAS } from '../lib/kafka/index.ts'
 import { initLogging } from '../lib/log/index.ts'
-import { closeDeps, createDeps, type Deps } from '../lib/runtime/index.ts'
+import { closeDeps, createDeps, type Deps, type Service } from '../lib/runtime/index.ts'
+import { createRegistry } from '../lib/registry/index.ts'
+import { producerCommands } from '../producers/cli.ts'
 import { stackOptionsFrom } from '../stack/config.ts'
 import { stackDown, stackStatus, stackUp } from '../stack/index.ts'
+import { formatRunsTable, listRuns, trainOnce } from '../trainer/index.ts'
+import { ROLES, type Role, startRoles } from './roles.ts'
 
 const say = (msg: string) => console.log(msg)
 
@@ -81,7 +85,108 @@ export function buildProgram(): Command {
     .description('Create topics, register the Avro contracts and apply migrations')
     .action(() => entry(() => withDeps((deps) => prepare(deps))))
 
+  program
+    .command('train')
+    .description('Train every model family with CV and search, gate the best, register it')
+    .option('--report', 'print the per-family cross-validation report')
+    .option('--trigger <trigger>', 'recorded with the run (manual, schedule, cli…)', 'cli')
+    .option('--reason <text>', 'why this run happened', 'requested from the command line')
+    .option('--fail-on-reject', 'exit non-zero when the candidate fails the promotion gate')
+    .action((o: { report?: boolean; trigger: string; reason: string; failOnReject?: boolean }) =>
+      entry(() =>
+        withDeps(async (deps) => {
+          await prepare(deps, () => {})
+          const result = await trainOnce(deps, {
+            trigger: o.trigger,
+            reason: o.reason,
+            report: o.report ? (text) => say(text) : undefined,
+          })
+          say(
+            `run ${result.runId}: ${result.family} v${result.version} → ${result.stage}` +
+              ` (roc_auc ${result.metrics.roc_auc.toFixed(4)}, accuracy ${result.metrics.accuracy.toFixed(4)}, f1 ${result.metrics.f1.toFixed(4)})`,
+          )
+          for (const reason of result.gate.reasons) say(`  gate: ${reason}`)
+          return o.failOnReject && result.stage !== 'production' ? 2 : 0
+        }),
+      ),
+    )
+
+  program
+    .command('runs')
+    .description('List training runs (experiment tracking, from ClickHouse)')
+    .option('--limit <n>', 'how many', '20')
+    .action((o: { limit: string }) =>
+      entry(() =>
+        withDeps(async (deps) => {
+          say(formatRunsTable(await listRuns(deps.clickhouse, { modelName: deps.config.model.name, limit: Number(o.limit) })))
+        }),
+      ),
+    )
+
+  const models = program.command('models').description('Model registry: list, promote, rollback')
+  models.command('list', { isDefault: true }).action(() =>
+    entry(() =>
+      withDeps(async (deps) => {
+        const rows = await createRegistry(deps).listVersions(deps.config.model.name)
+        for (const r of rows) say(`v${r.version}\t${r.stage}\t${r.family}\tthreshold=${r.threshold.toFixed(3)}\t${r.reason}`)
+        if (rows.length === 0) say('no model versions yet: run "riskstream train"')
+      }),
+    ),
+  )
+  models
+    .command('promote <version>')
+    .option('--reason <text>', 'recorded with the stage change', 'promoted from the command line')
+    .action((version: string, o: { reason: string }) =>
+      entry(() =>
+        withDeps(async (deps) => {
+          const e = await createRegistry(deps).setStage(deps.config.model.name, Number(version), 'production', o.reason)
+          say(`v${e.version} is now ${e.stage}`)
+        }),
+      ),
+    )
+  models
+    .command('rollback')
+    .option('--reason <text>', 'recorded with the stage change', 'rolled back from the command line')
+    .action((o: { reason: string }) =>
+      entry(() =>
+        withDeps(async (deps) => {
+          const e = await createRegistry(deps).rollback(deps.config.model.name, o.reason)
+          say(`rolled back: v${e.version} is now ${e.stage}`)
+        }),
+      ),
+    )
+
+  program
+    .command('run <roles...>')
+    .description(`Run roles in this process: ${ROLES.join(', ')} or all (embedded ClickHouse needs all in one process)`)
+    .action((roles: string[]) => entry(() => runRoles(roles)))
+
+  producerCommands(program, async () => createDeps(config(), { clickhouse: false }))
+
   return program
+}
+
+/** Starts the roles, then waits for SIGINT/SIGTERM and shuts down gracefully (exit 0). */
+async function runRoles(names: string[]): Promise<number> {
+  const roles = (names.includes('all') ? [...ROLES] : names) as Role[]
+  const unknown = roles.filter((r) => !ROLES.includes(r))
+  if (unknown.length > 0) throw new Error(`unknown role(s) ${unknown.join(', ')}; roles: ${ROLES.join(', ')}, all`)
+  const deps = await createDeps(config())
+  let services: Service[] = []
+  try {
+    await prepare(deps)
+    services = await startRoles(deps, roles, { say })
+    say(`running: ${services.map((s) => s.name).join(', ')} (Ctrl-C to stop)`)
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
+    say('stopping: flushing producers and batches, committing offsets')
+    return 0
+  } finally {
+    for (const s of [...services].reverse()) await s.stop().catch((err) => console.error(`stop ${s.name}: ${String(err)}`))
+    await closeDeps(deps)
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('riskstream.ts')) {

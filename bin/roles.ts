@@ -1,0 +1,52 @@
+/**
+ * Composition of the roles in one process. The order matters on start-up: monitors and the
+ * trainer first (they consume what inference produces), inference once a model is loaded,
+ * the API last (it reports the others' readiness). Shutdown runs in reverse.
+ */
+import { Registry } from 'prom-client'
+import type { Deps, Service } from '../lib/runtime/index.ts'
+import { createInferenceService } from '../processors/inference/index.ts'
+import { createMonitorService } from '../processors/monitors/index.ts'
+import { createTrainerService } from '../trainer/index.ts'
+
+export const ROLES = ['monitors', 'trainer', 'inference', 'api'] as const
+export type Role = (typeof ROLES)[number]
+
+export interface StartOptions {
+  say?: (msg: string) => void
+  /** One Prometheus registry shared by the roles so the API's /metrics shows them all. */
+  metrics?: Registry
+}
+
+export async function startRoles(deps: Deps, roles: readonly Role[], options: StartOptions = {}): Promise<Service[]> {
+  const metrics = options.metrics ?? new Registry()
+  const started: Service[] = []
+  const ordered = ROLES.filter((r) => roles.includes(r))
+  try {
+    for (const role of ordered) {
+      const service = await createRole(deps, role, metrics)
+      await service.start()
+      started.push(service)
+      options.say?.(`${role}: started`)
+    }
+    return started
+  } catch (err) {
+    for (const s of started.reverse()) await s.stop().catch(() => {})
+    throw err
+  }
+}
+
+async function createRole(deps: Deps, role: Role, metrics: Registry): Promise<Service> {
+  switch (role) {
+    case 'monitors':
+      return createMonitorService(deps)
+    case 'trainer':
+      return createTrainerService(deps)
+    case 'inference':
+      return createInferenceService(deps, { metricsRegistry: metrics })
+    case 'api': {
+      const { createApiService } = await import('../api/index.ts')
+      return createApiService(deps, { metrics })
+    }
+  }
+}
