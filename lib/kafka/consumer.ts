@@ -1,5 +1,5 @@
 import type { Consumer, ConsumerConfig, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs'
-import { RiskStreamError, toRiskStreamError } from '../errors/index.ts'
+import { type RiskStreamError, toRiskStreamError } from '../errors/index.ts'
 import type { Logger } from '../log/index.ts'
 import { sendToDlq, type UnusableRecord } from './dlq.ts'
 import type { AvroSerde, SchemaName } from './serde.ts'
@@ -84,7 +84,8 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
   async function decodeAll(topic: string, partition: number, messages: KafkaMessage[]) {
     const decoded: DecodedRecord<T>[] = []
     const rejected: Rejection[] = []
-    const reader = typeof options.readerSchema === 'function' ? options.readerSchema(topic) : options.readerSchema
+    const reader =
+      typeof options.readerSchema === 'function' ? options.readerSchema(topic) : options.readerSchema
     for (const m of messages) {
       try {
         const { schemaId, value } = await serde.decode<T>(m.value, reader)
@@ -102,7 +103,10 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
         const e = toRiskStreamError(err, 'DECODE_FAILED')
         // A registry outage is not the record's fault: retry the batch instead of dead-lettering.
         if (e.retriable) throw e
-        rejected.push({ record: { topic, partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers }, error: e })
+        rejected.push({
+          record: { topic, partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers },
+          error: e,
+        })
       }
     }
     return { decoded, rejected }
@@ -111,7 +115,14 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
   function asUnusable(r: Rejection): { record: UnusableRecord; error: RiskStreamError } {
     const rec = r.record as DecodedRecord<unknown> & UnusableRecord
     return {
-      record: { topic: rec.topic, partition: rec.partition, offset: rec.offset, key: rec.key, value: rec.value as Buffer | null, headers: rec.headers },
+      record: {
+        topic: rec.topic,
+        partition: rec.partition,
+        offset: rec.offset,
+        key: rec.key,
+        value: rec.value as Buffer | null,
+        headers: rec.headers,
+      },
       error: r.error,
     }
   }
@@ -121,7 +132,8 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
     stats,
     async start() {
       await consumer.connect()
-      for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true })
+      for (const topic of options.topics)
+        await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true })
       running = true
       await consumer.run({
         autoCommit: false,
@@ -137,7 +149,10 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
               handlerRejects = (await options.handleBatch(decoded, ctx)) ?? []
             } catch (err) {
               const e = toRiskStreamError(err)
-              log.warn({ code: e.code, retriable: e.retriable, topic: batch.topic, partition: batch.partition }, 'batch failed')
+              log.warn(
+                { code: e.code, retriable: e.retriable, topic: batch.topic, partition: batch.partition },
+                'batch failed',
+              )
               throw e
             }
           }
@@ -148,11 +163,28 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
             const items = dead.map((r) => {
               const u = asUnusable(r)
               const source = byOffset.get(u.record.offset)
-              return { record: { ...u.record, key: source?.key ?? null, value: source?.value ?? null, headers: source?.headers }, error: u.error }
+              return {
+                record: {
+                  ...u.record,
+                  key: source?.key ?? null,
+                  value: source?.value ?? null,
+                  headers: source?.headers,
+                },
+                error: u.error,
+              }
             })
             await sendToDlq(options.dlqProducer, options.dlqTopic(batch.topic), items)
             stats.deadLettered += items.length
-            for (const i of items) log.warn({ code: i.error.code, topic: batch.topic, partition: batch.partition, offset: i.record.offset }, 'dead-lettered')
+            for (const i of items)
+              log.warn(
+                {
+                  code: i.error.code,
+                  topic: batch.topic,
+                  partition: batch.partition,
+                  offset: i.record.offset,
+                },
+                'dead-lettered',
+              )
           }
           if (!isRunning() || isStale()) return
           const last = batch.messages[batch.messages.length - 1]!.offset
@@ -179,19 +211,30 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
 }
 
 /** Reads a whole (small) topic from the beginning to its current end, then returns. */
-export async function readToEnd(kafka: Kafka, topic: string, onMessage: (m: KafkaMessage, partition: number) => void | Promise<void>): Promise<void> {
+export async function readToEnd(
+  kafka: Kafka,
+  topic: string,
+  onMessage: (m: KafkaMessage, partition: number) => void | Promise<void>,
+): Promise<void> {
   const admin = kafka.admin()
   await admin.connect()
   let ends: { partition: number; high: string; low: string }[]
   try {
-    ends = (await admin.fetchTopicOffsets(topic)).map((o) => ({ partition: o.partition, high: o.high, low: o.low }))
+    ends = (await admin.fetchTopicOffsets(topic)).map((o) => ({
+      partition: o.partition,
+      high: o.high,
+      low: o.low,
+    }))
   } finally {
     await admin.disconnect()
   }
   const pending = new Set(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => e.partition))
   if (pending.size === 0) return
   const highs = new Map(ends.map((e) => [e.partition, BigInt(e.high)]))
-  const consumer = kafka.consumer({ groupId: `readtoend-${topic}-${process.pid}-${Date.now()}`, allowAutoTopicCreation: false })
+  const consumer = kafka.consumer({
+    groupId: `readtoend-${topic}-${process.pid}-${Date.now()}`,
+    allowAutoTopicCreation: false,
+  })
   await consumer.connect()
   try {
     await consumer.subscribe({ topic, fromBeginning: true })

@@ -129,8 +129,11 @@ export class AvroSerde {
     const cached = this.writerTypes.get(schemaId)
     if (cached) return cached
     try {
-      const schema = (await this.registry.getSchema(schemaId)) as unknown as { toString(): string }
-      const type = avro.Type.forSchema(JSON.parse(schema.toString()))
+      // getSchema answers with an avsc Type: its toString() is only the record's name, so
+      // rebuild ours from the full schema() (a JSON string from other registry clients).
+      const schema = (await this.registry.getSchema(schemaId)) as unknown as { schema?: () => object; toString(): string }
+      const json = typeof schema.schema === 'function' ? schema.schema() : JSON.parse(schema.toString())
+      const type = avro.Type.forSchema(json as avro.Schema)
       this.writerTypes.set(schemaId, type)
       return type
     } catch (err) {

@@ -1,0 +1,178 @@
+/**
+ * The monitoring engine: pure, synchronous, no I/O. Feed it predictions and outcomes in
+ * stream order; take its outputs (window rows and drift events); snapshot/restore its state.
+ * The service (service.ts) wraps it with Kafka, ClickHouse and checkpoints; tests and the
+ * benchmark drive it directly.
+ *
+ * Model versions: each served prediction carries the version that scored it, and goes to
+ * that version's monitor. A new production version therefore starts with empty windows,
+ * and in-flight predictions of the previous version still land in the previous version's
+ * windows (no flapping at a switch, and no dependence on when the model-versions topic was
+ * read — which keeps the output a function of the input order alone). Only the most recent
+ * `maxVersions` monitors are kept; a version that comes back (rollback) restarts its windows,
+ * but its event count, hence its window ids, continues.
+ */
+import type { FeatureName } from '../../../lib/features/index.ts'
+import type { MonitoredArtifact } from '../drift/columns.ts'
+import { LabelJoin, type PendingOutcome, type PendingPrediction } from '../performance/join.ts'
+import { type OutcomeEvent, type PredictionEvent, toMs } from '../sink/rows.ts'
+import type { DriftEventRecord, WindowRow } from './types.ts'
+import { type DriftSettings, VersionMonitor, type VersionSnapshot } from './version.ts'
+
+export interface EngineOptions {
+  modelName: string
+  drift: DriftSettings
+  /** Artifact of a version, or undefined when unknown (its predictions are then only counted). */
+  artifactFor: (version: number) => MonitoredArtifact | undefined
+  /** Cap of each side of the label join (the TTL is drift.labelJoinTtlMs). */
+  joinMaxSize?: number
+  maxVersions?: number
+}
+
+export interface EngineSnapshot {
+  clock: number
+  seqByVersion: Record<string, { seq: number; labelSeq: number }>
+  versions: Record<string, VersionSnapshot>
+  counters: EngineCounters
+}
+
+export interface EngineCounters {
+  predictions: number
+  outcomes: number
+  otherModel: number
+  unknownVersion: number
+}
+
+export interface EngineOutputs {
+  rows: WindowRow[]
+  events: DriftEventRecord[]
+}
+
+export const DEFAULT_JOIN_MAX_SIZE = 200_000
+
+export class MonitorEngine {
+  readonly join: LabelJoin
+  readonly counters: EngineCounters = { predictions: 0, outcomes: 0, otherModel: 0, unknownVersion: 0 }
+  /** Event-time clock: the latest prediction event time or outcome time seen (drives join expiry). */
+  clock = 0
+  private readonly monitors = new Map<number, VersionMonitor>()
+  private readonly seqByVersion = new Map<number, { seq: number; labelSeq: number }>()
+  private rows: WindowRow[] = []
+  private events: DriftEventRecord[] = []
+
+  constructor(readonly opts: EngineOptions) {
+    this.join = new LabelJoin({
+      ttlMs: opts.drift.labelJoinTtlMs,
+      maxSize: opts.joinMaxSize ?? DEFAULT_JOIN_MAX_SIZE,
+    })
+  }
+
+  onPrediction(p: PredictionEvent): void {
+    if (p.modelName !== this.opts.modelName || p.shadow) {
+      this.counters.otherModel++
+      return
+    }
+    this.counters.predictions++
+    const t = toMs(p.eventTime)
+    if (t > this.clock) this.clock = t
+    const m = this.monitorFor(p.modelVersion)
+    if (!m) {
+      this.counters.unknownVersion++
+      return
+    }
+    m.addPrediction(p as Record<FeatureName, number | null>, p.probability, t, this.rows, this.events)
+    const pending: PendingPrediction = {
+      modelName: p.modelName,
+      modelVersion: p.modelVersion,
+      probability: p.probability,
+      label: p.label,
+      eventTime: t,
+    }
+    const o = this.join.addPrediction(p.requestId, pending, this.clock)
+    if (o) this.labelled(pending, o)
+  }
+
+  onOutcome(o: OutcomeEvent): void {
+    this.counters.outcomes++
+    const t = toMs(o.labelledAt)
+    if (t > this.clock) this.clock = t
+    const pending: PendingOutcome = { outcome: o.outcome, labelledAt: t }
+    const p = this.join.addOutcome(o.requestId, pending, this.clock)
+    if (p) this.labelled(p, pending)
+  }
+
+  /** Rows and events produced since the last call. */
+  takeOutputs(): EngineOutputs {
+    const out = { rows: this.rows, events: this.events }
+    this.rows = []
+    this.events = []
+    return out
+  }
+
+  /** Versions with a live monitor (for tests and status). */
+  get activeVersions(): number[] {
+    return [...this.monitors.keys()]
+  }
+
+  snapshot(): EngineSnapshot {
+    this.syncSeqs()
+    return {
+      clock: this.clock,
+      seqByVersion: Object.fromEntries(this.seqByVersion),
+      versions: Object.fromEntries([...this.monitors].map(([v, m]) => [String(v), m.snapshot()])),
+      counters: { ...this.counters },
+    }
+  }
+
+  /** Restores state into a fresh engine. The join is NOT in the snapshot (see service.ts: rebuilt from ClickHouse). */
+  restore(s: EngineSnapshot): void {
+    this.clock = s.clock
+    Object.assign(this.counters, s.counters)
+    for (const [v, seqs] of Object.entries(s.seqByVersion)) this.seqByVersion.set(Number(v), seqs)
+    for (const [v, vs] of Object.entries(s.versions)) {
+      const m = this.monitorFor(Number(v))
+      m?.restore(vs)
+    }
+  }
+
+  private labelled(p: PendingPrediction, o: PendingOutcome): void {
+    if (p.modelName !== this.opts.modelName) return
+    const m = this.monitors.get(p.modelVersion)
+    if (!m) return // that version's windows are gone; its labels no longer have a window to go to
+    const label = o.outcome === 1 ? 1 : 0
+    m.addLabelled(label, p.probability, p.label === 1 ? 1 : 0, o.labelledAt, this.rows, this.events)
+  }
+
+  private monitorFor(version: number): VersionMonitor | undefined {
+    const existing = this.monitors.get(version)
+    if (existing) return existing
+    const artifact = this.opts.artifactFor(version)
+    if (!artifact) return undefined
+    this.syncSeqs()
+    const seqs = this.seqByVersion.get(version)
+    const m = new VersionMonitor({
+      modelName: this.opts.modelName,
+      modelVersion: version,
+      artifact,
+      drift: this.opts.drift,
+      startSeq: seqs?.seq,
+      startLabelSeq: seqs?.labelSeq,
+    })
+    this.monitors.set(version, m)
+    const max = this.opts.maxVersions ?? 3
+    if (this.monitors.size > max) {
+      // Evict the oldest-created monitor other than this one (Map keeps creation order).
+      for (const [v, old] of this.monitors) {
+        if (v === version) continue
+        this.seqByVersion.set(v, { seq: old.seq, labelSeq: old.labelSeq })
+        this.monitors.delete(v)
+        break
+      }
+    }
+    return m
+  }
+
+  private syncSeqs(): void {
+    for (const [v, m] of this.monitors) this.seqByVersion.set(v, { seq: m.seq, labelSeq: m.labelSeq })
+  }
+}

@@ -1,0 +1,59 @@
+/** Outputs of the monitoring engine: window rows (monitor_windows) and drift events. */
+
+export type MonitorKind = 'drift' | 'quality' | 'performance'
+export type WindowType = 'sliding' | 'tumbling'
+export type DriftKind = 'data_drift' | 'concept_drift' | 'data_quality' | 'retrain_recommended'
+
+/**
+ * One number about one window: (model version × window × subject × metric). The key
+ * (model, version, monitor, window_type, window_width, window_id, subject, metric) is
+ * deterministic in the input, so re-processing rewrites the same rows.
+ */
+export interface WindowRow {
+  modelName: string
+  modelVersion: number
+  monitor: MonitorKind
+  windowType: WindowType
+  /** Sliding: window size in events; tumbling: width in ms. */
+  windowWidth: number
+  /** Sliding: events (or labels) seen for the version at evaluation; tumbling: window start ms. */
+  windowId: number
+  windowStart: number
+  windowEnd: number
+  /** Events (or labelled predictions) actually in the window. */
+  windowSize: number
+  /** Feature name, '__probability', or '' for model-level metrics. */
+  subject: string
+  metric: string
+  value: number
+}
+
+/** Mirrors schemas/DriftEvent.avsc (times in epoch ms). */
+export interface DriftEventRecord {
+  eventId: string
+  kind: DriftKind
+  severity: 'none' | 'moderate' | 'significant'
+  modelName: string
+  modelVersion: number
+  windowType: WindowType
+  windowStart: number
+  windowEnd: number
+  windowSize: number
+  features: string[]
+  scores: Record<string, number>
+  evidenceJson: string
+  /** Event time of the window end: deterministic, so a re-run produces the identical event. */
+  detectedAt: number
+}
+
+/** Deterministic event id: model, version, kind and the window that decided it. */
+export function driftEventId(
+  modelName: string,
+  modelVersion: number,
+  kind: DriftKind,
+  windowType: WindowType,
+  windowWidth: number,
+  windowId: number,
+): string {
+  return `${modelName}:v${modelVersion}:${kind}:${windowType}:${windowWidth}:${windowId}`
+}
