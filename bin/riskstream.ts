@@ -161,6 +161,34 @@ export function buildProgram(): Command {
     .description(`Run roles in this process: ${ROLES.join(', ')} or all (embedded ClickHouse needs all in one process)`)
     .action((roles: string[]) => entry(() => runRoles(roles)))
 
+  program
+    .command('demo')
+    .description('Run the whole loop: stack, initial model, all roles, scripted drift scenario, live summary')
+    .option('--once', 'exit when the loop has closed instead of leaving the dashboard up')
+    .option('--scenario <name-or-path>', 'scenario to play', 'demo')
+    .option('--count <n>', 'events to send (default: the scenario\'s)')
+    .option('--rate <n>', 'requests per second (default: the scenario\'s)')
+    .option('--timeout <seconds>', 'give up waiting for the loop to close after this long', '600')
+    .action((o: { once?: boolean; scenario: string; count?: string; rate?: string; timeout: string }) =>
+      entry(async () => {
+        const { runDemo } = await import('./demo.ts')
+        const stopped = new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve)
+          process.once('SIGTERM', resolve)
+        })
+        const result = await runDemo({
+          config: config(),
+          once: Boolean(o.once),
+          scenario: o.scenario,
+          count: o.count === undefined ? undefined : Number(o.count),
+          rate: o.rate === undefined ? undefined : Number(o.rate),
+          timeoutMs: Number(o.timeout) * 1000,
+          untilStopped: stopped,
+        })
+        return result.closed ? 0 : 1
+      }),
+    )
+
   producerCommands(program, async () => createDeps(config(), { clickhouse: false }))
 
   return program

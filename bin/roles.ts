@@ -7,7 +7,7 @@ import { Registry } from 'prom-client'
 import type { Deps, Service } from '../lib/runtime/index.ts'
 import { createInferenceService } from '../processors/inference/index.ts'
 import { createMonitorService } from '../processors/monitors/index.ts'
-import { createTrainerService } from '../trainer/index.ts'
+import { createTrainerService, type TrainerServiceOptions } from '../trainer/index.ts'
 
 export const ROLES = ['monitors', 'trainer', 'inference', 'api'] as const
 export type Role = (typeof ROLES)[number]
@@ -16,6 +16,7 @@ export interface StartOptions {
   say?: (msg: string) => void
   /** One Prometheus registry shared by the roles so the API's /metrics shows them all. */
   metrics?: Registry
+  trainer?: TrainerServiceOptions
 }
 
 export async function startRoles(deps: Deps, roles: readonly Role[], options: StartOptions = {}): Promise<Service[]> {
@@ -24,7 +25,7 @@ export async function startRoles(deps: Deps, roles: readonly Role[], options: St
   const ordered = ROLES.filter((r) => roles.includes(r))
   try {
     for (const role of ordered) {
-      const service = await createRole(deps, role, metrics)
+      const service = await createRole(deps, role, metrics, options)
       await service.start()
       started.push(service)
       options.say?.(`${role}: started`)
@@ -36,12 +37,12 @@ export async function startRoles(deps: Deps, roles: readonly Role[], options: St
   }
 }
 
-async function createRole(deps: Deps, role: Role, metrics: Registry): Promise<Service> {
+async function createRole(deps: Deps, role: Role, metrics: Registry, options: StartOptions): Promise<Service> {
   switch (role) {
     case 'monitors':
       return createMonitorService(deps)
     case 'trainer':
-      return createTrainerService(deps)
+      return createTrainerService(deps, options.trainer)
     case 'inference':
       return createInferenceService(deps, { metricsRegistry: metrics })
     case 'api': {
