@@ -110,10 +110,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       status = await loopStatus(deps.clickhouse, config.model.name, initialVersion)
       if (loopClosed(status, initialVersion)) break
       if (Date.now() > deadline) break
-      // A promotion after traffic ended leaves nothing to serve: send a short tail of traffic.
-      if (status.productionVersion !== null && status.productionVersion > initialVersion && !loopClosed(status, initialVersion)) {
-        const tail = await simulate(deps, { scenario: 'stable', count: 200, rate: 200, runId: `tail-${Date.now()}` })
+      // Traffic goes on as it ended (the shifts persist) while the retrain finishes, so the
+      // promoted version has live requests to serve once inference has hot-reloaded it.
+      if (status.productionVersion !== null && status.productionVersion > initialVersion) {
+        const tail = await simulate(deps, {
+          scenario: { ...scenario, name: `${scenario.name}-tail`, drifts: scenario.drifts.map((d) => ({ ...d, at: 0 })) },
+          count: 250,
+          rate: options.rate ?? scenario.defaults.rate,
+          runId: `tail-${Date.now()}`,
+        })
         simulation.sent += tail.sent
+        continue
       }
       await new Promise((r) => setTimeout(r, 2000))
     }

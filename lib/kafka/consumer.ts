@@ -25,6 +25,13 @@ export interface BatchContext {
   heartbeat(): Promise<void>
   /** False once the consumer is stopping or the group rebalanced away from this partition. */
   isActive(): boolean
+  /** Records left on this partition after the batch when it was fetched ('0' = caught up). */
+  offsetLag: string
+  /**
+   * Commits offsets for the group. Only for `commit: 'handler'` consumers, which decide
+   * themselves when their outputs make offsets safe to commit (e.g. after a checkpoint).
+   */
+  commit(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>
 }
 
 export interface StreamConsumerOptions<T> {
@@ -51,6 +58,13 @@ export interface StreamConsumerOptions<T> {
   log: Logger
   fromBeginning?: boolean
   consumerConfig?: Partial<ConsumerConfig>
+  /**
+   * 'batch' (default): the loop commits each batch right after `handleBatch` resolves.
+   * 'handler': the loop only advances the fetch position; the handler commits through
+   * `ctx.commit` once its own durability point covers the offsets (stateful consumers that
+   * checkpoint every N batches must not commit records their checkpoint does not cover).
+   */
+  commit?: 'batch' | 'handler'
   /** Called after offsets are committed (tests and crash hooks use it). */
   onCommitted?: (topic: string, partition: number, nextOffset: string) => void | Promise<void>
 }
@@ -142,7 +156,12 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
         eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
           if (batch.messages.length === 0) return
           const { decoded, rejected } = await decodeAll(batch.topic, batch.partition, batch.messages)
-          const ctx: BatchContext = { heartbeat, isActive: () => isRunning() && !isStale() }
+          const ctx: BatchContext = {
+            heartbeat,
+            isActive: () => isRunning() && !isStale(),
+            offsetLag: batch.offsetLag(),
+            commit: (offsets) => consumer.commitOffsets(offsets),
+          }
           let handlerRejects: Rejection[] = []
           if (decoded.length > 0) {
             try {
@@ -191,6 +210,11 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
           const next = (BigInt(last) + 1n).toString()
           // resolveOffset moves kafkajs' fetch position; commitOffsets makes it durable for the group.
           resolveOffset(last)
+          if (options.commit === 'handler') {
+            stats.processed += batch.messages.length
+            stats.batches++
+            return
+          }
           await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }])
           stats.processed += batch.messages.length
           stats.batches++

@@ -84,7 +84,9 @@ export class AvroSerde {
     if (!writer) throw new RiskStreamError('INTERNAL', `no schema registered for topic ${topic}`)
     const paths: string[] = []
     if (!writer.type.isValid(value, { errorHook: (p) => paths.push(p.join('.')) })) {
-      throw new RiskStreamError('VALIDATION_FAILED', `invalid fields: ${paths.join(', ')}`, { details: { fields: paths } })
+      throw new RiskStreamError('VALIDATION_FAILED', `invalid fields: ${paths.join(', ')}`, {
+        details: { fields: paths },
+      })
     }
     const body = writer.type.toBuffer(value)
     const out = Buffer.allocUnsafe(HEADER_BYTES + body.length)
@@ -98,7 +100,10 @@ export class AvroSerde {
    * Decodes a record written with any registered schema into the reader's local schema
    * (Avro schema resolution), so old and new producers interoperate.
    */
-  async decode<T = Record<string, unknown>>(buffer: Buffer | null, readerName?: SchemaName): Promise<Decoded<T>> {
+  async decode<T = Record<string, unknown>>(
+    buffer: Buffer | null,
+    readerName?: SchemaName,
+  ): Promise<Decoded<T>> {
     if (!buffer || buffer.length < HEADER_BYTES || buffer.readUInt8(0) !== MAGIC) {
       throw new RiskStreamError('DECODE_BAD_MAGIC', 'missing magic byte or schema id')
     }
@@ -115,7 +120,9 @@ export class AvroSerde {
         this.resolvers.set(key, resolver)
       }
       const value =
-        resolver === reader ? reader.fromBuffer(body) : reader.fromBuffer(body, resolver as avro.Resolver, true)
+        resolver === reader
+          ? reader.fromBuffer(body)
+          : reader.fromBuffer(body, resolver as avro.Resolver, true)
       return { schemaId, value: value as T }
     } catch (err) {
       throw new RiskStreamError('DECODE_FAILED', `schema id ${schemaId}: ${(err as Error).message}`, {
@@ -131,7 +138,10 @@ export class AvroSerde {
     try {
       // getSchema answers with an avsc Type: its toString() is only the record's name, so
       // rebuild ours from the full schema() (a JSON string from other registry clients).
-      const schema = (await this.registry.getSchema(schemaId)) as unknown as { schema?: () => object; toString(): string }
+      const schema = (await this.registry.getSchema(schemaId)) as unknown as {
+        schema?: () => object
+        toString(): string
+      }
       const json = typeof schema.schema === 'function' ? schema.schema() : JSON.parse(schema.toString())
       const type = avro.Type.forSchema(json as avro.Schema)
       this.writerTypes.set(schemaId, type)
@@ -139,7 +149,10 @@ export class AvroSerde {
     } catch (err) {
       const e = classifyRegistryError(err, `schema id ${schemaId}`)
       if (e.code === 'REGISTRY_UNAVAILABLE') throw e
-      throw new RiskStreamError('DECODE_UNKNOWN_SCHEMA', `schema id ${schemaId}`, { cause: err, details: { schemaId } })
+      throw new RiskStreamError('DECODE_UNKNOWN_SCHEMA', `schema id ${schemaId}`, {
+        cause: err,
+        details: { schemaId },
+      })
     }
   }
 }
@@ -154,13 +167,17 @@ function classifyRegistryError(err: unknown, what: string): RiskStreamError {
     return new RiskStreamError('VALIDATION_FAILED', `${what}: ${(err as Error).message}`, { cause: err })
   }
   // The registry client reports a refused connection as HTTP 400, so look at the message too.
-  const unreachable = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|socket hang up|fetch failed/i.test(
-    (err as Error).message ?? '',
-  )
+  const unreachable =
+    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|socket hang up|fetch failed/i.test(
+      (err as Error).message ?? '',
+    )
   if (status === undefined || status >= 500 || unreachable) {
     return new RiskStreamError('REGISTRY_UNAVAILABLE', `${what}: ${(err as Error).message}`, { cause: err })
   }
-  return new RiskStreamError('DECODE_UNKNOWN_SCHEMA', `${what}: HTTP ${status}`, { cause: err, retriable: false })
+  return new RiskStreamError('DECODE_UNKNOWN_SCHEMA', `${what}: HTTP ${status}`, {
+    cause: err,
+    retriable: false,
+  })
 }
 
 export function createSerde(config: Pick<Config, 'registry'>): AvroSerde {

@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../../lib/config/index.ts'
+import { loadPima } from '../../lib/data/pima.ts'
+import { type FEATURES, validateFeatures } from '../../lib/features/index.ts'
+import {
+  type GeneratorOptions,
+  generateEvents,
+  plannedMalformed,
+  type RequestEvent,
+  type SimEvent,
+} from '../../producers/generator.ts'
+import { createRng, uuidFrom } from '../../producers/rng.ts'
+import { loadScenario, MALFORMED_KINDS } from '../../producers/scenario.ts'
+
+const data = loadPima(loadConfig().data.pimaCsvPath)
+const base: GeneratorOptions = {
+  data,
+  count: 3000,
+  seed: 11,
+  runId: 'run-a',
+  labelShare: 0.7,
+  startTime: 1_700_000_000_000,
+  eventIntervalMs: 10,
+  sourceSystem: 'test',
+}
+const run = (o: Partial<GeneratorOptions> = {}): SimEvent[] => [...generateEvents({ ...base, ...o })]
+const requests = (evs: SimEvent[]) => evs.filter((e): e is RequestEvent => e.type === 'request')
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+const values = (evs: RequestEvent[], f: (typeof FEATURES)[number]) =>
+  evs.map((e) => e.request[f]).filter((x): x is number => x !== null)
+
+describe('seeded generator', () => {
+  it('reproduces the same stream for the same seed and run id', () => {
+    expect(run()).toEqual(run())
+  })
+
+  it('changes ids but not content for a new run id, and content for a new seed', () => {
+    const a = run({ count: 200 })
+    const b = run({ count: 200, runId: 'run-b' })
+    const strip = (e: SimEvent) => ({
+      ...e.request,
+      requestId: '',
+      patientId: '',
+      ...(e.type === 'request' ? { o: e.outcome } : {}),
+    })
+    expect(b.map(strip)).toEqual(a.map(strip))
+    expect(b.every((e, i) => e.request.requestId !== a[i]!.request.requestId)).toBe(true)
+    const c = run({ count: 200, seed: 12 })
+    expect(c.map(strip)).not.toEqual(a.map(strip))
+  })
+
+  it('assigns unique UUID-shaped pseudonymous ids and spaced event times', () => {
+    const evs = run()
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+    expect(evs.every((e) => uuid.test(e.request.requestId) && uuid.test(e.request.patientId))).toBe(true)
+    expect(new Set(evs.map((e) => e.request.requestId)).size).toBe(evs.length)
+    expect(evs[0]!.request.eventTime).toBe(base.startTime)
+    expect(evs[10]!.request.eventTime).toBe(base.startTime + 100)
+  })
+
+  it('draws rows with replacement and keeps the data set distribution and the label share', () => {
+    const evs = requests(run({ count: 6000 }))
+    expect(mean(values(evs, 'glucose'))).toBeCloseTo(121.69, -0.5) // data: 121.69, SE ≈ 0.4
+    expect(evs.filter((e) => e.outcome !== null).length / evs.length).toBeCloseTo(0.7, 1)
+    const labelled = evs.filter((e) => e.outcome !== null).map((e) => e.outcome as number)
+    expect(mean(labelled)).toBeCloseTo(0.349, 1)
+    expect(evs.every((e) => validateFeatures(e.request).length === 0)).toBe(true)
+  })
+
+  it('uuidFrom is deterministic for a seed', () => {
+    expect(uuidFrom(createRng('x'))).toBe(uuidFrom(createRng('x')))
+    expect(uuidFrom(createRng('x'))).not.toBe(uuidFrom(createRng('y')))
+  })
+})
+
+describe('shipped scenarios produce their declared drift', () => {
+  it('glucose-shift: glucose mean up by 30 from event 1500, clipped values stay valid', () => {
+    const evs = requests(run({ count: 4000, scenario: loadScenario('glucose-shift') }))
+    const before = values(
+      evs.filter((e) => e.index < 1500),
+      'glucose',
+    )
+    const after = values(
+      evs.filter((e) => e.index >= 1500),
+      'glucose',
+    )
+    expect(mean(after) - mean(before)).toBeGreaterThan(30 - 4)
+    expect(mean(after) - mean(before)).toBeLessThan(30 + 4)
+    expect(evs.every((e) => validateFeatures(e.request).length === 0)).toBe(true)
+  })
+
+  it('a big shift is clipped to the physiological bound', () => {
+    const scenario = {
+      name: 'x',
+      description: 'x',
+      defaults: {},
+      drifts: [{ kind: 'feature-shift' as const, feature: 'bmi' as const, shift: 500, at: 0 }],
+    }
+    const evs = requests(run({ count: 300, scenario }))
+    expect(values(evs, 'bmi').every((x) => x === 90)).toBe(true)
+  })
+
+  it('aging-population: mean age rises from about 33 to about 40 years', () => {
+    const evs = requests(run({ count: 4000, scenario: loadScenario('aging-population') }))
+    const before = mean(
+      values(
+        evs.filter((e) => e.index < 1000),
+        'age',
+      ),
+    )
+    const after = mean(
+      values(
+        evs.filter((e) => e.index >= 2000),
+        'age',
+      ),
+    )
+    expect(before).toBeCloseTo(33.2, -0.5)
+    expect(after).toBeGreaterThan(38)
+    expect(after).toBeLessThan(42.5) // expected 40.34 from the weights
+  })
+
+  it('concept-flip: the outcome of high-BMI, high-glucose patients turns around', () => {
+    const evs = requests(run({ count: 6000, labelShare: 1, scenario: loadScenario('concept-flip') }))
+    const group = (lo: number, hi: number) =>
+      evs
+        .filter(
+          (e) =>
+            e.index >= lo && e.index < hi && (e.request.bmi ?? 0) >= 30 && (e.request.glucose ?? 0) >= 140,
+        )
+        .map((e) => e.outcome as number)
+    const before = mean(group(0, 1500))
+    const after = mean(group(1500, 6000))
+    // p = 0.8: after = 0.8 (1 − before) + 0.2 before
+    expect(after).toBeCloseTo(0.8 * (1 - before) + 0.2 * before, 1)
+    expect(before - after).toBeGreaterThan(0.3)
+  })
+
+  it('missing-burst: glucose, BMI and blood pressure mostly null inside the burst only', () => {
+    const evs = requests(run({ count: 4000, scenario: loadScenario('missing-burst') }))
+    const nullRate = (lo: number, hi: number) => {
+      const sel = evs.filter((e) => e.index >= lo && e.index < hi)
+      return sel.filter((e) => e.request.glucose === null).length / sel.length
+    }
+    expect(nullRate(1500, 2500)).toBeGreaterThan(0.86)
+    expect(nullRate(0, 1500)).toBeLessThan(0.03)
+    expect(nullRate(2500, 4000)).toBeLessThan(0.03)
+  })
+
+  it('poison: exactly one of each kind per 1,000 events, reported by plannedMalformed', () => {
+    const scenario = loadScenario('poison')
+    const evs = run({ count: 3500, scenario })
+    const counts: Record<string, number> = {}
+    for (const e of evs) if (e.type === 'malformed') counts[e.kind] = (counts[e.kind] ?? 0) + 1
+    const planned = plannedMalformed({ count: 3500, seed: base.seed, scenario })
+    expect(counts).toEqual(planned)
+    for (const k of MALFORMED_KINDS) expect(planned[k]).toBeGreaterThanOrEqual(3)
+    expect(evs.length).toBe(3500)
+    for (let b = 0; b < 3; b++) {
+      const block = evs.slice(b * 1000, (b + 1) * 1000).filter((e) => e.type === 'malformed')
+      expect(block.length).toBe(MALFORMED_KINDS.length)
+    }
+  })
+})
