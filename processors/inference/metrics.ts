@@ -1,0 +1,151 @@
+/**
+ * Prometheus metrics of the inference consumer. They live in a prom-client Registry that the
+ * service either receives (all-in-one mode: the API's /metrics serves one registry for every
+ * role) or creates. Creating the metrics twice on one registry (two services in a process)
+ * reuses the existing ones instead of throwing "already registered".
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+
+export interface InferenceMetrics {
+  /** Served predictions acknowledged by the broker, by model version. */
+  predictions: Counter<'model' | 'version'>
+  /** Shadow predictions acknowledged, by shadow version. */
+  shadowPredictions: Counter<'model' | 'version'>
+  /** Records dead-lettered, by reason code (decode failures and validation failures alike). */
+  deadLettered: Counter<'reason'>
+  /** Shadow scoring that threw (never affects the served prediction). */
+  shadowFailures: Counter<'model'>
+  /** Seconds from receiving a partition batch to its predictions being acknowledged. */
+  batchSeconds: Histogram<'model'>
+  batchSize: Histogram<'model'>
+  /** Version currently served (0 = none loaded yet). */
+  servedVersion: Gauge<'model'>
+  /** Version being shadow-scored (0 = none). */
+  shadowVersion: Gauge<'model'>
+  /** Successful model swaps (serving and shadow). */
+  reloads: Counter<'model' | 'slot'>
+  /** Refused artifacts and undecodable model-version events, by reason code. */
+  reloadFailures: Counter<'model' | 'slot' | 'reason'>
+}
+
+function reuse<T>(registry: Registry, name: string, make: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make()
+}
+
+export function createInferenceMetrics(registry: Registry): InferenceMetrics {
+  const registers = [registry]
+  return {
+    predictions: reuse(
+      registry,
+      'riskstream_inference_predictions_total',
+      () =>
+        new Counter({
+          name: 'riskstream_inference_predictions_total',
+          help: 'Predictions produced and acknowledged',
+          labelNames: ['model', 'version'],
+          registers,
+        }),
+    ),
+    shadowPredictions: reuse(
+      registry,
+      'riskstream_inference_shadow_predictions_total',
+      () =>
+        new Counter({
+          name: 'riskstream_inference_shadow_predictions_total',
+          help: 'Shadow predictions produced and acknowledged',
+          labelNames: ['model', 'version'],
+          registers,
+        }),
+    ),
+    deadLettered: reuse(
+      registry,
+      'riskstream_inference_dlq_total',
+      () =>
+        new Counter({
+          name: 'riskstream_inference_dlq_total',
+          help: 'Prediction requests dead-lettered, by reason code',
+          labelNames: ['reason'],
+          registers,
+        }),
+    ),
+    shadowFailures: reuse(
+      registry,
+      'riskstream_inference_shadow_failures_total',
+      () =>
+        new Counter({
+          name: 'riskstream_inference_shadow_failures_total',
+          help: 'Shadow scoring failures (served predictions unaffected)',
+          labelNames: ['model'],
+          registers,
+        }),
+    ),
+    batchSeconds: reuse(
+      registry,
+      'riskstream_inference_batch_seconds',
+      () =>
+        new Histogram({
+          name: 'riskstream_inference_batch_seconds',
+          help: 'Partition batch latency: decode done to predictions acknowledged',
+          labelNames: ['model'],
+          buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+          registers,
+        }),
+    ),
+    batchSize: reuse(
+      registry,
+      'riskstream_inference_batch_size',
+      () =>
+        new Histogram({
+          name: 'riskstream_inference_batch_size',
+          help: 'Requests per partition batch',
+          labelNames: ['model'],
+          buckets: [1, 10, 100, 500, 1000, 5000, 10000, 50000],
+          registers,
+        }),
+    ),
+    servedVersion: reuse(
+      registry,
+      'riskstream_inference_model_version',
+      () =>
+        new Gauge({
+          name: 'riskstream_inference_model_version',
+          help: 'Model version being served (0 = none)',
+          labelNames: ['model'],
+          registers,
+        }),
+    ),
+    shadowVersion: reuse(
+      registry,
+      'riskstream_inference_shadow_version',
+      () =>
+        new Gauge({
+          name: 'riskstream_inference_shadow_version',
+          help: 'Model version being shadow-scored (0 = none)',
+          labelNames: ['model'],
+          registers,
+        }),
+    ),
+    reloads: reuse(
+      registry,
+      'riskstream_inference_model_reloads_total',
+      () =>
+        new Counter({
+          name: 'riskstream_inference_model_reloads_total',
+          help: 'Model versions loaded and swapped in',
+          labelNames: ['model', 'slot'],
+          registers,
+        }),
+    ),
+    reloadFailures: reuse(
+      registry,
+      'riskstream_inference_model_reload_failures_total',
+      () =>
+        new Counter({
+          name: 'riskstream_inference_model_reload_failures_total',
+          help: 'Model versions refused (corrupt or missing artifact, undecodable event)',
+          labelNames: ['model', 'slot', 'reason'],
+          registers,
+        }),
+    ),
+  }
+}

@@ -1,0 +1,322 @@
+/**
+ * Follows the compacted model-versions topic and holds the scorers inference uses.
+ *
+ * ONE consumer (its own group id, unique per process, so every inference process sees every
+ * event) reads the topic from the beginning and never stops: the initial read and the live
+ * follow are the same ordered stream, so no event can fall into a gap between "read to the
+ * end" and "follow from the end". Until it reaches the high watermark captured at start, it
+ * only folds the events with the rules in versions.ts (no artifact loading); at that point it
+ * loads the version to serve (and the shadow, if any) and reports `caughtUp`. After that each
+ * accepted event is loaded right away, in this consumer's callback, i.e. in the background
+ * of request processing.
+ *
+ * The swap is a single reference assignment (`served = next`) made only after the new
+ * artifact is verified and its scorer built. The request handler reads `served` once at the
+ * start of every batch, so a batch is scored entirely by one version and the switch happens
+ * between batches. A refused artifact leaves `served` untouched: the old version keeps serving.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Consumer, Kafka } from 'kafkajs'
+import { RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
+import { FEATURE_SPECS } from '../../lib/features/index.ts'
+import type { AvroSerde } from '../../lib/kafka/index.ts'
+import type { Logger } from '../../lib/log/index.ts'
+import { createScorer } from '../../lib/model/scorer.ts'
+import type { ModelArtifact, Scorer } from '../../lib/model/types.ts'
+import type { ModelVersionEvent } from '../../lib/registry/index.ts'
+import type { InferenceMetrics } from './metrics.ts'
+import { columnMap } from './requests.ts'
+import { cursorOf, decideServing, decideShadow, slotOfKey, type VersionCursor } from './versions.ts'
+
+/** A verified, ready-to-score model version. Immutable once built. */
+export interface LoadedModel {
+  readonly modelName: string
+  readonly version: number
+  readonly family: string
+  readonly threshold: number
+  readonly eventId: string
+  readonly scorer: Scorer
+  /** For each model column, its index in FEATURES. */
+  readonly columns: Int32Array
+  readonly loadedAt: number
+}
+
+export type ArtifactLoader = (event: ModelVersionEvent) => Promise<ModelArtifact>
+
+export interface ModelFollowerOptions {
+  kafka: Kafka
+  serde: AvroSerde
+  topic: string
+  modelName: string
+  loadArtifact: ArtifactLoader
+  metrics: InferenceMetrics
+  log: Logger
+  /** Prefix of the follower's group id (a random suffix makes it unique per process). */
+  groupPrefix: string
+}
+
+export interface ModelFollower {
+  /** Resolves once the topic was read to its end and the initial versions were loaded. */
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** The version to score with now (null until one is loaded). Read once per batch. */
+  served(): LoadedModel | null
+  shadow(): LoadedModel | null
+  /** Called after every successful swap of the served version. */
+  onServedChange(listener: (model: LoadedModel) => void): void
+}
+
+/** Builds a scorer from a verified artifact; throws ARTIFACT_CORRUPT if it cannot score. */
+export function buildLoadedModel(
+  event: ModelVersionEvent,
+  artifact: ModelArtifact,
+  log?: Logger,
+): LoadedModel {
+  const columns = columnMap(artifact.features)
+  const scorer = createScorer(artifact.model, artifact.preprocessing)
+  // A model that cannot score a plain in-range row would fail on all live traffic: refuse it now.
+  const probe = scorer.scoreOne(
+    Float64Array.from(columns, (f) => (FEATURE_SPECS[f]!.min + FEATURE_SPECS[f]!.max) / 2),
+  )
+  if (!(probe >= 0 && probe <= 1)) {
+    throw new RiskStreamError('ARTIFACT_CORRUPT', `v${event.version} scores a mid-range row as ${probe}`)
+  }
+  if (event.threshold !== artifact.threshold) {
+    // The artifact is checksummed, the event is not: trust the artifact's threshold.
+    log?.warn(
+      { model: event.modelName, version: event.version },
+      'event threshold differs from the artifact; using the artifact',
+    )
+  }
+  return {
+    modelName: event.modelName,
+    version: event.version,
+    family: artifact.family,
+    threshold: artifact.threshold,
+    eventId: event.eventId,
+    scorer,
+    columns,
+    loadedAt: Date.now(),
+  }
+}
+
+export function createModelFollower(options: ModelFollowerOptions): ModelFollower {
+  const { kafka, serde, topic, modelName, metrics, log } = options
+  let served: LoadedModel | null = null
+  let shadow: LoadedModel | null = null
+  let servingCursor: VersionCursor | null = null
+  let shadowCursor: VersionCursor | null = null
+  let shadowLastSeen: VersionCursor | null = null
+  // During the initial read: accepted serving events, oldest first, and the shadow to load.
+  let replay: {
+    serving: { event: ModelVersionEvent; offset: string }[]
+    shadow: { event: ModelVersionEvent; offset: string } | null
+  } | null = {
+    serving: [],
+    shadow: null,
+  }
+  const listeners: ((m: LoadedModel) => void)[] = []
+  let consumer: Consumer | undefined
+
+  async function load(event: ModelVersionEvent, slot: 'serving' | 'shadow'): Promise<LoadedModel | null> {
+    try {
+      const artifact = await options.loadArtifact(event)
+      const model = buildLoadedModel(event, artifact, log)
+      metrics.reloads.inc({ model: modelName, slot })
+      return model
+    } catch (err) {
+      const e = toRiskStreamError(err, 'ARTIFACT_CORRUPT')
+      metrics.reloadFailures.inc({ model: modelName, slot, reason: e.code })
+      log.error(
+        {
+          code: e.code,
+          model: modelName,
+          version: event.version,
+          eventId: event.eventId,
+          slot,
+          err: e.message,
+        },
+        'model version refused; keeping the current one',
+      )
+      return null
+    }
+  }
+
+  function setServed(model: LoadedModel, cursor: VersionCursor): void {
+    const previous = served?.version ?? null
+    served = model
+    servingCursor = cursor
+    metrics.servedVersion.set({ model: modelName }, model.version)
+    log.info(
+      { model: modelName, version: model.version, previous, eventId: model.eventId },
+      'serving model version',
+    )
+    // A promoted shadow is now the served version: scoring it twice would be pointless.
+    if (shadow && shadow.version === model.version) setShadow(null, null)
+    for (const l of listeners) l(model)
+  }
+
+  function setShadow(model: LoadedModel | null, cursor: VersionCursor | null): void {
+    shadow = model
+    shadowCursor = cursor
+    metrics.shadowVersion.set({ model: modelName }, model?.version ?? 0)
+    log.info(
+      { model: modelName, shadowVersion: model?.version ?? null },
+      model ? 'shadow-scoring version' : 'shadow scoring stopped',
+    )
+  }
+
+  async function onServingRecord(event: ModelVersionEvent | null, offset: string): Promise<void> {
+    const d = decideServing(servingCursor, event, offset, modelName)
+    if (d.action === 'ignore') {
+      if (d.reason === 'not-production')
+        log.warn(
+          { model: modelName, offset },
+          'serving slot without a production version; keeping the current one',
+        )
+      else log.debug({ model: modelName, offset, reason: d.reason }, 'model-version event is a no-op')
+      return
+    }
+    const ev = event as ModelVersionEvent
+    if (d.action === 'advance') {
+      servingCursor = cursorOf(ev, offset)
+      return
+    }
+    if (replay) {
+      replay.serving.push({ event: ev, offset })
+      servingCursor = cursorOf(ev, offset) // tentative: the catch-up load may fall back
+      return
+    }
+    const model = await load(ev, 'serving')
+    if (model) setServed(model, cursorOf(ev, offset))
+  }
+
+  async function onShadowRecord(event: ModelVersionEvent | null, offset: string): Promise<void> {
+    const servingVersion = replay ? (replay.serving.at(-1)?.event.version ?? null) : (served?.version ?? null)
+    const pendingCursor = replay?.shadow ? cursorOf(replay.shadow.event, replay.shadow.offset) : shadowCursor
+    const d = decideShadow(pendingCursor, shadowLastSeen, event, offset, modelName, servingVersion)
+    if (
+      d.action === 'ignore' &&
+      (d.reason === 'other-model' || d.reason === 'duplicate' || d.reason === 'older')
+    )
+      return
+    if (event) shadowLastSeen = cursorOf(event, offset)
+    if (d.action === 'ignore' || d.action === 'advance') return
+    if (replay) {
+      replay.shadow = d.action === 'load' ? { event: event as ModelVersionEvent, offset } : null
+      return
+    }
+    if (d.action === 'clear') return setShadow(null, null)
+    const model = await load(event as ModelVersionEvent, 'shadow')
+    if (model) setShadow(model, cursorOf(event as ModelVersionEvent, offset))
+  }
+
+  /** End of the initial read: load the newest loadable production version, then the shadow. */
+  async function finishReplay(): Promise<void> {
+    const pending = replay
+    replay = null
+    if (!pending) return
+    servingCursor = null
+    for (let i = pending.serving.length - 1; i >= 0; i--) {
+      const { event, offset } = pending.serving[i]!
+      const model = await load(event, 'serving')
+      if (model) {
+        setServed(model, cursorOf(event, offset))
+        break
+      }
+    }
+    if (!served) {
+      // Nothing loadable: the cursor stays empty, so the next production event is tried.
+      if (pending.serving.length > 0)
+        log.error({ model: modelName }, 'no loadable production version on the topic; not consuming requests')
+      else log.warn({ model: modelName }, 'no production version published yet; not consuming requests')
+    }
+    if (pending.shadow) {
+      const { event, offset } = pending.shadow
+      if (event.version !== served?.version) {
+        const model = await load(event, 'shadow')
+        if (model) setShadow(model, cursorOf(event, offset))
+      }
+    }
+  }
+
+  async function onRecord(key: string | null, value: Buffer | null, offset: string): Promise<void> {
+    const slot = slotOfKey(key, modelName)
+    if (slot === 'other') return
+    let event: ModelVersionEvent | null = null
+    if (value) {
+      try {
+        event = (await serde.decode<ModelVersionEvent>(value, 'ModelVersion')).value
+      } catch (err) {
+        const e = toRiskStreamError(err, 'DECODE_FAILED')
+        if (e.retriable) throw e // registry outage: kafkajs retries the message
+        metrics.reloadFailures.inc({ model: modelName, slot, reason: e.code })
+        log.error({ code: e.code, offset, slot }, 'undecodable model-version event skipped')
+        return
+      }
+    }
+    if (slot === 'serving') await onServingRecord(event, offset)
+    else await onShadowRecord(event, offset)
+  }
+
+  return {
+    served: () => served,
+    shadow: () => shadow,
+    onServedChange(listener) {
+      listeners.push(listener)
+    },
+    async start() {
+      const admin = kafka.admin()
+      await admin.connect()
+      let high: bigint
+      try {
+        const offsets = await admin.fetchTopicOffsets(topic)
+        // 1 partition by design; take the max in case someone created more. The record at
+        // high - 1 is always delivered (compaction never removes a log's last record, and we
+        // use no transactions, so no control marker sits there): reaching it = caught up.
+        high = offsets.reduce(
+          (m, o) => (BigInt(o.high) > BigInt(o.low) && BigInt(o.high) > m ? BigInt(o.high) : m),
+          0n,
+        )
+      } finally {
+        await admin.disconnect()
+      }
+      let resolveCaughtUp!: () => void
+      let rejectCaughtUp!: (e: unknown) => void
+      const caughtUp = new Promise<void>((res, rej) => {
+        resolveCaughtUp = res
+        rejectCaughtUp = rej
+      })
+      const catchUp = async () => {
+        try {
+          await finishReplay()
+          resolveCaughtUp()
+        } catch (err) {
+          rejectCaughtUp(err)
+        }
+      }
+      consumer = kafka.consumer({
+        groupId: `${options.groupPrefix}-${process.pid}-${randomBytes(4).toString('hex')}`,
+        allowAutoTopicCreation: false,
+        // Small, rare records: fetch promptly so a new version is picked up within ~100 ms.
+        maxWaitTimeInMs: 100,
+      })
+      await consumer.connect()
+      await consumer.subscribe({ topic, fromBeginning: true })
+      await consumer.run({
+        // Nothing to commit: every process re-reads the (compacted, small) topic on start.
+        autoCommit: false,
+        eachMessage: async ({ message }) => {
+          await onRecord(message.key?.toString() ?? null, message.value, message.offset)
+          if (replay && BigInt(message.offset) + 1n >= high) await catchUp()
+        },
+      })
+      if (high === 0n) await catchUp()
+      await caughtUp
+    },
+    async stop() {
+      await consumer?.disconnect()
+      consumer = undefined
+    },
+  }
+}

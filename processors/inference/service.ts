@@ -1,0 +1,347 @@
+/**
+ * The inference consumer: prediction requests in, predictions out, at stream speed.
+ *
+ * Flow per partition batch (the shared loop in lib/kafka/consumer.ts decodes, dead-letters
+ * and commits; this module only handles decoded records):
+ *   1. take the served model ONCE (a hot-reload swaps it between batches, never inside one);
+ *   2. validate every request (bounds, ids); failures go back to the loop as rejections and
+ *      are dead-lettered with reason VALIDATION_FAILED;
+ *   3. score all valid requests in ONE scoreBatch call (and the shadow model, if any);
+ *   4. produce the predictions keyed by requestId to the SAME partition number as the request
+ *      (co-partitioned topics), acks=all through the process's idempotent producer;
+ *   5. return: the loop commits the offsets only now, after the broker acknowledged.
+ *
+ * Delivery is at-least-once: a crash between 4 and 5 re-delivers the batch, and its
+ * predictions are produced again with the same requestId. Downstream absorbs them: the
+ * ClickHouse `predictions` table is a ReplacingMergeTree ORDER BY request_id.
+ *
+ * Why no Kafka transactions (exactly-once read-process-write): kafkajs can send offsets in a
+ * transaction, but it has no consumer-group-generation fencing (KIP-447: the broker cannot
+ * reject a zombie consumer's commit after a rebalance), and a transactional producer needs one
+ * transactional.id per input partition to be safe, which kafkajs' shared producer model makes
+ * awkward. Without fencing, transactions would cost throughput and still not give
+ * exactly-once on rebalances, so we keep at-least-once plus idempotent storage downstream.
+ */
+
+import type { ConsumerConfig, Message, Producer } from 'kafkajs'
+import { Registry } from 'prom-client'
+import { RiskStreamError } from '../../lib/errors/index.ts'
+import {
+  createStreamConsumer,
+  type DecodedRecord,
+  DLQ_HEADERS,
+  headerString,
+  type Rejection,
+  type StreamConsumer,
+} from '../../lib/kafka/index.ts'
+import { getLogger } from '../../lib/log/index.ts'
+import { createRegistry } from '../../lib/registry/index.ts'
+import type { Deps, Service } from '../../lib/runtime/index.ts'
+import { createInferenceMetrics, type InferenceMetrics } from './metrics.ts'
+import {
+  type ArtifactLoader,
+  createModelFollower,
+  type LoadedModel,
+  type ModelFollower,
+} from './model-follower.ts'
+import {
+  fillRow,
+  type PredictionEvent,
+  type PredictionRequest,
+  toPrediction,
+  unscorableError,
+  validateRequest,
+} from './requests.ts'
+
+/**
+ * Largest record batch we send in one request. The broker's default message.max.bytes is
+ * ~1 MiB per record batch, and kafkajs puts all of one partition's messages in one batch.
+ */
+const MAX_SEND_BYTES = 512 * 1024
+
+export interface InferenceOptions {
+  /** Model to serve (default config.model.name). */
+  modelName?: string
+  /** Consumer group of the request consumers (default `<prefix>riskstream-inference-<model>`). */
+  groupId?: string
+  /** prom-client registry to put the metrics in (the API's, in all-in-one mode). */
+  metricsRegistry?: Registry
+  /** Loads and verifies an artifact (default: the model registry's loadArtifact). */
+  loadArtifact?: ArtifactLoader
+  /** Overrides for the request consumer (e.g. maxBytesPerPartition, sessionTimeout). */
+  consumerConfig?: Partial<ConsumerConfig>
+  /** Test hooks for fault injection. */
+  hooks?: {
+    /**
+     * Runs after a batch's predictions are acknowledged and BEFORE its offsets are committed.
+     * Throwing here simulates a crash at the worst moment (duplicates on redelivery).
+     */
+    afterPredictionsAcked?: (info: {
+      partition: number
+      firstOffset: string
+      lastOffset: string
+      count: number
+    }) => void | Promise<void>
+  }
+}
+
+export interface InferenceStatus {
+  modelName: string
+  servedVersion: number | null
+  shadowVersion: number | null
+  consuming: boolean
+  processed: number
+  deadLettered: number
+  batches: number
+}
+
+export interface InferenceService extends Service {
+  readonly metrics: InferenceMetrics
+  readonly metricsRegistry: Registry
+  /** Resolves once a model is loaded and requests are being consumed. */
+  ready(): Promise<void>
+  status(): InferenceStatus
+}
+
+export function createInferenceService(deps: Deps, options: InferenceOptions = {}): InferenceService {
+  const { kafka, serde, topics, producer, config } = deps
+  const log = getLogger('inference')
+  const modelName = options.modelName ?? config.model.name
+  const metricsRegistry = options.metricsRegistry ?? new Registry()
+  const metrics = createInferenceMetrics(metricsRegistry)
+  const loadArtifact: ArtifactLoader =
+    options.loadArtifact ??
+    ((event) => createRegistry({ serde, topics, producer, clickhouse: deps.clickhouse }).loadArtifact(event))
+
+  let follower: ModelFollower | undefined
+  let requests: StreamConsumer | undefined
+  let stopping = false
+  let resolveReady!: () => void
+  let rejectReady!: (e: unknown) => void
+  const readyPromise = new Promise<void>((res, rej) => {
+    resolveReady = res
+    rejectReady = rej
+  })
+  readyPromise.catch(() => undefined) // a failure is reported by whoever awaits ready()
+  let startingRequests: Promise<void> | undefined
+
+  /** Counts every dead letter by reason: the shared loop sends them all through this producer. */
+  const dlqProducer: Producer = {
+    ...producer,
+    send: async (record) => {
+      const result = await producer.send(record)
+      for (const m of record.messages) {
+        metrics.deadLettered.inc({ reason: headerString(m.headers, DLQ_HEADERS.reason) ?? 'UNKNOWN' })
+      }
+      return result
+    },
+  }
+
+  async function handleBatch(
+    records: DecodedRecord<PredictionRequest>[],
+    ctx: { heartbeat(): Promise<void>; isActive(): boolean },
+  ) {
+    const started = performance.now()
+    // The one read of the served model for this batch: a swap during the batch applies to the next.
+    const model = follower?.served()
+    if (!model)
+      throw new RiskStreamError('MODEL_NOT_FOUND', `no ${modelName} version loaded`, { retriable: true })
+    const shadow = follower?.shadow() ?? null
+
+    const rejections: Rejection[] = []
+    const valid: DecodedRecord<PredictionRequest>[] = []
+    for (const r of records) {
+      const error = validateRequest(r.value)
+      if (error) rejections.push({ record: r, error })
+      else valid.push(r)
+    }
+
+    const scoredAt = Date.now()
+    const served = score(model, valid, scoredAt, false)
+    const predictions = served.messages
+    // A served model that cannot score a row (e.g. a missing value it has no imputation for)
+    // gets the request dead-lettered rather than a made-up probability.
+    for (const i of served.unscorable)
+      rejections.push({ record: valid[i]!, error: unscorableError(valid[i]!.value, model) })
+    let shadows: Message[] = []
+    if (shadow) {
+      try {
+        const s = score(shadow, valid, scoredAt, true)
+        shadows = s.messages
+        if (s.unscorable.length > 0) metrics.shadowFailures.inc({ model: modelName }, s.unscorable.length)
+      } catch (err) {
+        // The challenger must never affect what is served.
+        metrics.shadowFailures.inc({ model: modelName })
+        log.warn({ version: shadow.version, err: (err as Error).message }, 'shadow scoring failed')
+      }
+    }
+    await ctx.heartbeat()
+    // Rebalanced away while scoring: the new owner will score these; producing would only duplicate.
+    if (!ctx.isActive()) return []
+
+    const partition = records[0]!.partition
+    for (const msgs of zipChunks(chunkByBytes(predictions), chunkByBytes(shadows))) {
+      const topicMessages = [{ topic: topics.predictions, messages: withPartition(msgs[0], partition) }]
+      if (msgs[1].length > 0)
+        topicMessages.push({ topic: topics.shadowPredictions, messages: withPartition(msgs[1], partition) })
+      await producer.sendBatch({ acks: -1, topicMessages })
+      await ctx.heartbeat()
+    }
+
+    await options.hooks?.afterPredictionsAcked?.({
+      partition,
+      firstOffset: records[0]!.offset,
+      lastOffset: records[records.length - 1]!.offset,
+      count: predictions.length,
+    })
+    metrics.predictions.inc({ model: modelName, version: String(model.version) }, predictions.length)
+    if (shadow && shadows.length > 0)
+      metrics.shadowPredictions.inc({ model: modelName, version: String(shadow.version) }, shadows.length)
+    metrics.batchSize.observe({ model: modelName }, records.length)
+    metrics.batchSeconds.observe({ model: modelName }, (performance.now() - started) / 1000)
+    return rejections
+  }
+
+  /**
+   * Scores all valid requests with ONE scoreBatch call and encodes their Prediction events.
+   * Rows whose probability is not finite are left out and reported by index.
+   */
+  function score(
+    model: LoadedModel,
+    valid: DecodedRecord<PredictionRequest>[],
+    scoredAt: number,
+    shadow: boolean,
+  ): { messages: Message[]; unscorable: number[] } {
+    const n = valid.length
+    const messages: Message[] = []
+    const unscorable: number[] = []
+    if (n === 0) return { messages, unscorable }
+    const nf = model.columns.length
+    const rows = new Float64Array(n * nf)
+    for (let i = 0; i < n; i++) fillRow(valid[i]!.value, model.columns, rows, i)
+    const probs = model.scorer.scoreBatch(rows, n)
+    const topic = shadow ? topics.shadowPredictions : topics.predictions
+    for (let i = 0; i < n; i++) {
+      const p = probs[i]!
+      if (!(p >= 0 && p <= 1)) {
+        unscorable.push(i)
+        continue
+      }
+      const req = valid[i]!.value
+      const event: PredictionEvent = toPrediction(req, model, p, scoredAt, shadow)
+      messages.push({ key: req.requestId, value: serde.encode(topic, event) })
+    }
+    return { messages, unscorable }
+  }
+
+  async function startRequests(): Promise<void> {
+    if (requests || stopping) return
+    const consumer = createStreamConsumer<PredictionRequest>({
+      kafka,
+      groupId: options.groupId ?? `${config.topics.prefix}riskstream-inference-${modelName}`,
+      topics: [topics.requests],
+      serde,
+      readerSchema: 'PredictionRequest',
+      dlqProducer,
+      dlqTopic: () => topics.dlq.requests,
+      handleBatch,
+      log,
+      consumerConfig: options.consumerConfig,
+    })
+    requests = consumer
+    await consumer.start()
+    log.info({ model: modelName, version: follower?.served()?.version }, 'consuming prediction requests')
+  }
+
+  function startRequestsOnce(): Promise<void> {
+    startingRequests ??= startRequests().then(resolveReady, (err) => {
+      rejectReady(err)
+      log.error({ err: (err as Error).message }, 'request consumer failed to start')
+      throw err
+    })
+    return startingRequests
+  }
+
+  return {
+    name: 'inference',
+    metrics,
+    metricsRegistry,
+    ready: () => readyPromise,
+    status() {
+      return {
+        modelName,
+        servedVersion: follower?.served()?.version ?? null,
+        shadowVersion: follower?.shadow()?.version ?? null,
+        consuming: requests !== undefined,
+        processed: requests?.stats.processed ?? 0,
+        deadLettered: requests?.stats.deadLettered ?? 0,
+        batches: requests?.stats.batches ?? 0,
+      }
+    },
+    async start() {
+      stopping = false
+      // Register the output contracts before anything can be produced.
+      await serde.register(topics.predictions, 'Prediction')
+      await serde.register(topics.shadowPredictions, 'Prediction')
+      const f = createModelFollower({
+        kafka,
+        serde,
+        topic: topics.modelVersions,
+        modelName,
+        loadArtifact,
+        metrics,
+        log,
+        groupPrefix: `${config.topics.prefix}riskstream-inference-versions-${modelName}`,
+      })
+      follower = f
+      metrics.servedVersion.set({ model: modelName }, 0)
+      metrics.shadowVersion.set({ model: modelName }, 0)
+      // No model, no consumption: requests wait in Kafka until a production version is loaded.
+      f.onServedChange(() => {
+        startRequestsOnce().catch(() => undefined)
+      })
+      await f.start()
+      if (f.served()) await startRequestsOnce()
+    },
+    async stop() {
+      stopping = true
+      await startingRequests?.catch(() => undefined)
+      await requests?.stop()
+      requests = undefined
+      startingRequests = undefined
+      await follower?.stop()
+    },
+  }
+}
+
+function withPartition(messages: Message[], partition: number): Message[] {
+  for (const m of messages) m.partition = partition
+  return messages
+}
+
+/** Splits messages into groups whose encoded size stays under MAX_SEND_BYTES. */
+export function chunkByBytes(messages: Message[], maxBytes = MAX_SEND_BYTES): Message[][] {
+  const chunks: Message[][] = []
+  let current: Message[] = []
+  let bytes = 0
+  for (const m of messages) {
+    // ~70 bytes of record overhead (headers, varints, key) on top of the value.
+    const size = (m.value as Buffer).length + String(m.key ?? '').length + 70
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current)
+      current = []
+      bytes = 0
+    }
+    current.push(m)
+    bytes += size
+  }
+  if (current.length > 0) chunks.push(current)
+  return chunks
+}
+
+function zipChunks(a: Message[][], b: Message[][]): [Message[], Message[]][] {
+  const n = Math.max(a.length, b.length)
+  const out: [Message[], Message[]][] = []
+  for (let i = 0; i < n; i++) out.push([a[i] ?? [], b[i] ?? []])
+  return out
+}

@@ -1,0 +1,148 @@
+/**
+ * Which model version inference serves: pure rules over the model-versions topic.
+ *
+ * The compacted topic (1 partition, see lib/registry/topic.ts) has three kinds of key per
+ * model: the serving slot `<model>`, the shadow slot `<model>#shadow`, and `<model>#v<n>` for
+ * every other stage change. Inference reads it in OFFSET order and applies these rules:
+ *
+ * Serving slot (`<model>`):
+ *  1. Only a `production` event changes what is served. Any other record there (the serving
+ *     version demoted with no replacement, or a tombstone) is logged and ignored: we keep
+ *     serving the last good version rather than stop scoring patients.
+ *  2. A duplicate (same eventId as the event we serve from) is a no-op.
+ *  3. An event OLDER than the current one (smaller publishedAt) is a no-op. Equal publishedAt
+ *     falls back to topic order: the later offset wins.
+ *  4. Otherwise the event is applied, even when its version number is LOWER than the one being
+ *     served: a rollback is a newer production event pointing at an older version. Version
+ *     numbers are never compared; the event sequence (publishedAt, then offset) is the truth.
+ *  5. A newer event for the version already served (same version and sha256) only advances the
+ *     cursor: nothing to reload.
+ *
+ * Shadow slot (`<model>#shadow`): a `candidate` with `shadow: true` means "shadow-score this
+ * version"; anything else there (shadow: false, another stage, a tombstone) empties the slot.
+ * Duplicates and older events are no-ops, exactly as for the serving slot. A shadow for the
+ * version already being served is pointless and ignored.
+ *
+ * `<model>#v<n>` keys, and other models' keys, never affect inference.
+ *
+ * A refused artifact (corrupt, missing) does NOT move the cursor: the old version keeps
+ * serving, and a re-delivery of the same event is simply tried (and refused) again.
+ */
+
+/** The fields of a ModelVersion event these rules look at. */
+export interface VersionEventLike {
+  eventId: string
+  modelName: string
+  version: number
+  stage: string
+  artifactSha256: string
+  shadow: boolean
+  publishedAt: number
+}
+
+/** Where in the event sequence a slot currently is. */
+export interface VersionCursor {
+  eventId: string
+  version: number
+  artifactSha256: string
+  publishedAt: number
+  /** Topic offset of the event (decimal string); breaks publishedAt ties. */
+  offset: string
+}
+
+export type Slot = 'serving' | 'shadow' | 'other'
+
+/** Which slot a record key addresses for `modelName` (keys of other models are 'other'). */
+export function slotOfKey(key: string | null, modelName: string): Slot {
+  if (key === modelName) return 'serving'
+  if (key === `${modelName}#shadow`) return 'shadow'
+  return 'other'
+}
+
+export type IgnoreReason =
+  | 'other-model'
+  | 'other-slot'
+  | 'not-production'
+  | 'duplicate'
+  | 'older'
+  | 'same-as-serving'
+  | 'already-empty'
+
+export type ServingDecision =
+  | { action: 'load' }
+  /** Newer event for the version already served: move the cursor, keep the scorer. */
+  | { action: 'advance' }
+  | { action: 'ignore'; reason: IgnoreReason }
+
+export type ShadowDecision =
+  | { action: 'load' }
+  | { action: 'advance' }
+  | { action: 'clear' }
+  | { action: 'ignore'; reason: IgnoreReason }
+
+/** True when `event` (at `offset`) comes strictly after `cursor` in the event sequence. */
+export function isNewer(
+  cursor: VersionCursor,
+  event: Pick<VersionEventLike, 'publishedAt'>,
+  offset: string,
+): boolean {
+  if (event.publishedAt !== cursor.publishedAt) return event.publishedAt > cursor.publishedAt
+  return BigInt(offset) > BigInt(cursor.offset)
+}
+
+/** Rules 1–5 for a record on the serving slot. `event` null = tombstone. */
+export function decideServing(
+  cursor: VersionCursor | null,
+  event: VersionEventLike | null,
+  offset: string,
+  modelName: string,
+): ServingDecision {
+  if (event === null) return { action: 'ignore', reason: 'not-production' }
+  if (event.modelName !== modelName) return { action: 'ignore', reason: 'other-model' }
+  if (event.stage !== 'production') return { action: 'ignore', reason: 'not-production' }
+  if (cursor === null) return { action: 'load' }
+  if (event.eventId === cursor.eventId) return { action: 'ignore', reason: 'duplicate' }
+  if (!isNewer(cursor, event, offset)) return { action: 'ignore', reason: 'older' }
+  if (event.version === cursor.version && event.artifactSha256 === cursor.artifactSha256)
+    return { action: 'advance' }
+  return { action: 'load' }
+}
+
+/**
+ * Rules for a record on the shadow slot. `cursor` is the shadow being scored (null = none),
+ * `lastSeen` the newest event applied to the slot (also after a clear, so an older "shadow
+ * this" replayed after a "stop shadowing" stays a no-op), `servingVersion` what is served.
+ */
+export function decideShadow(
+  cursor: VersionCursor | null,
+  lastSeen: VersionCursor | null,
+  event: VersionEventLike | null,
+  offset: string,
+  modelName: string,
+  servingVersion: number | null,
+): ShadowDecision {
+  if (event !== null && event.modelName !== modelName) return { action: 'ignore', reason: 'other-model' }
+  if (event !== null && lastSeen !== null) {
+    if (event.eventId === lastSeen.eventId) return { action: 'ignore', reason: 'duplicate' }
+    if (!isNewer(lastSeen, event, offset)) return { action: 'ignore', reason: 'older' }
+  }
+  const wantsShadow = event !== null && event.stage === 'candidate' && event.shadow
+  if (!wantsShadow)
+    return cursor === null ? { action: 'ignore', reason: 'already-empty' } : { action: 'clear' }
+  if (event.version === servingVersion)
+    return cursor === null ? { action: 'ignore', reason: 'same-as-serving' } : { action: 'clear' }
+  if (cursor !== null && event.version === cursor.version && event.artifactSha256 === cursor.artifactSha256) {
+    return { action: 'advance' }
+  }
+  return { action: 'load' }
+}
+
+export function cursorOf(event: VersionEventLike, offset: string): VersionCursor {
+  return {
+    eventId: event.eventId,
+    version: event.version,
+    artifactSha256: event.artifactSha256,
+    publishedAt: event.publishedAt,
+    offset,
+  }
+}
