@@ -35,6 +35,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     globalSetup: mode === 'unit' ? [] : ['tests/setup/stack.ts'],
+    setupFiles: ['tests/setup/logging.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
     reporters: ['default'],

@@ -65,10 +65,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     services.push(
       ...(await startRoles(deps, options.roles ?? ['monitors', 'trainer', 'inference', 'api'], {
         say: (m) => say(`[roles] ${m}`),
-        trainer: { train: { budget: options.train?.budget, folds: options.train?.folds, includeStreamed: true } },
+        trainer: {
+          train: { budget: options.train?.budget, folds: options.train?.folds, includeStreamed: true },
+        },
       })),
     )
-    const api = services.find((s) => s.name === 'api') as (Service & { address?: () => string | null }) | undefined
+    const api = services.find((s) => s.name === 'api') as
+      | (Service & { address?: () => string | null })
+      | undefined
     const dashboardUrl = api?.address?.() ? `${api.address()}/dashboard` : null
     if (dashboardUrl) say(`dashboard: ${dashboardUrl}`)
 
@@ -85,7 +89,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
           lastCount = s.predictions
           lastAt = now
           status = s
-          const produced = progress ? `produced ${progress.done}/${progress.total} (${progress.rate.toFixed(0)}/s) | ` : ''
+          const produced = progress
+            ? `produced ${progress.done}/${progress.total} (${progress.rate.toFixed(0)}/s) | `
+            : ''
           say(`${produced}${formatStatus(s, rate)}`)
         })
         .catch((err) => say(`summary unavailable: ${(err as Error).message}`))
@@ -102,7 +108,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       progressEveryMs: 1000,
       signal: stopTraffic.signal,
     })
-    say(`scenario finished: sent ${simulation.sent}, rejected ${simulation.rejected}, failed ${simulation.failed}`)
+    say(
+      `scenario finished: sent ${simulation.sent}, rejected ${simulation.rejected}, failed ${simulation.failed}`,
+    )
 
     // Traffic has stopped; wait for the retrain (if still running) to be promoted and served.
     const deadline = t0 + (options.timeoutMs ?? 600_000)
@@ -114,7 +122,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       // promoted version has live requests to serve once inference has hot-reloaded it.
       if (status.productionVersion !== null && status.productionVersion > initialVersion) {
         const tail = await simulate(deps, {
-          scenario: { ...scenario, name: `${scenario.name}-tail`, drifts: scenario.drifts.map((d) => ({ ...d, at: 0 })) },
+          scenario: {
+            ...scenario,
+            name: `${scenario.name}-tail`,
+            drifts: scenario.drifts.map((d) => ({ ...d, at: 0 })),
+          },
           count: 250,
           rate: options.rate ?? scenario.defaults.rate,
           runId: `tail-${Date.now()}`,
@@ -129,19 +141,26 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     const closed = loopClosed(status, initialVersion)
     say(report(status, initialVersion, closed, Date.now() - t0))
     if (!options.once && options.untilStopped) {
-      say(dashboardUrl ? `dashboard stays up at ${dashboardUrl} — Ctrl-C to stop` : 'running — Ctrl-C to stop')
+      say(
+        dashboardUrl ? `dashboard stays up at ${dashboardUrl} — Ctrl-C to stop` : 'running — Ctrl-C to stop',
+      )
       await options.untilStopped
     }
     return { closed, initialVersion, status, simulation, dashboardUrl, durationMs: Date.now() - t0 }
   } finally {
     if (ticker) clearInterval(ticker)
     stopTraffic.abort()
-    for (const s of [...services].reverse()) await s.stop().catch((err) => say(`stop ${s.name}: ${String(err)}`))
+    for (const s of [...services].reverse())
+      await s.stop().catch((err) => say(`stop ${s.name}: ${String(err)}`))
     await closeDeps(deps)
   }
 }
 
-async function ensureInitialModel(deps: Deps, options: DemoOptions, say: (m: string) => void): Promise<number> {
+async function ensureInitialModel(
+  deps: Deps,
+  options: DemoOptions,
+  say: (m: string) => void,
+): Promise<number> {
   const registry = createRegistry(deps)
   const current = await registry.production(deps.config.model.name)
   if (current) {

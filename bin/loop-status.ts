@@ -18,7 +18,11 @@ export interface LoopStatus {
 }
 
 /** `sinceVersion`: only drift events of this version or later count (earlier runs share the tables). */
-export async function loopStatus(ch: ClickHouseClient, modelName: string, sinceVersion = 0): Promise<LoopStatus> {
+export async function loopStatus(
+  ch: ClickHouseClient,
+  modelName: string,
+  sinceVersion = 0,
+): Promise<LoopStatus> {
   const p = { m: modelName, v: sinceVersion }
   const [counts] = await queryRows<{ predictions: number; labelled: number; dlq: number }>(
     ch,
@@ -65,7 +69,12 @@ export async function loopStatus(ch: ClickHouseClient, modelName: string, sinceV
     `SELECT count() AS n FROM drift_events FINAL WHERE model_name = {m:String} AND kind = 'data_drift' AND has(features, 'glucose') AND model_version >= {v:UInt32}`,
     p,
   )
-  const runs = await queryRows<{ trigger: string; status: string; version: number | null; gate_passed: number }>(
+  const runs = await queryRows<{
+    trigger: string
+    status: string
+    version: number | null
+    gate_passed: number
+  }>(
     ch,
     `SELECT trigger, status, version, gate_passed FROM training_runs FINAL WHERE model_name = {m:String} ORDER BY started_at`,
     p,
@@ -77,10 +86,17 @@ export async function loopStatus(ch: ClickHouseClient, modelName: string, sinceV
     productionVersion: prod ? Number(prod.version) : null,
     versionsServed: served.map((s) => ({ version: Number(s.version), predictions: Number(s.predictions) })),
     latestPsi: latestPsi.map((r) => ({ ...r, psi: Number(r.psi), version: Number(r.version) })),
-    accuracy: accuracy ? { version: Number(accuracy.version), value: Number(accuracy.value), labels: Number(accuracy.labels) } : null,
+    accuracy: accuracy
+      ? { version: Number(accuracy.version), value: Number(accuracy.value), labels: Number(accuracy.labels) }
+      : null,
     alerts: alerts.map((a) => ({ kind: a.kind, count: Number(a.count) })),
     glucoseDriftEvents: Number(glucose?.n ?? 0),
-    runs: runs.map((r) => ({ trigger: r.trigger, status: r.status, version: r.version === null ? null : Number(r.version), gatePassed: r.gate_passed === 1 })),
+    runs: runs.map((r) => ({
+      trigger: r.trigger,
+      status: r.status,
+      version: r.version === null ? null : Number(r.version),
+      gatePassed: r.gate_passed === 1,
+    })),
   }
 }
 
@@ -93,11 +109,17 @@ export function loopClosed(s: LoopStatus, initialVersion: number): boolean {
 
 export function formatStatus(s: LoopStatus, rate: number): string {
   const psi = s.latestPsi
-    .map((r) => `${r.feature === '__probability' ? 'prob' : r.feature}=${r.psi.toFixed(2)}${r.band === 'significant' ? '!!' : r.band === 'moderate' ? '!' : ''}`)
+    .map(
+      (r) =>
+        `${r.feature === '__probability' ? 'prob' : r.feature}=${r.psi.toFixed(2)}${r.band === 'significant' ? '!!' : r.band === 'moderate' ? '!' : ''}`,
+    )
     .join(' ')
-  const acc = s.accuracy ? `${s.accuracy.value.toFixed(3)} (v${s.accuracy.version}, ${s.accuracy.labels} labels)` : 'n/a'
+  const acc = s.accuracy
+    ? `${s.accuracy.value.toFixed(3)} (v${s.accuracy.version}, ${s.accuracy.labels} labels)`
+    : 'n/a'
   const alerts = s.alerts.map((a) => `${a.kind}:${a.count}`).join(' ') || 'none'
-  const retrains = s.runs.map((r) => `${r.trigger}→${r.status}${r.version ? ` v${r.version}` : ''}`).join(', ') || 'none'
+  const retrains =
+    s.runs.map((r) => `${r.trigger}→${r.status}${r.version ? ` v${r.version}` : ''}`).join(', ') || 'none'
   return [
     `predictions ${s.predictions} (${rate.toFixed(0)}/s), labelled ${s.labelled}, DLQ ${s.dlq} | production v${s.productionVersion ?? '-'} | served ${s.versionsServed.map((v) => `v${v.version}:${v.predictions}`).join(' ')}`,
     `  PSI ${psi || 'n/a'}`,

@@ -10,8 +10,8 @@ import { type Config, getConfig } from '../lib/config/index.ts'
 import { isRiskStreamError } from '../lib/errors/index.ts'
 import { ensureTopics, registerContracts, TOPIC_SCHEMAS } from '../lib/kafka/index.ts'
 import { initLogging } from '../lib/log/index.ts'
-import { closeDeps, createDeps, type Deps, type Service } from '../lib/runtime/index.ts'
 import { createRegistry } from '../lib/registry/index.ts'
+import { closeDeps, createDeps, type Deps, type Service } from '../lib/runtime/index.ts'
 import { producerCommands } from '../producers/cli.ts'
 import { stackOptionsFrom } from '../stack/config.ts'
 import { stackDown, stackStatus, stackUp } from '../stack/index.ts'
@@ -56,7 +56,10 @@ export async function prepare(deps: Deps, log: (m: string) => void = say): Promi
 }
 
 /** Builds deps, runs `body`, and always closes the clients. */
-async function withDeps<T>(body: (deps: Deps) => Promise<T>, options: { clickhouse?: boolean } = {}): Promise<T> {
+async function withDeps<T>(
+  body: (deps: Deps) => Promise<T>,
+  options: { clickhouse?: boolean } = {},
+): Promise<T> {
   const deps = await createDeps(config(), options)
   try {
     return await body(deps)
@@ -66,14 +69,18 @@ async function withDeps<T>(body: (deps: Deps) => Promise<T>, options: { clickhou
 }
 
 export function buildProgram(): Command {
-  const program = new Command('riskstream').description('Event-streaming MLOps for a clinical diabetes-risk model')
+  const program = new Command('riskstream').description(
+    'Event-streaming MLOps for a clinical diabetes-risk model',
+  )
 
-  const stack = program.command('stack').description('Local stack: Kafka, schema registry (ClickHouse is embedded unless CLICKHOUSE_URL)')
+  const stack = program
+    .command('stack')
+    .description('Local stack: Kafka, schema registry (ClickHouse is embedded unless CLICKHOUSE_URL)')
   stack.command('up').action(() => entry(async () => void (await stackUp(stackOptionsFrom(config(), say)))))
   stack.command('down').action(() => entry(() => stackDown(stackOptionsFrom(config(), say))))
-  stack.command('status').action(() =>
-    entry(async () => ((await stackStatus(stackOptionsFrom(config(), say))).ok ? 0 : 1)),
-  )
+  stack
+    .command('status')
+    .action(() => entry(async () => ((await stackStatus(stackOptionsFrom(config(), say))).ok ? 0 : 1)))
 
   program
     .command('migrate')
@@ -118,7 +125,11 @@ export function buildProgram(): Command {
     .action((o: { limit: string }) =>
       entry(() =>
         withDeps(async (deps) => {
-          say(formatRunsTable(await listRuns(deps.clickhouse, { modelName: deps.config.model.name, limit: Number(o.limit) })))
+          say(
+            formatRunsTable(
+              await listRuns(deps.clickhouse, { modelName: deps.config.model.name, limit: Number(o.limit) }),
+            ),
+          )
         }),
       ),
     )
@@ -128,7 +139,8 @@ export function buildProgram(): Command {
     entry(() =>
       withDeps(async (deps) => {
         const rows = await createRegistry(deps).listVersions(deps.config.model.name)
-        for (const r of rows) say(`v${r.version}\t${r.stage}\t${r.family}\tthreshold=${r.threshold.toFixed(3)}\t${r.reason}`)
+        for (const r of rows)
+          say(`v${r.version}\t${r.stage}\t${r.family}\tthreshold=${r.threshold.toFixed(3)}\t${r.reason}`)
         if (rows.length === 0) say('no model versions yet: run "riskstream train"')
       }),
     ),
@@ -139,7 +151,12 @@ export function buildProgram(): Command {
     .action((version: string, o: { reason: string }) =>
       entry(() =>
         withDeps(async (deps) => {
-          const e = await createRegistry(deps).setStage(deps.config.model.name, Number(version), 'production', o.reason)
+          const e = await createRegistry(deps).setStage(
+            deps.config.model.name,
+            Number(version),
+            'production',
+            o.reason,
+          )
           say(`v${e.version} is now ${e.stage}`)
         }),
       ),
@@ -158,7 +175,9 @@ export function buildProgram(): Command {
 
   program
     .command('run <roles...>')
-    .description(`Run roles in this process: ${ROLES.join(', ')} or all (embedded ClickHouse needs all in one process)`)
+    .description(
+      `Run roles in this process: ${ROLES.join(', ')} or all (embedded ClickHouse needs all in one process)`,
+    )
     .action((roles: string[]) => entry(() => runRoles(roles)))
 
   program
@@ -166,8 +185,8 @@ export function buildProgram(): Command {
     .description('Run the whole loop: stack, initial model, all roles, scripted drift scenario, live summary')
     .option('--once', 'exit when the loop has closed instead of leaving the dashboard up')
     .option('--scenario <name-or-path>', 'scenario to play', 'demo')
-    .option('--count <n>', 'events to send (default: the scenario\'s)')
-    .option('--rate <n>', 'requests per second (default: the scenario\'s)')
+    .option('--count <n>', "events to send (default: the scenario's)")
+    .option('--rate <n>', "requests per second (default: the scenario's)")
     .option('--timeout <seconds>', 'give up waiting for the loop to close after this long', '600')
     .action((o: { once?: boolean; scenario: string; count?: string; rate?: string; timeout: string }) =>
       entry(async () => {
@@ -198,7 +217,8 @@ export function buildProgram(): Command {
 async function runRoles(names: string[]): Promise<number> {
   const roles = (names.includes('all') ? [...ROLES] : names) as Role[]
   const unknown = roles.filter((r) => !ROLES.includes(r))
-  if (unknown.length > 0) throw new Error(`unknown role(s) ${unknown.join(', ')}; roles: ${ROLES.join(', ')}, all`)
+  if (unknown.length > 0)
+    throw new Error(`unknown role(s) ${unknown.join(', ')}; roles: ${ROLES.join(', ')}, all`)
   const deps = await createDeps(config())
   let services: Service[] = []
   try {
@@ -212,7 +232,8 @@ async function runRoles(names: string[]): Promise<number> {
     say('stopping: flushing producers and batches, committing offsets')
     return 0
   } finally {
-    for (const s of [...services].reverse()) await s.stop().catch((err) => console.error(`stop ${s.name}: ${String(err)}`))
+    for (const s of [...services].reverse())
+      await s.stop().catch((err) => console.error(`stop ${s.name}: ${String(err)}`))
     await closeDeps(deps)
   }
 }

@@ -19,7 +19,11 @@ export interface StartOptions {
   trainer?: TrainerServiceOptions
 }
 
-export async function startRoles(deps: Deps, roles: readonly Role[], options: StartOptions = {}): Promise<Service[]> {
+export async function startRoles(
+  deps: Deps,
+  roles: readonly Role[],
+  options: StartOptions = {},
+): Promise<Service[]> {
   const metrics = options.metrics ?? new Registry()
   const started: Service[] = []
   const ordered = ROLES.filter((r) => roles.includes(r))
@@ -37,7 +41,12 @@ export async function startRoles(deps: Deps, roles: readonly Role[], options: St
   }
 }
 
-async function createRole(deps: Deps, role: Role, metrics: Registry, options: StartOptions): Promise<Service> {
+async function createRole(
+  deps: Deps,
+  role: Role,
+  metrics: Registry,
+  options: StartOptions,
+): Promise<Service> {
   switch (role) {
     case 'monitors':
       return createMonitorService(deps)
@@ -47,7 +56,7 @@ async function createRole(deps: Deps, role: Role, metrics: Registry, options: St
       return createInferenceService(deps, { metricsRegistry: metrics })
     case 'api': {
       const { createApiService } = await import('../api/index.ts')
-      return createApiService(deps, { metrics })
+      return createApiService({ ...deps, metricsRegistries: [metrics] })
     }
   }
 }

@@ -1,5 +1,13 @@
 import { readFileSync } from 'node:fs'
-import { Kafka, type KafkaConfig, logLevel, Partitioners, type Producer, type ProducerConfig, type SASLOptions } from 'kafkajs'
+import {
+  Kafka,
+  type KafkaConfig,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type ProducerConfig,
+  type SASLOptions,
+} from 'kafkajs'
 import type { Config } from '../config/index.ts'
 import { getLogger } from '../log/index.ts'
 
@@ -28,7 +36,10 @@ export function createKafka(config: Pick<Config, 'kafka'>, options: { clientId?:
       ({ level, log: entry }) => {
         const { message, ...extra } = entry
         // The group coordinator reports rebalances as errors; they are expected during scaling.
-        log[LEVELS[level] ?? 'info']({ kafka: extra.logger ?? 'kafkajs', broker: extra.broker, error: extra.error }, message)
+        log[LEVELS[level] ?? 'info'](
+          { kafka: extra.logger ?? 'kafkajs', broker: extra.broker, error: extra.error },
+          message,
+        )
       },
   }
   if (kafka.ssl) settings.ssl = kafka.sslCaFile ? { ca: [readFileSync(kafka.sslCaFile, 'utf8')] } : true

@@ -26,9 +26,13 @@ export interface UnusableRecord {
  * The error message comes from our own error codes and field names, never from the
  * record's content, so no patient data lands in a header.
  */
-export function dlqMessage(record: UnusableRecord, error: Pick<RiskStreamError, 'code' | 'message' | 'details'>) {
+export function dlqMessage(
+  record: UnusableRecord,
+  error: Pick<RiskStreamError, 'code' | 'message' | 'details'>,
+) {
   const schemaId =
-    error.details?.schemaId ?? (record.value && record.value.length >= 5 && record.value[0] === 0 ? record.value.readInt32BE(1) : '')
+    error.details?.schemaId ??
+    (record.value && record.value.length >= 5 && record.value[0] === 0 ? record.value.readInt32BE(1) : '')
   return {
     key: record.key,
     value: record.value,
@@ -53,7 +57,11 @@ export async function sendToDlq(
   records: { record: UnusableRecord; error: Pick<RiskStreamError, 'code' | 'message' | 'details'> }[],
 ): Promise<void> {
   if (records.length === 0) return
-  await producer.send({ topic: dlqTopic, acks: -1, messages: records.map((r) => dlqMessage(r.record, r.error)) })
+  await producer.send({
+    topic: dlqTopic,
+    acks: -1,
+    messages: records.map((r) => dlqMessage(r.record, r.error)),
+  })
 }
 
 export function headerString(headers: IHeaders | undefined, name: string): string | undefined {

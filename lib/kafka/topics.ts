@@ -51,7 +51,11 @@ export function topicSpecs(config: Pick<Config, 'topics'>): ITopicConfig[] {
   const rf = config.topics.replicationFactor
   const specs: ITopicConfig[] = []
   for (const key of Object.keys(TOPIC_BASES) as TopicKey[]) {
-    const partitions = CO_PARTITIONED.includes(key) ? config.topics.partitions : key === 'modelVersions' ? 1 : 3
+    const partitions = CO_PARTITIONED.includes(key)
+      ? config.topics.partitions
+      : key === 'modelVersions'
+        ? 1
+        : 3
     const configEntries =
       key === 'modelVersions'
         ? // Compacted and keyed by model name: the newest production record per model survives forever.
@@ -73,11 +77,38 @@ export function topicSpecs(config: Pick<Config, 'topics'>): ITopicConfig[] {
   return specs
 }
 
-/** Creates missing topics; existing ones are left as they are. Returns the names it created. */
-export async function ensureTopics(admin: Admin, config: Pick<Config, 'topics'>): Promise<string[]> {
+/**
+ * Creates missing topics; existing ones are left as they are. Returns the names it created.
+ * Returns only once every created topic answers an offsets request: right after creation a
+ * busy broker can still say "does not host this topic-partition" to the first produce or fetch.
+ */
+export async function ensureTopics(
+  admin: Admin,
+  config: Pick<Config, 'topics'>,
+  timeoutMs = 60_000,
+): Promise<string[]> {
   const existing = new Set(await admin.listTopics())
   const missing = topicSpecs(config).filter((t) => !existing.has(t.topic))
   if (missing.length === 0) return []
-  await admin.createTopics({ topics: missing, waitForLeaders: true })
+  try {
+    await admin.createTopics({ topics: missing, waitForLeaders: true })
+  } catch (err) {
+    // Another process may have created some of them meanwhile; anything else is re-thrown below.
+    const still = new Set(await admin.listTopics())
+    if (missing.some((t) => !still.has(t.topic))) throw err
+  }
+  const deadline = Date.now() + timeoutMs
+  for (const t of missing) {
+    for (;;) {
+      try {
+        const offsets = await admin.fetchTopicOffsets(t.topic)
+        if (offsets.length === t.numPartitions) break
+      } catch (err) {
+        if (Date.now() > deadline) throw err
+      }
+      if (Date.now() > deadline) throw new Error(`topic ${t.topic} has no leaders after ${timeoutMs} ms`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
   return missing.map((t) => t.topic)
 }

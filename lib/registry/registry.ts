@@ -32,7 +32,13 @@ import {
   selectVersions,
 } from './store.ts'
 import { eventIdFor, servingKey, shadowKey, versionKey } from './topic.ts'
-import type { ModelRegistry, ModelVersionEvent, RegisterOptions, StageAction, StageEventRow } from './types.ts'
+import type {
+  ModelRegistry,
+  ModelVersionEvent,
+  RegisterOptions,
+  StageAction,
+  StageEventRow,
+} from './types.ts'
 
 /** Artifacts up to this size ride inside the event; larger ones are loaded from ClickHouse by reference. */
 export const INLINE_ARTIFACT_MAX_BYTES = 512 * 1024
@@ -51,6 +57,29 @@ export interface RegistryDeps {
 interface Outgoing {
   key: string
   event: ModelVersionEvent
+}
+
+/**
+ * The version a rollback re-promotes: the production history (stage events, oldest first)
+ * replayed as a stack — a promotion pushes, a rollback pops the version rolled back from —
+ * then the entry under the current production version. Undefined when there is none.
+ */
+export function rollbackTarget(
+  history: Pick<StageEventRow, 'version' | 'stage' | 'action'>[],
+  current: number,
+): number | undefined {
+  const stack: number[] = []
+  for (const e of history) {
+    if (e.stage !== 'production') continue
+    if (e.action === 'rollback') {
+      stack.pop()
+      if (stack[stack.length - 1] !== e.version) stack.push(e.version)
+    } else if (stack[stack.length - 1] !== e.version) {
+      stack.push(e.version)
+    }
+  }
+  while (stack.length > 0 && stack[stack.length - 1] === current) stack.pop()
+  return stack[stack.length - 1]
 }
 
 export function createRegistry(deps: RegistryDeps): ModelRegistry {
@@ -91,7 +120,12 @@ export function createRegistry(deps: RegistryDeps): ModelRegistry {
     }
   }
 
-  function eventFor(v: StoredVersion, seq: number, publishedAt: number, artifact: Buffer | null): ModelVersionEvent {
+  function eventFor(
+    v: StoredVersion,
+    seq: number,
+    publishedAt: number,
+    artifact: Buffer | null,
+  ): ModelVersionEvent {
     return {
       eventId: eventIdFor(v.modelName, v.version, v.stage, seq),
       modelName: v.modelName,
@@ -111,7 +145,12 @@ export function createRegistry(deps: RegistryDeps): ModelRegistry {
     }
   }
 
-  function stageEvent(v: StoredVersion, seq: number, action: StageAction, previousVersion: number | null): StageEventInsert {
+  function stageEvent(
+    v: StoredVersion,
+    seq: number,
+    action: StageAction,
+    previousVersion: number | null,
+  ): StageEventInsert {
     return {
       eventId: eventIdFor(v.modelName, v.version, v.stage, seq),
       modelName: v.modelName,
@@ -128,23 +167,48 @@ export function createRegistry(deps: RegistryDeps): ModelRegistry {
   /** Bytes of a stored artifact for inlining, checked against the registered checksum. */
   async function storedBytes(v: StoredVersion): Promise<Buffer> {
     const a = await selectArtifact(ch, v.modelName, v.version)
-    if (!a) throw new RiskStreamError('MODEL_NOT_FOUND', `no artifact stored for ${v.modelName} v${v.version}`)
+    if (!a)
+      throw new RiskStreamError('MODEL_NOT_FOUND', `no artifact stored for ${v.modelName} v${v.version}`)
     if (sha256Hex(a.bytes) !== v.artifactSha256) {
-      throw new RiskStreamError('ARTIFACT_CORRUPT', `stored artifact of ${v.modelName} v${v.version} does not match its sha256`)
+      throw new RiskStreamError(
+        'ARTIFACT_CORRUPT',
+        `stored artifact of ${v.modelName} v${v.version} does not match its sha256`,
+      )
     }
     return a.bytes
   }
 
   /** Moves the serving version aside when another is promoted (history row + event). */
-  function archiveSuperseded(prod: StoredVersion, by: number, now: number, seq: number, rows: StoredVersion[], events: StageEventInsert[], out: Outgoing[]) {
-    const archived: StoredVersion = { ...prod, stage: 'archived', shadow: false, reason: `superseded by v${by}`, updatedAt: now }
+  function archiveSuperseded(
+    prod: StoredVersion,
+    by: number,
+    now: number,
+    seq: number,
+    rows: StoredVersion[],
+    events: StageEventInsert[],
+    out: Outgoing[],
+  ) {
+    const archived: StoredVersion = {
+      ...prod,
+      stage: 'archived',
+      shadow: false,
+      reason: `superseded by v${by}`,
+      updatedAt: now,
+    }
     rows.push(archived)
     events.push(stageEvent(archived, seq, 'archive', null))
     out.push({ key: versionKey(prod.modelName, prod.version), event: eventFor(archived, seq, now, null) })
   }
 
-  async function transition(modelName: string, version: number, stage: ModelStage, reason: string, action: StageAction): Promise<ModelVersionEvent> {
-    if (!STAGES.includes(stage)) throw new RiskStreamError('BAD_REQUEST', `unknown stage ${JSON.stringify(stage)}`)
+  async function transition(
+    modelName: string,
+    version: number,
+    stage: ModelStage,
+    reason: string,
+    action: StageAction,
+  ): Promise<ModelVersionEvent> {
+    if (!STAGES.includes(stage))
+      throw new RiskStreamError('BAD_REQUEST', `unknown stage ${JSON.stringify(stage)}`)
     const row = await selectVersion(ch, modelName, version)
     if (!row) throw new RiskStreamError('MODEL_NOT_FOUND', `${modelName} v${version}`)
     const prod = await selectProduction(ch, modelName)
@@ -154,9 +218,16 @@ export function createRegistry(deps: RegistryDeps): ModelRegistry {
     const events: StageEventInsert[] = []
     const out: Outgoing[] = []
 
-    if (stage === 'production' && prod && prod.version !== version) archiveSuperseded(prod, version, now, ++seq, rows, events, out)
+    if (stage === 'production' && prod && prod.version !== version)
+      archiveSuperseded(prod, version, now, ++seq, rows, events, out)
 
-    const updated: StoredVersion = { ...row, stage, reason, shadow: stage === 'candidate' && row.shadow, updatedAt: now }
+    const updated: StoredVersion = {
+      ...row,
+      stage,
+      reason,
+      shadow: stage === 'candidate' && row.shadow,
+      updatedAt: now,
+    }
     rows.push(updated)
     seq++
     events.push(stageEvent(updated, seq, action, stage === 'production' ? (prod?.version ?? null) : null))
@@ -164,7 +235,8 @@ export function createRegistry(deps: RegistryDeps): ModelRegistry {
     out.push({ key: stage === 'production' ? servingKey(modelName) : versionKey(modelName, version), event })
     // Leaving the shadow slot empties it; demoting the serving version with no replacement
     // empties the serving slot (the newest record there then says "not production").
-    if (row.shadow && row.stage === 'candidate' && !updated.shadow) out.push({ key: shadowKey(modelName), event })
+    if (row.shadow && row.stage === 'candidate' && !updated.shadow)
+      out.push({ key: shadowKey(modelName), event })
     if (row.stage === 'production' && stage !== 'production') out.push({ key: servingKey(modelName), event })
 
     for (const r of rows) await insertVersion(ch, r)
@@ -174,30 +246,11 @@ export function createRegistry(deps: RegistryDeps): ModelRegistry {
     return event
   }
 
-  /**
-   * The production history as a stack, replayed from stage events: a promotion pushes, a
-   * rollback pops the version rolled back from. The rollback target is the entry under the
-   * current production version.
-   */
-  function rollbackTarget(history: StageEventRow[], current: number): number | undefined {
-    const stack: number[] = []
-    for (const e of history) {
-      if (e.stage !== 'production') continue
-      if (e.action === 'rollback') {
-        stack.pop()
-        if (stack[stack.length - 1] !== e.version) stack.push(e.version)
-      } else if (stack[stack.length - 1] !== e.version) {
-        stack.push(e.version)
-      }
-    }
-    while (stack.length > 0 && stack[stack.length - 1] === current) stack.pop()
-    return stack[stack.length - 1]
-  }
-
   return {
     register(artifact: ModelArtifact, opts: RegisterOptions) {
       return serialize(async () => {
-        if (!STAGES.includes(opts.stage)) throw new RiskStreamError('BAD_REQUEST', `unknown stage ${JSON.stringify(opts.stage)}`)
+        if (!STAGES.includes(opts.stage))
+          throw new RiskStreamError('BAD_REQUEST', `unknown stage ${JSON.stringify(opts.stage)}`)
         const modelName = artifact.modelName
         const version = (await maxVersion(ch, modelName)) + 1
         const prod = await selectProduction(ch, modelName)
@@ -236,12 +289,20 @@ export function createRegistry(deps: RegistryDeps): ModelRegistry {
         const rows: StoredVersion[] = []
         const events: StageEventInsert[] = []
         const out: Outgoing[] = []
-        if (opts.stage === 'production' && prod) archiveSuperseded(prod, version, now, ++seq, rows, events, out)
+        if (opts.stage === 'production' && prod)
+          archiveSuperseded(prod, version, now, ++seq, rows, events, out)
         rows.push(stored)
         seq++
-        events.push(stageEvent(stored, seq, 'register', opts.stage === 'production' ? (prod?.version ?? null) : null))
+        events.push(
+          stageEvent(stored, seq, 'register', opts.stage === 'production' ? (prod?.version ?? null) : null),
+        )
         const event = eventFor(stored, seq, now, bytes)
-        const key = opts.stage === 'production' ? servingKey(modelName) : stored.shadow ? shadowKey(modelName) : versionKey(modelName, version)
+        const key =
+          opts.stage === 'production'
+            ? servingKey(modelName)
+            : stored.shadow
+              ? shadowKey(modelName)
+              : versionKey(modelName, version)
         out.push({ key, event })
 
         // The artifact first: a version row never points at bytes that are not there.
@@ -249,22 +310,34 @@ export function createRegistry(deps: RegistryDeps): ModelRegistry {
         for (const r of rows) await insertVersion(ch, r)
         await insertStageEvents(ch, events)
         await publish(out)
-        log.info({ model: modelName, version, stage: opts.stage, shadow: stored.shadow, bytes: bytes.length }, 'model version registered')
+        log.info(
+          { model: modelName, version, stage: opts.stage, shadow: stored.shadow, bytes: bytes.length },
+          'model version registered',
+        )
         return { version, event }
       })
     },
 
     setStage(modelName, version, stage, reason) {
-      const action: StageAction = stage === 'production' ? 'promote' : stage === 'rejected' ? 'reject' : stage === 'archived' ? 'archive' : 'register'
+      const action: StageAction =
+        stage === 'production'
+          ? 'promote'
+          : stage === 'rejected'
+            ? 'reject'
+            : stage === 'archived'
+              ? 'archive'
+              : 'register'
       return serialize(() => transition(modelName, version, stage, reason, action))
     },
 
     rollback(modelName, reason) {
       return serialize(async () => {
         const prod = await selectProduction(ch, modelName)
-        if (!prod) throw new RiskStreamError('MODEL_NOT_FOUND', `${modelName} has no production version to roll back`)
+        if (!prod)
+          throw new RiskStreamError('MODEL_NOT_FOUND', `${modelName} has no production version to roll back`)
         const target = rollbackTarget(await selectStageEvents(ch, modelName), prod.version)
-        if (target === undefined) throw new RiskStreamError('MODEL_NOT_FOUND', `${modelName} has no earlier production version`)
+        if (target === undefined)
+          throw new RiskStreamError('MODEL_NOT_FOUND', `${modelName} has no earlier production version`)
         return transition(modelName, target, 'production', reason, 'rollback')
       })
     },
@@ -288,12 +361,19 @@ export function createRegistry(deps: RegistryDeps): ModelRegistry {
       let bytes = event.artifact
       if (!bytes) {
         const stored = await selectArtifact(ch, event.modelName, event.version)
-        if (!stored) throw new RiskStreamError('MODEL_NOT_FOUND', `no artifact stored for ${event.modelName} v${event.version}`)
+        if (!stored)
+          throw new RiskStreamError(
+            'MODEL_NOT_FOUND',
+            `no artifact stored for ${event.modelName} v${event.version}`,
+          )
         bytes = stored.bytes
       }
       const artifact = decodeArtifact(bytes, event.artifactSha256)
       if (artifact.modelName !== event.modelName || artifact.version !== event.version) {
-        throw new RiskStreamError('ARTIFACT_CORRUPT', `artifact is ${artifact.modelName} v${artifact.version}, event names ${event.modelName} v${event.version}`)
+        throw new RiskStreamError(
+          'ARTIFACT_CORRUPT',
+          `artifact is ${artifact.modelName} v${artifact.version}, event names ${event.modelName} v${event.version}`,
+        )
       }
       return artifact
     },

@@ -44,7 +44,11 @@ const VERSION_COLUMNS = `model_name, version, stage, family, threshold, artifact
   toUnixTimestamp64Milli(created_at) AS created_at_ms, toUnixTimestamp64Milli(updated_at) AS updated_at_ms`
 
 /** The row as stored: the public row plus the JSON columns kept as text (re-inserted verbatim). */
-export type StoredVersion = ModelVersionRow & { metricsJson: string; datasetJson: string; hyperparametersJson: string }
+export type StoredVersion = ModelVersionRow & {
+  metricsJson: string
+  datasetJson: string
+  hyperparametersJson: string
+}
 
 function toRow(r: VersionRecord): StoredVersion {
   return {
@@ -80,7 +84,11 @@ export async function selectVersions(ch: ClickHouseClient, modelName: string): P
   return rows.map(toRow)
 }
 
-export async function selectVersion(ch: ClickHouseClient, modelName: string, version: number): Promise<StoredVersion | null> {
+export async function selectVersion(
+  ch: ClickHouseClient,
+  modelName: string,
+  version: number,
+): Promise<StoredVersion | null> {
   const rows = await queryRows<VersionRecord>(
     ch,
     `SELECT ${VERSION_COLUMNS} FROM model_versions FINAL WHERE model_name = {model:String} AND version = {version:UInt32}`,
@@ -89,7 +97,10 @@ export async function selectVersion(ch: ClickHouseClient, modelName: string, ver
   return rows[0] ? toRow(rows[0]) : null
 }
 
-export async function selectProduction(ch: ClickHouseClient, modelName: string): Promise<StoredVersion | null> {
+export async function selectProduction(
+  ch: ClickHouseClient,
+  modelName: string,
+): Promise<StoredVersion | null> {
   const rows = await queryRows<VersionRecord>(
     ch,
     `SELECT ${VERSION_COLUMNS} FROM model_versions FINAL
@@ -213,15 +224,34 @@ export async function selectStageEvents(ch: ClickHouseClient, modelName: string)
   }))
 }
 
-export async function insertArtifact(ch: ClickHouseClient, modelName: string, version: number, sha256: string, bytes: Buffer, at: number): Promise<void> {
+export async function insertArtifact(
+  ch: ClickHouseClient,
+  modelName: string,
+  version: number,
+  sha256: string,
+  bytes: Buffer,
+  at: number,
+): Promise<void> {
   await ch.insert({
     table: 'model_artifacts',
     format: 'JSONEachRow',
-    values: [{ model_name: modelName, version, sha256, artifact_base64: bytes.toString('base64'), created_at: chTime(at) }],
+    values: [
+      {
+        model_name: modelName,
+        version,
+        sha256,
+        artifact_base64: bytes.toString('base64'),
+        created_at: chTime(at),
+      },
+    ],
   })
 }
 
-export async function selectArtifact(ch: ClickHouseClient, modelName: string, version: number): Promise<{ sha256: string; bytes: Buffer } | null> {
+export async function selectArtifact(
+  ch: ClickHouseClient,
+  modelName: string,
+  version: number,
+): Promise<{ sha256: string; bytes: Buffer } | null> {
   const rows = await queryRows<{ sha256: string; artifact_base64: string }>(
     ch,
     `SELECT sha256, artifact_base64 FROM model_artifacts FINAL WHERE model_name = {model:String} AND version = {version:UInt32}`,

@@ -11,8 +11,8 @@
  *                        rejection published after a promotion never overwrites the serving slot.
  */
 import type { Kafka } from 'kafkajs'
-import type { AvroSerde } from '../kafka/serde.ts'
 import { readToEnd } from '../kafka/consumer.ts'
+import type { AvroSerde } from '../kafka/serde.ts'
 import type { ModelVersionEvent } from './types.ts'
 
 export const servingKey = (modelName: string): string => modelName
@@ -48,7 +48,11 @@ export async function latestProductionFromTopic(
 }
 
 /** Current state of every slot of every model on the topic (newest record per key). */
-export async function readModelVersionTopic(kafka: Kafka, serde: AvroSerde, topic: string): Promise<Map<string, ModelVersionEvent>> {
+export async function readModelVersionTopic(
+  kafka: Kafka,
+  serde: AvroSerde,
+  topic: string,
+): Promise<Map<string, ModelVersionEvent>> {
   const byKey = new Map<string, ModelVersionEvent>()
   await readToEnd(kafka, topic, async (m) => {
     const key = m.key?.toString()

@@ -73,7 +73,10 @@ export interface ModelRegistry {
    * model_versions, model_stage_events) and publishes its ModelVersion event. Registering as
    * 'production' archives the previous production version. Serialized within the process.
    */
-  register(artifact: ModelArtifact, opts: RegisterOptions): Promise<{ version: number; event: ModelVersionEvent }>
+  register(
+    artifact: ModelArtifact,
+    opts: RegisterOptions,
+  ): Promise<{ version: number; event: ModelVersionEvent }>
   /** Promote / archive / reject a version; promoting archives the previous production version. */
   setStage(modelName: string, version: number, stage: ModelStage, reason: string): Promise<ModelVersionEvent>
   /** Re-promotes the production version that preceded the current one (MODEL_NOT_FOUND if none). */
@@ -84,5 +87,7 @@ export interface ModelRegistry {
   /** Stage transitions of a model, oldest first (the timeline). */
   history(modelName: string): Promise<StageEventRow[]>
   /** Inline bytes or ClickHouse; verifies sha256 and format (ARTIFACT_CORRUPT), MODEL_NOT_FOUND if absent. */
-  loadArtifact(event: Pick<ModelVersionEvent, 'modelName' | 'version' | 'artifact' | 'artifactSha256'>): Promise<ModelArtifact>
+  loadArtifact(
+    event: Pick<ModelVersionEvent, 'modelName' | 'version' | 'artifact' | 'artifactSha256'>,
+  ): Promise<ModelArtifact>
 }

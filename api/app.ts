@@ -1,0 +1,184 @@
+/**
+ * The RiskStream HTTP API (Fastify), built separately from listening so tests drive it with
+ * `app.inject()` and the service (server.ts) owns the socket.
+ *
+ * Plugins, in order: helmet (security headers; CSP allows the dashboard's own scripts and
+ * Chart.js served from this origin), rate limit (per client IP), swagger + swagger-ui (OpenAPI
+ * document at /docs/json, interactive page at /docs), then the route modules:
+ *   routes/mlops.ts      the original project's seven /mlops/api routes (shapes kept)
+ *   routes/models.ts     /v1/predict, /v1/models…, /v1/runs/:id
+ *   routes/ops.ts        /health, /ready, /metrics
+ *   routes/dashboard.ts  /dashboard (static) and its JSON under /v1/dashboard/*
+ * Request bodies are never logged (Fastify's per-request logging is off; one line per response
+ * at debug level carries method, route, status and latency only).
+ */
+import fastifyHelmet from '@fastify/helmet'
+import fastifyRateLimit from '@fastify/rate-limit'
+import fastifySwagger from '@fastify/swagger'
+import fastifySwaggerUi from '@fastify/swagger-ui'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { createClickHouse } from '../lib/clickhouse/index.ts'
+import { getLogger } from '../lib/log/index.ts'
+import { createRegistry } from '../lib/registry/index.ts'
+import { createKeyChecker, requireKey } from './auth.ts'
+import type { ApiContext, ApiDeps } from './context.ts'
+import { errorHandler, notFoundHandler } from './errors.ts'
+import { createApiMetrics } from './metrics.ts'
+import { dashboardRoutes } from './routes/dashboard.ts'
+import { mlopsRoutes } from './routes/mlops.ts'
+import { modelRoutes } from './routes/models.ts'
+import { opsRoutes } from './routes/ops.ts'
+import { createProductionScorer } from './scoring.ts'
+
+export type { ApiDeps } from './context.ts'
+
+export interface BuildAppOptions {
+  /** Overrides config.api.rateLimitMax / rateLimitWindowMs (tests use a tiny limit). */
+  rateLimitMax?: number
+  rateLimitWindowMs?: number
+  /** How often the production version is re-checked before scoring (default 1000 ms). */
+  scorerRefreshMs?: number
+  /** Collect Node process metrics into the API registry (the service turns this on). */
+  defaultMetrics?: boolean
+  /** Per-check timeout of /ready (default 1500 ms). */
+  readyTimeoutMs?: number
+}
+
+export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const config = deps.config
+  const log = getLogger('api')
+  const app = Fastify({
+    loggerInstance: log,
+    disableRequestLogging: true,
+    bodyLimit: 1024 * 1024,
+    // Ajv: coerce path/query strings to numbers, fill defaults; do NOT strip unknown properties
+    // (removeAdditional would make `anyOf` bodies pass silently): unknown fields are a 400.
+    ajv: {
+      customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false },
+    },
+  })
+
+  // Reads use the API's read-only ClickHouse user where a server is used (embedded chDB has no users).
+  const ownReader =
+    !deps.readClickhouse && config.clickhouse.url ? createClickHouse(config, { readOnly: true }) : undefined
+  const reader = deps.readClickhouse ?? ownReader ?? deps.clickhouse
+  const registry =
+    deps.registry ??
+    createRegistry({
+      serde: deps.serde,
+      topics: deps.topics,
+      producer: deps.producer,
+      clickhouse: deps.clickhouse,
+    })
+  const now = deps.now ?? Date.now
+  const metrics = createApiMetrics({ defaultMetrics: opts.defaultMetrics })
+  const checkKey = createKeyChecker(config.api.keys)
+  const keyed = requireKey(checkKey)
+  const schemas = new Map<string, Promise<number>>()
+
+  const ctx: ApiContext = {
+    deps,
+    config,
+    modelName: config.model.name,
+    reader,
+    registry,
+    scorer: createProductionScorer({
+      registry,
+      modelName: config.model.name,
+      refreshMs: opts.scorerRefreshMs ?? 1000,
+      now,
+    }),
+    metrics,
+    now,
+    readGuard: config.api.readOpen ? [] : [keyed],
+    writeGuard: [keyed],
+    async ensureSchema(topic, schema) {
+      const key = `${topic}|${schema}`
+      let p = schemas.get(key)
+      if (!p) {
+        p = deps.serde.register(topic, schema)
+        // A failed registration (registry down) is retried on the next request.
+        p.catch(() => schemas.delete(key))
+        schemas.set(key, p)
+      }
+      await p
+    },
+  }
+
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler(notFoundHandler)
+
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      useDefaults: true,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        // swagger-ui sets inline styles; the dashboard's charts draw on canvas and need none.
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        // Served over plain HTTP on localhost in development: upgrading would break every load.
+        upgradeInsecureRequests: null,
+      },
+    },
+    // HSTS belongs to the TLS terminator in front of the API, not to a plain-HTTP dev server.
+    hsts: false,
+  })
+
+  await app.register(fastifyRateLimit, {
+    max: opts.rateLimitMax ?? config.api.rateLimitMax,
+    timeWindow: opts.rateLimitWindowMs ?? config.api.rateLimitWindowMs,
+    // Liveness and scrapes must not be starved by a busy client sharing the IP.
+    allowList: (request) => request.url === '/health' || request.url === '/metrics',
+  })
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'RiskStream API',
+        version: '1.0.0',
+        description:
+          'Diabetes-risk scoring and MLOps monitoring. Mutating routes need an API key (x-api-key or Authorization: Bearer). ' +
+          'Errors answer {success:false, error, code}.',
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+          bearer: { type: 'http', scheme: 'bearer' },
+        },
+      },
+      tags: [
+        { name: 'mlops', description: 'Original project routes (response shapes kept)' },
+        { name: 'models', description: 'Scoring, model registry and training runs' },
+        { name: 'dashboard', description: 'Time series for the dashboard' },
+        { name: 'ops', description: 'Health, readiness, metrics' },
+      ],
+    },
+  })
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true })
+
+  // Request rate and latency per route template (never the raw URL: unbounded label values).
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    const seconds = reply.elapsedTime / 1000
+    metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) })
+    metrics.latency.observe({ method: request.method, route }, seconds)
+    request.log.debug(
+      { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    )
+  })
+
+  await app.register(async (scope) => mlopsRoutes(scope, ctx))
+  await app.register(async (scope) => modelRoutes(scope, ctx))
+  await app.register(async (scope) => opsRoutes(scope, ctx, { readyTimeoutMs: opts.readyTimeoutMs ?? 1500 }))
+  await app.register(async (scope) => dashboardRoutes(scope, ctx))
+
+  app.addHook('onClose', async () => {
+    await ownReader?.close()
+  })
+  // The instance is typed with our pino Logger; callers only need the generic FastifyInstance.
+  return app as unknown as FastifyInstance
+}

@@ -1,0 +1,43 @@
+/** What every route module receives: dependencies, the model served, guards and helpers. */
+import type { preHandlerAsyncHookHandler } from 'fastify'
+import type { Registry } from 'prom-client'
+import type { ClickHouseClient } from '../lib/clickhouse/index.ts'
+import type { Config } from '../lib/config/index.ts'
+import type { SchemaName } from '../lib/kafka/index.ts'
+import type { ModelRegistry } from '../lib/registry/index.ts'
+import type { Deps } from '../lib/runtime/index.ts'
+import type { ApiMetrics } from './metrics.ts'
+import type { ProductionScorer } from './scoring.ts'
+
+/** The core Deps plus optional pieces injected by the composing process or by tests. */
+export interface ApiDeps extends Deps {
+  /** Metrics registries of other roles in this process, appended to /metrics. */
+  metricsRegistries?: Registry[]
+  /** Clock (epoch ms) for "now" in period queries; tests pin it. */
+  now?: () => number
+  /** A registry to use instead of `createRegistry(deps)`. */
+  registry?: ModelRegistry
+  /** Client for reads; default: read-only credentials in server mode, the shared client embedded. */
+  readClickhouse?: ClickHouseClient
+}
+
+export interface ApiContext {
+  deps: ApiDeps
+  config: Readonly<Config>
+  modelName: string
+  /** Reads (monitoring, dashboard, runs). Writes go through the model registry only. */
+  reader: ClickHouseClient
+  registry: ModelRegistry
+  scorer: ProductionScorer
+  metrics: ApiMetrics
+  now: () => number
+  /** preHandler for read routes: open, or keyed when config.api.readOpen is false. */
+  readGuard: preHandlerAsyncHookHandler[]
+  /** preHandler for mutating routes: always keyed. */
+  writeGuard: preHandlerAsyncHookHandler[]
+  /** Registers the Avro subject of a topic once per process (memoised). */
+  ensureSchema(topic: string, schema: SchemaName): Promise<void>
+}
+
+/** OpenAPI security requirement for keyed routes. */
+export const KEYED: { [scheme: string]: string[] }[] = [{ apiKey: [] }, { bearer: [] }]

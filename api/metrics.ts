@@ -1,0 +1,64 @@
+/**
+ * Prometheus metrics of the API (its own prom-client Registry) and the /metrics body, which
+ * appends every injected registry (in all-in-one mode inference and the monitors pass theirs:
+ * consumer lag, predictions/s, DLQ counts, served version).
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+
+export interface ApiMetrics {
+  registry: Registry
+  requests: Counter<'method' | 'route' | 'status'>
+  latency: Histogram<'method' | 'route'>
+  predictions: Counter<'model' | 'version'>
+  productionVersion: Gauge<'model'>
+}
+
+export function createApiMetrics(options: { defaultMetrics?: boolean } = {}): ApiMetrics {
+  const registry = new Registry()
+  // Process metrics once per process: with several registries they would be duplicated.
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'riskstream_api_' })
+  const registers = [registry]
+  return {
+    registry,
+    requests: new Counter({
+      name: 'riskstream_api_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    }),
+    latency: new Histogram({
+      name: 'riskstream_api_request_duration_seconds',
+      help: 'HTTP request latency by route',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    predictions: new Counter({
+      name: 'riskstream_api_predictions_total',
+      help: 'Predictions served synchronously by /v1/predict',
+      labelNames: ['model', 'version'],
+      registers,
+    }),
+    productionVersion: new Gauge({
+      name: 'riskstream_api_production_version',
+      help: 'Production model version the API scores with (0 = none loaded)',
+      labelNames: ['model'],
+      registers,
+    }),
+  }
+}
+
+/** Prometheus text of the API registry followed by each injected registry (duplicates skipped). */
+export async function metricsText(own: Registry, injected: Registry[]): Promise<string> {
+  const seen = new Set<Registry>([own])
+  const parts = [await own.metrics()]
+  for (const r of injected) {
+    if (seen.has(r)) continue
+    seen.add(r)
+    parts.push(await r.metrics())
+  }
+  return `${parts
+    .map((p) => p.trimEnd())
+    .filter(Boolean)
+    .join('\n')}\n`
+}

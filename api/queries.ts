@@ -1,0 +1,495 @@
+/**
+ * Every ClickHouse read the API makes. Values only ever reach SQL as server-side parameters
+ * (`{name:Type}`), never by concatenation, so a path or query parameter is always a value.
+ * Raw tables are read with FINAL (ReplacingMergeTree: a redelivered record must count once).
+ * Times travel as epoch milliseconds (`toUnixTimestamp64Milli`) so JSON carries plain numbers.
+ */
+import { type ClickHouseClient, queryRows } from '../lib/clickhouse/index.ts'
+import { RiskStreamError } from '../lib/errors/index.ts'
+
+const num = (x: unknown): number | null => {
+  if (x === null || x === undefined) return null
+  const n = Number(x)
+  return Number.isFinite(n) ? n : null
+}
+
+async function rows<T>(ch: ClickHouseClient, sql: string, params: Record<string, unknown>): Promise<T[]> {
+  try {
+    return await queryRows<T>(ch, sql, params)
+  } catch (err) {
+    if (err instanceof RiskStreamError) throw err
+    const msg = err instanceof Error ? err.message : String(err)
+    // A missing table means migrations were not applied: say so instead of a generic failure.
+    if (/UNKNOWN_TABLE|doesn't exist|does not exist/i.test(msg))
+      throw new RiskStreamError('MIGRATION_PENDING', msg, { cause: err })
+    throw new RiskStreamError('CLICKHOUSE_UNAVAILABLE', 'query failed', { cause: err, retriable: true })
+  }
+}
+
+// ---------------------------------------------------------------- performance (/performance/:days)
+
+export interface PerformanceSummary {
+  total_predictions: number
+  labelled_predictions: number
+  label_coverage: number | null
+  avg_probability: number | null
+  prediction_distribution: {
+    positive: number
+    negative: number
+    positive_rate: number | null
+    histogram: { from: number; to: number; count: number }[]
+  }
+  accuracy: number | null
+  precision: number | null
+  recall: number | null
+  f1_score: number | null
+  roc_auc: number | null
+  confusion: { tp: number; fp: number; tn: number; fn: number }
+  period_start: number
+  period_end: number
+}
+
+/** Predictions of `model` in [from, to) with their outcome when one was recorded (has = 1). */
+const LABELLED_PREDICTIONS = `
+  SELECT p.probability AS probability, p.label AS label, o.outcome AS outcome, o.has AS has
+  FROM (
+    SELECT request_id, probability, label FROM predictions FINAL
+    WHERE model_name = {model:String}
+      AND event_time >= fromUnixTimestamp64Milli({from:Int64}) AND event_time < fromUnixTimestamp64Milli({to:Int64})
+  ) AS p
+  LEFT JOIN (SELECT request_id, outcome, toUInt8(1) AS has FROM outcomes FINAL) AS o ON p.request_id = o.request_id`
+
+export async function performanceSummary(
+  ch: ClickHouseClient,
+  model: string,
+  from: number,
+  to: number,
+): Promise<PerformanceSummary> {
+  const params = { model, from, to }
+  interface Agg {
+    total: number
+    labelled: number
+    avg_probability: number | null
+    positive: number
+    tp: number
+    fp: number
+    tn: number
+    fn: number
+    roc_auc: number | null
+  }
+  const [agg] = await rows<Agg>(
+    ch,
+    `SELECT count() AS total, countIf(has = 1) AS labelled, if(count() = 0, NULL, avg(probability)) AS avg_probability,
+       countIf(label = 1) AS positive,
+       countIf(has = 1 AND label = 1 AND outcome = 1) AS tp, countIf(has = 1 AND label = 1 AND outcome = 0) AS fp,
+       countIf(has = 1 AND label = 0 AND outcome = 0) AS tn, countIf(has = 1 AND label = 0 AND outcome = 1) AS fn,
+       if(countIf(has = 1 AND outcome = 1) > 0 AND countIf(has = 1 AND outcome = 0) > 0,
+          arrayAUC(groupArrayIf(probability, has = 1), groupArrayIf(outcome, has = 1)), NULL) AS roc_auc
+     FROM (${LABELLED_PREDICTIONS})`,
+    params,
+  )
+  const hist = await rows<{ bin: number; n: number }>(
+    ch,
+    `SELECT least(toUInt8(floor(probability * 10)), 9) AS bin, count() AS n FROM predictions FINAL
+     WHERE model_name = {model:String}
+       AND event_time >= fromUnixTimestamp64Milli({from:Int64}) AND event_time < fromUnixTimestamp64Milli({to:Int64})
+     GROUP BY bin ORDER BY bin`,
+    params,
+  )
+  const a = agg ?? {
+    total: 0,
+    labelled: 0,
+    avg_probability: null,
+    positive: 0,
+    tp: 0,
+    fp: 0,
+    tn: 0,
+    fn: 0,
+    roc_auc: null,
+  }
+  const total = Number(a.total)
+  const labelled = Number(a.labelled)
+  const c = { tp: Number(a.tp), fp: Number(a.fp), tn: Number(a.tn), fn: Number(a.fn) }
+  const ratio = (n: number, d: number) => (d > 0 ? n / d : null)
+  const precision = ratio(c.tp, c.tp + c.fp)
+  const recall = ratio(c.tp, c.tp + c.fn)
+  const counts = new Map(hist.map((h) => [Number(h.bin), Number(h.n)]))
+  return {
+    total_predictions: total,
+    labelled_predictions: labelled,
+    label_coverage: ratio(labelled, total),
+    avg_probability: num(a.avg_probability),
+    prediction_distribution: {
+      positive: Number(a.positive),
+      negative: total - Number(a.positive),
+      positive_rate: ratio(Number(a.positive), total),
+      histogram: Array.from({ length: 10 }, (_, i) => ({
+        from: i / 10,
+        to: (i + 1) / 10,
+        count: counts.get(i) ?? 0,
+      })),
+    },
+    accuracy: ratio(c.tp + c.tn, labelled),
+    precision,
+    recall,
+    // F1 from the same confusion counts; undefined (null) when precision and recall are both 0 or unknown.
+    f1_score:
+      precision !== null && recall !== null && precision + recall > 0
+        ? (2 * precision * recall) / (precision + recall)
+        : null,
+    roc_auc: num(a.roc_auc),
+    confusion: c,
+    period_start: from,
+    period_end: to,
+  }
+}
+
+// ---------------------------------------------------------------- recent predictions
+
+export interface RecentPrediction {
+  request_id: string
+  patient_id: string
+  model_version: number
+  probability: number
+  prediction: number
+  threshold: number
+  event_time: number
+  scored_at: number
+  actual_outcome: number | null
+  correct: boolean | null
+}
+
+export async function recentPredictions(
+  ch: ClickHouseClient,
+  model: string,
+  limit: number,
+): Promise<RecentPrediction[]> {
+  const preds = await rows<{
+    request_id: string
+    patient_id: string
+    model_version: number
+    probability: number
+    label: number
+    threshold: number
+    event_ms: number
+    scored_ms: number
+  }>(
+    ch,
+    `SELECT request_id, patient_id, model_version, probability, label, threshold,
+       toUnixTimestamp64Milli(event_time) AS event_ms, toUnixTimestamp64Milli(scored_at) AS scored_ms
+     FROM predictions FINAL WHERE model_name = {model:String}
+     ORDER BY scored_at DESC, request_id LIMIT {limit:UInt32}`,
+    { model, limit },
+  )
+  if (preds.length === 0) return []
+  const outcomes = await rows<{ request_id: string; outcome: number }>(
+    ch,
+    'SELECT request_id, outcome FROM outcomes FINAL WHERE request_id IN {ids:Array(String)}',
+    { ids: preds.map((p) => p.request_id) },
+  )
+  const byId = new Map(outcomes.map((o) => [o.request_id, Number(o.outcome)]))
+  return preds.map((p) => {
+    const outcome = byId.get(p.request_id) ?? null
+    return {
+      request_id: p.request_id,
+      patient_id: p.patient_id,
+      model_version: Number(p.model_version),
+      probability: Number(p.probability),
+      prediction: Number(p.label),
+      threshold: Number(p.threshold),
+      event_time: Number(p.event_ms),
+      scored_at: Number(p.scored_ms),
+      actual_outcome: outcome,
+      correct: outcome === null ? null : outcome === Number(p.label),
+    }
+  })
+}
+
+// ---------------------------------------------------------------- drift
+
+export interface LatestPsi {
+  model_version: number
+  feature: string
+  psi: number
+  ks: number | null
+  window_end: number
+  window_size: number
+  band: string
+}
+
+/** Newest sliding-window PSI per feature and version (view v_latest_psi, migrations/020). */
+export async function latestPsi(ch: ClickHouseClient, model: string): Promise<LatestPsi[]> {
+  const r = await rows<LatestPsi & { window_end_ms: number }>(
+    ch,
+    `SELECT model_version, feature, psi, ks, toUnixTimestamp64Milli(window_end) AS window_end_ms, window_size, band
+     FROM v_latest_psi WHERE model_name = {model:String} ORDER BY model_version, feature`,
+    { model },
+  )
+  return r.map((x) => ({
+    model_version: Number(x.model_version),
+    feature: x.feature,
+    psi: Number(x.psi),
+    ks: num(x.ks),
+    window_end: Number(x.window_end_ms),
+    window_size: Number(x.window_size),
+    band: x.band,
+  }))
+}
+
+export interface LatestPerformanceWindow {
+  model_version: number
+  window_end: number
+  window_size: number
+  metrics: Record<string, number>
+}
+
+/** The newest sliding performance window per version (accuracy, expected_accuracy, accuracy_drop, …). */
+export async function latestPerformanceWindows(
+  ch: ClickHouseClient,
+  model: string,
+): Promise<LatestPerformanceWindow[]> {
+  const r = await rows<{
+    model_version: number
+    window_end_ms: number
+    window_size: number
+    metric: string
+    value: number
+  }>(
+    ch,
+    `SELECT model_version, toUnixTimestamp64Milli(window_end) AS window_end_ms, window_size, metric, value
+     FROM monitor_windows FINAL
+     WHERE model_name = {model:String} AND monitor = 'performance' AND window_type = 'sliding'
+       AND (model_version, window_id) IN (
+         SELECT model_version, max(window_id) FROM monitor_windows
+         WHERE model_name = {model:String} AND monitor = 'performance' AND window_type = 'sliding'
+         GROUP BY model_version)`,
+    { model },
+  )
+  const byVersion = new Map<number, LatestPerformanceWindow>()
+  for (const x of r) {
+    const v = Number(x.model_version)
+    const w = byVersion.get(v) ?? {
+      model_version: v,
+      window_end: Number(x.window_end_ms),
+      window_size: Number(x.window_size),
+      metrics: {},
+    }
+    const value = num(x.value)
+    if (value !== null) w.metrics[x.metric] = value
+    byVersion.set(v, w)
+  }
+  return [...byVersion.values()]
+}
+
+// ---------------------------------------------------------------- alerts
+
+export interface AlertRow {
+  event_id: string
+  kind: string
+  severity: string
+  model_version: number
+  window_type: string
+  window_start: number
+  window_end: number
+  window_size: number
+  features: string[]
+  scores: Record<string, number>
+  detected_at: number
+}
+
+export async function recentAlerts(
+  ch: ClickHouseClient,
+  model: string,
+  opts: { limit: number; kind?: string; since?: number },
+): Promise<{ alerts: AlertRow[]; total: number }> {
+  const params = { model, limit: opts.limit, kind: opts.kind ?? '', since: opts.since ?? 0 }
+  const where = `model_name = {model:String} AND ({kind:String} = '' OR kind = {kind:String})
+    AND detected_at >= fromUnixTimestamp64Milli({since:Int64})`
+  const list = await rows<AlertRow & { ws: number; we: number; det: number }>(
+    ch,
+    `SELECT event_id, kind, severity, model_version, window_type, toUnixTimestamp64Milli(window_start) AS ws,
+       toUnixTimestamp64Milli(window_end) AS we, window_size, features, scores, toUnixTimestamp64Milli(detected_at) AS det
+     FROM v_alert_history WHERE ${where} ORDER BY detected_at DESC, event_id LIMIT {limit:UInt32}`,
+    params,
+  )
+  const [count] = await rows<{ n: number }>(
+    ch,
+    `SELECT count() AS n FROM v_alert_history WHERE ${where}`,
+    params,
+  )
+  return {
+    alerts: list.map((a) => ({
+      event_id: a.event_id,
+      kind: a.kind,
+      severity: a.severity,
+      model_version: Number(a.model_version),
+      window_type: a.window_type,
+      window_start: Number(a.ws),
+      window_end: Number(a.we),
+      window_size: Number(a.window_size),
+      features: a.features,
+      scores: a.scores,
+      detected_at: Number(a.det),
+    })),
+    total: Number(count?.n ?? 0),
+  }
+}
+
+// ---------------------------------------------------------------- training runs
+
+export interface RunRow {
+  run_id: string
+  model_name: string
+  trigger: string
+  trigger_event_id: string
+  status: string
+  started_at: number
+  finished_at: number | null
+  duration_ms: number
+  chosen_family: string
+  gate_passed: boolean
+  gate_reasons: string[]
+  version: number | null
+  metrics: Record<string, unknown>
+  dataset: Record<string, unknown>
+  params: Record<string, unknown>
+  candidates: unknown[]
+  error: string
+}
+
+const RUN_COLUMNS = `run_id, model_name, trigger, trigger_event_id, status,
+  toUnixTimestamp64Milli(started_at) AS started_ms, toUnixTimestamp64Milli(finished_at) AS finished_ms, duration_ms,
+  chosen_family, gate_passed, gate_reasons, version, metrics_json, dataset_json, params_json, candidates_json, error`
+
+interface RawRun {
+  run_id: string
+  model_name: string
+  trigger: string
+  trigger_event_id: string
+  status: string
+  started_ms: number
+  finished_ms: number | null
+  duration_ms: number
+  chosen_family: string
+  gate_passed: number
+  gate_reasons: string[]
+  version: number | null
+  metrics_json: string
+  dataset_json: string
+  params_json: string
+  candidates_json: string
+  error: string
+}
+
+const parseJson = <T>(text: string, fallback: T): T => {
+  try {
+    return text ? (JSON.parse(text) as T) : fallback
+  } catch {
+    return fallback
+  }
+}
+
+function toRun(r: RawRun, detailed: boolean): RunRow {
+  return {
+    run_id: r.run_id,
+    model_name: r.model_name,
+    trigger: r.trigger,
+    trigger_event_id: r.trigger_event_id,
+    status: r.status,
+    started_at: Number(r.started_ms),
+    finished_at: r.finished_ms === null ? null : Number(r.finished_ms),
+    duration_ms: Number(r.duration_ms),
+    chosen_family: r.chosen_family,
+    gate_passed: Number(r.gate_passed) === 1,
+    gate_reasons: r.gate_reasons,
+    version: r.version === null ? null : Number(r.version),
+    metrics: parseJson(r.metrics_json, {}),
+    dataset: parseJson(r.dataset_json, {}),
+    // Parameters and per-family candidates can be large: only the single-run route returns them.
+    params: detailed ? parseJson(r.params_json, {}) : {},
+    candidates: detailed ? parseJson(r.candidates_json, []) : [],
+    error: r.error,
+  }
+}
+
+export async function listRuns(
+  ch: ClickHouseClient,
+  model: string,
+  limit: number,
+): Promise<{ runs: RunRow[]; total: number }> {
+  const r = await rows<RawRun>(
+    ch,
+    `SELECT ${RUN_COLUMNS} FROM training_runs FINAL WHERE model_name = {model:String} ORDER BY started_at DESC, run_id LIMIT {limit:UInt32}`,
+    { model, limit },
+  )
+  const [count] = await rows<{ n: number }>(
+    ch,
+    'SELECT count() AS n FROM training_runs FINAL WHERE model_name = {model:String}',
+    { model },
+  )
+  return { runs: r.map((x) => toRun(x, false)), total: Number(count?.n ?? 0) }
+}
+
+export async function getRun(ch: ClickHouseClient, runId: string): Promise<RunRow | null> {
+  const r = await rows<RawRun>(
+    ch,
+    `SELECT ${RUN_COLUMNS} FROM training_runs FINAL WHERE run_id = {id:String}`,
+    { id: runId },
+  )
+  return r[0] ? toRun(r[0], true) : null
+}
+
+// ---------------------------------------------------------------- dashboard time series
+
+export interface SeriesPoint {
+  t: number
+  v: number
+}
+
+/** Sliding-window values of one monitor over time, grouped by subject (drift) or metric (performance). */
+export async function windowSeries(
+  ch: ClickHouseClient,
+  model: string,
+  monitor: 'drift' | 'performance',
+  metrics: string[],
+  since: number,
+): Promise<{ key: string; version: number; t: number; v: number }[]> {
+  const r = await rows<{ key: string; model_version: number; t: number; value: number }>(
+    ch,
+    `SELECT if({monitor:String} = 'drift', subject, metric) AS key, model_version, toUnixTimestamp64Milli(window_end) AS t, value
+     FROM monitor_windows FINAL
+     WHERE model_name = {model:String} AND monitor = {monitor:String} AND window_type = 'sliding'
+       AND metric IN {metrics:Array(String)} AND window_end >= fromUnixTimestamp64Milli({since:Int64})
+     ORDER BY window_end, key LIMIT 20000`,
+    { model, monitor, metrics, since },
+  )
+  return r.map((x) => ({ key: x.key, version: Number(x.model_version), t: Number(x.t), v: Number(x.value) }))
+}
+
+/** Predictions and labelled predictions per time bucket. */
+export async function volumeSeries(
+  ch: ClickHouseClient,
+  model: string,
+  since: number,
+  to: number,
+  bucketSeconds: number,
+) {
+  const r = await rows<{ t: number; predictions: number; labelled: number; positive: number }>(
+    ch,
+    `SELECT toUnixTimestamp64Milli(toDateTime64(toStartOfInterval(p.event_time, toIntervalSecond({bucket:UInt32})), 3)) AS t,
+       count() AS predictions, countIf(o.has = 1) AS labelled, countIf(p.label = 1) AS positive
+     FROM (
+       SELECT request_id, event_time, label FROM predictions FINAL
+       WHERE model_name = {model:String} AND event_time >= fromUnixTimestamp64Milli({from:Int64}) AND event_time < fromUnixTimestamp64Milli({to:Int64})
+     ) AS p
+     LEFT JOIN (SELECT request_id, toUInt8(1) AS has FROM outcomes FINAL) AS o ON p.request_id = o.request_id
+     GROUP BY t ORDER BY t`,
+    { model, from: since, to, bucket: bucketSeconds },
+  )
+  return r.map((x) => ({
+    t: Number(x.t),
+    predictions: Number(x.predictions),
+    labelled: Number(x.labelled),
+    positive: Number(x.positive),
+  }))
+}

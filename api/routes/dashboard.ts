@@ -1,0 +1,190 @@
+/**
+ * The dashboard: static files from api/dashboard/ (no build step) at /dashboard/, Chart.js
+ * from node_modules at /dashboard/vendor/chart.umd.js (same origin, so the CSP stays
+ * 'self'), and the JSON it plots under /v1/dashboard/* — time series read from ClickHouse.
+ */
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import fastifyStatic from '@fastify/static'
+import type { FastifyInstance } from 'fastify'
+import { REPO_ROOT } from '../../lib/config/index.ts'
+import type { ApiContext } from '../context.ts'
+import { driftReport } from '../drift.ts'
+import { listRuns, performanceSummary, recentAlerts, volumeSeries, windowSeries } from '../queries.ts'
+import { RangeQuery } from '../schemas.ts'
+import { modelInfo } from './mlops.ts'
+
+const DASHBOARD_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dashboard')
+const CHART_JS = path.join(REPO_ROOT, 'node_modules', 'chart.js', 'dist', 'chart.umd.js')
+const HOUR_MS = 3_600_000
+const PROBABILITY = '__probability'
+
+/** Bucket width giving ~60 buckets over the range, at least one minute. */
+const bucketSeconds = (hours: number) => Math.max(60, Math.ceil((hours * 3600) / 60))
+
+export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  const read = { preHandler: ctx.readGuard }
+  const tags = ['dashboard']
+  const range = { tags, querystring: RangeQuery }
+
+  await app.register(fastifyStatic, {
+    root: DASHBOARD_DIR,
+    prefix: '/dashboard/',
+    index: 'index.html',
+    redirect: true,
+  })
+  app.get('/dashboard', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/dashboard/'))
+  let chartJs: Promise<Buffer> | undefined
+  app.get('/dashboard/vendor/chart.umd.js', { schema: { hide: true } }, async (_req, reply) => {
+    chartJs ??= readFile(CHART_JS)
+    reply
+      .header('content-type', 'application/javascript; charset=utf-8')
+      .header('cache-control', 'public, max-age=3600')
+    return chartJs
+  })
+
+  app.get<{ Querystring: RangeQuery }>(
+    '/v1/dashboard/summary',
+    { ...read, schema: { ...range, summary: 'Production model, drift verdict, period totals' } },
+    async (request) => {
+      const to = ctx.now()
+      const [prod, drift, performance] = await Promise.all([
+        ctx.registry.production(ctx.modelName),
+        driftReport(ctx),
+        performanceSummary(ctx.reader, ctx.modelName, to - request.query.hours * HOUR_MS, to),
+      ])
+      return {
+        success: true,
+        model: prod ? modelInfo(prod) : null,
+        drift,
+        performance,
+        hours: request.query.hours,
+      }
+    },
+  )
+
+  app.get<{ Querystring: RangeQuery }>(
+    '/v1/dashboard/psi',
+    { ...read, schema: { ...range, summary: 'PSI per feature over time' } },
+    async (request) => {
+      const points = await windowSeries(
+        ctx.reader,
+        ctx.modelName,
+        'drift',
+        ['psi'],
+        ctx.now() - request.query.hours * HOUR_MS,
+      )
+      const series: Record<string, { t: number; v: number; version: number }[]> = {}
+      for (const p of points) {
+        if (p.key === PROBABILITY) continue
+        const list = series[p.key] ?? []
+        list.push({ t: p.t, v: p.v, version: p.version })
+        series[p.key] = list
+      }
+      return {
+        success: true,
+        bands: { moderate: 0.1, significant: 0.25 },
+        threshold: ctx.config.drift.threshold,
+        series,
+      }
+    },
+  )
+
+  app.get<{ Querystring: RangeQuery }>(
+    '/v1/dashboard/performance',
+    { ...read, schema: { ...range, summary: 'Accuracy, F1 and ROC-AUC over time' } },
+    async (request) => {
+      const metrics = ['accuracy', 'f1', 'roc_auc', 'expected_accuracy']
+      const points = await windowSeries(
+        ctx.reader,
+        ctx.modelName,
+        'performance',
+        metrics,
+        ctx.now() - request.query.hours * HOUR_MS,
+      )
+      const series: Record<string, { t: number; v: number; version: number }[]> = Object.fromEntries(
+        metrics.map((m) => [m, []]),
+      )
+      for (const p of points) series[p.key]?.push({ t: p.t, v: p.v, version: p.version })
+      const expected = series.expected_accuracy!.at(-1)?.v ?? null
+      return {
+        success: true,
+        series,
+        thresholds: {
+          min_accuracy: ctx.config.training.minAccuracy,
+          min_f1: ctx.config.training.minF1,
+          min_roc_auc: ctx.config.training.minRocAuc,
+          // Below this accuracy the concept-drift detector fires (expected − allowed drop).
+          concept_drift_accuracy: expected === null ? null : expected - ctx.config.drift.conceptDropThreshold,
+        },
+      }
+    },
+  )
+
+  app.get<{ Querystring: RangeQuery }>(
+    '/v1/dashboard/volume',
+    { ...read, schema: { ...range, summary: 'Predictions and labelled predictions per bucket' } },
+    async (request) => {
+      const to = ctx.now()
+      const bucket = bucketSeconds(request.query.hours)
+      const buckets = await volumeSeries(
+        ctx.reader,
+        ctx.modelName,
+        to - request.query.hours * HOUR_MS,
+        to,
+        bucket,
+      )
+      return { success: true, bucket_seconds: bucket, buckets }
+    },
+  )
+
+  app.get<{ Querystring: RangeQuery }>(
+    '/v1/dashboard/alerts',
+    { ...read, schema: { ...range, summary: 'Drift events in the period' } },
+    async (request) => {
+      const { alerts, total } = await recentAlerts(ctx.reader, ctx.modelName, {
+        limit: 1000,
+        since: ctx.now() - request.query.hours * HOUR_MS,
+      })
+      return { success: true, alerts, total_count: total }
+    },
+  )
+
+  app.get(
+    '/v1/dashboard/versions',
+    {
+      ...read,
+      schema: { tags, summary: 'Model versions and their stage transitions (promotions, rollbacks)' },
+    },
+    async () => {
+      const [versions, history] = await Promise.all([
+        ctx.registry.listVersions(ctx.modelName),
+        ctx.registry.history(ctx.modelName),
+      ])
+      return {
+        success: true,
+        versions: versions.map((v) => ({
+          version: v.version,
+          stage: v.stage,
+          family: v.family,
+          created_at: v.createdAt,
+          metrics: v.metrics,
+        })),
+        events: history.map((e) => ({
+          version: e.version,
+          stage: e.stage,
+          action: e.action,
+          previous_version: e.previousVersion,
+          reason: e.reason,
+          at: e.at,
+        })),
+      }
+    },
+  )
+
+  app.get('/v1/dashboard/runs', { ...read, schema: { tags, summary: 'Recent training runs' } }, async () => {
+    const { runs, total } = await listRuns(ctx.reader, ctx.modelName, 50)
+    return { success: true, runs, total_count: total }
+  })
+}

@@ -1,0 +1,105 @@
+/**
+ * Liveness (/health: the process answers), readiness (/ready: Kafka, the schema registry and
+ * ClickHouse each answer within a short timeout; 503 when any does not) and Prometheus
+ * metrics (/metrics). Readiness checks run in parallel, so /ready answers within one timeout.
+ */
+import type { FastifyInstance } from 'fastify'
+import type { Admin } from 'kafkajs'
+import type { ApiContext } from '../context.ts'
+import { metricsText } from '../metrics.ts'
+
+export interface CheckResult {
+  status: 'up' | 'down'
+  latency_ms: number
+  error?: string
+}
+
+async function timed(
+  timeoutMs: number,
+  check: (signal: AbortSignal) => Promise<unknown>,
+): Promise<CheckResult> {
+  const started = performance.now()
+  const controller = new AbortController()
+  let timer: NodeJS.Timeout | undefined
+  try {
+    await Promise.race([
+      check(controller.signal),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => {
+          controller.abort()
+          reject(new Error(`no answer within ${timeoutMs} ms`))
+        }, timeoutMs)
+      }),
+    ])
+    return { status: 'up', latency_ms: Math.round((performance.now() - started) * 10) / 10 }
+  } catch (err) {
+    return {
+      status: 'down',
+      latency_ms: Math.round(performance.now() - started),
+      error: err instanceof Error ? err.message : String(err),
+    }
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export function opsRoutes(app: FastifyInstance, ctx: ApiContext, opts: { readyTimeoutMs: number }): void {
+  const tags = ['ops']
+  // One admin client, connected on first use and dropped after a failure (a fresh connect next time).
+  let admin: Admin | undefined
+  const kafkaCheck = async () => {
+    try {
+      admin ??= ctx.deps.kafka.admin({ retry: { retries: 0 } })
+      await admin.connect()
+      await admin.describeCluster()
+    } catch (err) {
+      const a = admin
+      admin = undefined
+      void a?.disconnect().catch(() => undefined)
+      throw err
+    }
+  }
+  app.addHook('onClose', async () => {
+    await admin?.disconnect().catch(() => undefined)
+  })
+
+  app.get('/health', { schema: { tags, summary: 'Liveness' } }, async () => ({
+    success: true,
+    status: 'ok',
+    uptime_s: Math.round(process.uptime()),
+  }))
+
+  app.get(
+    '/ready',
+    { schema: { tags, summary: 'Readiness: Kafka, schema registry and ClickHouse reachable' } },
+    async (_request, reply) => {
+      const t = opts.readyTimeoutMs
+      const [kafka, schemaRegistry, clickhouse] = await Promise.all([
+        timed(t, kafkaCheck),
+        timed(t, async (signal) => {
+          const res = await fetch(`${ctx.config.registry.url}/subjects`, { signal })
+          if (!res.ok) throw new Error(`HTTP ${res.status}`)
+          await res.body?.cancel()
+        }),
+        timed(t, async () => {
+          const r = await ctx.reader.ping()
+          if (!r.success) throw r.error
+        }),
+      ])
+      const checks = { kafka, schema_registry: schemaRegistry, clickhouse }
+      const ready = Object.values(checks).every((c) => c.status === 'up')
+      reply.status(ready ? 200 : 503)
+      return { success: ready, status: ready ? 'ready' : 'not_ready', checks }
+    },
+  )
+
+  app.get(
+    '/metrics',
+    { schema: { tags, summary: 'Prometheus metrics', produces: ['text/plain'] } },
+    async (_request, reply) => {
+      ctx.metrics.productionVersion.set({ model: ctx.modelName }, ctx.scorer.currentVersion())
+      reply.header('content-type', ctx.metrics.registry.contentType)
+      return metricsText(ctx.metrics.registry, ctx.deps.metricsRegistries ?? [])
+    },
+  )
+}

@@ -1,0 +1,132 @@
+/**
+ * JSON schemas (TypeBox) for every route's params, query and body. Fastify validates with
+ * them before a handler runs and publishes them in the OpenAPI document. Bounds live here:
+ * `:limit` ≤ 1000, `:days` ≤ 365, at most MAX_BATCH requests per predict call.
+ */
+import { type Static, Type } from '@sinclair/typebox'
+import type { FEATURES } from '../lib/features/index.ts'
+
+export const MAX_LIMIT = 1000
+export const MAX_DAYS = 365
+export const MAX_BATCH = 500
+
+/** Path-parameter strings are coerced to integers by Ajv; "abc" and "1.5" fail `type: integer`. */
+export const LimitParams = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: MAX_LIMIT, description: 'How many (1–1000)' }),
+})
+export const DaysParams = Type.Object({
+  days: Type.Integer({ minimum: 1, maximum: MAX_DAYS, description: 'Look-back period in days (1–365)' }),
+})
+export const VersionParams = Type.Object({
+  version: Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'Model version number' }),
+})
+export const RunParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 128, description: 'Training run id' }),
+})
+
+export const AlertsQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: 50 }),
+    kind: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description: 'Only this kind (data_drift, concept_drift, data_quality, retrain_recommended)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export const HistoryQuery = Type.Object(
+  { limit: Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: 50 }) },
+  { additionalProperties: false },
+)
+export const RangeQuery = Type.Object(
+  {
+    hours: Type.Integer({
+      minimum: 1,
+      maximum: MAX_DAYS * 24,
+      default: 24,
+      description: 'Look-back period in hours',
+    }),
+  },
+  { additionalProperties: false },
+)
+
+// `type: ['number', 'null']` rather than anyOf: with type coercion on, Ajv would turn a null
+// into 0 in an anyOf's number branch — and 0 is "measured as zero", not "not measured".
+const feature = (doc: string) =>
+  Type.Optional(
+    Type.Unsafe<number | null>({
+      type: ['number', 'null'],
+      description: `${doc}; null or absent = not measured`,
+    }),
+  )
+/** Spelled out (not generated from FEATURES) so the request type names each feature. */
+const featureProps = {
+  pregnancies: feature('Number of pregnancies'),
+  glucose: feature('Plasma glucose 2 h after OGTT, mg/dL'),
+  bloodPressure: feature('Diastolic blood pressure, mmHg'),
+  skinThickness: feature('Triceps skin-fold thickness, mm'),
+  insulin: feature('2-hour serum insulin, µU/mL'),
+  bmi: feature('Body-mass index, kg/m²'),
+  diabetesPedigreeFunction: feature('Diabetes pedigree function'),
+  age: feature('Age in years'),
+} satisfies Record<(typeof FEATURES)[number], unknown>
+
+export const PredictRequest = Type.Object(
+  {
+    requestId: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'Idempotency key; generated when absent' }),
+    ),
+    patientId: Type.String({
+      minLength: 1,
+      maxLength: 128,
+      description: 'Pseudonymous patient id (never an MRN)',
+    }),
+    eventTime: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'When the measurements were taken (epoch ms); default now' }),
+    ),
+    sourceSystem: Type.Optional(
+      Type.String({ maxLength: 64, description: 'Sending system (default "api")' }),
+    ),
+    ...featureProps,
+  },
+  { additionalProperties: false },
+)
+export type PredictRequest = Static<typeof PredictRequest>
+
+/** One request object, or `{ requests: [...] }` for a batch. */
+export const PredictBody = Type.Union([
+  PredictRequest,
+  Type.Object(
+    { requests: Type.Array(PredictRequest, { minItems: 1, maxItems: MAX_BATCH }) },
+    { additionalProperties: false },
+  ),
+])
+export type PredictBody = Static<typeof PredictBody>
+
+export const RetrainBody = Type.Union([
+  Type.Object(
+    {
+      reason: Type.Optional(Type.String({ maxLength: 500 })),
+      requested_by: Type.Optional(Type.String({ maxLength: 128 })),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Null(),
+])
+export type RetrainBody = Static<typeof RetrainBody>
+
+export const StageChangeBody = Type.Union([
+  Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
+  Type.Null(),
+])
+export type StageChangeBody = Static<typeof StageChangeBody>
+
+export type LimitParams = Static<typeof LimitParams>
+export type DaysParams = Static<typeof DaysParams>
+export type VersionParams = Static<typeof VersionParams>
+export type RunParams = Static<typeof RunParams>
+export type AlertsQuery = Static<typeof AlertsQuery>
+export type HistoryQuery = Static<typeof HistoryQuery>
+export type RangeQuery = Static<typeof RangeQuery>

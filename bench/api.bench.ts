@@ -1,0 +1,158 @@
+/**
+ * API throughput and latency with the real stack: POST /v1/predict (with a key; each call
+ * scores one request and publishes request + prediction to Kafka, acks=all) and one monitoring
+ * read (GET /mlops/api/monitoring/performance/30, a ClickHouse join over the predictions).
+ *
+ *   npx tsx bench/api.bench.ts [--duration 10] [--connections 20] [--predictions 5000]
+ *
+ * Local app on an ephemeral port, its own topic prefix (deleted afterwards) and a throw-away
+ * chDB directory. Prints a table and one JSON line (for bench/run.ts to collect).
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import autocannon from 'autocannon'
+import { buildApp } from '../api/app.ts'
+import { migrate } from '../lib/clickhouse/index.ts'
+import { configWith } from '../lib/config/index.ts'
+import { FEATURES } from '../lib/features/index.ts'
+import { ensureTopics, topicSpecs } from '../lib/kafka/index.ts'
+import { createRegistry } from '../lib/registry/index.ts'
+import { closeDeps, createDeps } from '../lib/runtime/index.ts'
+import { insertOutcomes, insertPredictions, outcomeRow, predictionRow } from '../processors/monitors/index.ts'
+import { linearArtifact } from '../tests/lib/registry/fixtures.ts'
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '20' },
+    predictions: { type: 'string', default: '5000' },
+  },
+})
+const duration = Number(values.duration)
+const connections = Number(values.connections)
+const nPredictions = Number(values.predictions)
+
+const KEY = 'bench-key'
+const chdb = mkdtempSync(path.join(tmpdir(), 'riskstream-api-bench-'))
+const config = configWith({
+  TOPIC_PREFIX: `bench-api-${Date.now().toString(36)}.`,
+  CLICKHOUSE_PATH: chdb,
+  LOG_LEVEL: 'warn',
+  MODEL_NAME: 'bench-api',
+  API_KEYS: KEY,
+  API_RATE_LIMIT_MAX: '1000000',
+})
+const deps = await createDeps(config, { clientId: 'riskstream-bench' })
+const admin = deps.kafka.admin()
+await admin.connect()
+try {
+  await ensureTopics(admin, config)
+  await migrate(deps.clickhouse)
+  const registry = createRegistry(deps)
+  await registry.register(linearArtifact(config.model.name), {
+    stage: 'production',
+    runId: 'bench',
+    reason: 'bench',
+  })
+
+  // Monitoring data through the monitors' own row mappers and inserts.
+  const now = Date.now()
+  const preds = []
+  const outs = []
+  for (let i = 0; i < nPredictions; i++) {
+    const p = ((i * 7919) % 1000) / 1000
+    const t = now - (i % (20 * 24)) * 3_600_000
+    const f = Object.fromEntries(FEATURES.map((x, j) => [x, j + 1])) as Record<
+      (typeof FEATURES)[number],
+      number
+    >
+    preds.push(
+      predictionRow(
+        {
+          requestId: `b${i}`,
+          patientId: `p${i % 500}`,
+          modelName: config.model.name,
+          modelVersion: 1,
+          probability: p,
+          label: p >= 0.5 ? 1 : 0,
+          threshold: 0.5,
+          eventTime: t,
+          scoredAt: t,
+          ...f,
+        },
+        { partition: 0, offset: String(i) },
+      ),
+    )
+    if (i % 2 === 0)
+      outs.push(
+        outcomeRow(
+          { requestId: `b${i}`, outcome: i % 3 === 0 ? 1 : 0, labelledAt: t, source: 'bench' },
+          { partition: 0, offset: String(i) },
+        ),
+      )
+  }
+  await insertPredictions(deps.clickhouse, preds, 'bench-p')
+  await insertOutcomes(deps.clickhouse, outs, 'bench-o')
+
+  const app = await buildApp({ ...deps, registry })
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  const body = JSON.stringify({
+    patientId: 'bench-patient',
+    glucose: 140,
+    bmi: 31,
+    age: 45,
+    pregnancies: 2,
+    bloodPressure: 72,
+    insulin: 90,
+    skinThickness: 25,
+    diabetesPedigreeFunction: 0.4,
+  })
+
+  const run = (title: string, opts: autocannon.Options) =>
+    new Promise<autocannon.Result>((resolve, reject) => {
+      autocannon({ ...opts, connections, duration, title }, (err, res) => (err ? reject(err) : resolve(res)))
+    })
+  // Warm-up: scorer load, schema registration, producer metadata, ClickHouse caches.
+  await run('warm-up', {
+    url: `${base}/v1/predict`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+    body,
+    duration: 2,
+  } as autocannon.Options)
+
+  const results = [
+    await run('POST /v1/predict', {
+      url: `${base}/v1/predict`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+      body,
+    }),
+    await run('GET /mlops/api/monitoring/performance/30', {
+      url: `${base}/mlops/api/monitoring/performance/30`,
+    }),
+    await run('GET /mlops/api/model/info', { url: `${base}/mlops/api/model/info` }),
+  ]
+  await app.close()
+
+  const rows = results.map((r) => ({
+    route: r.title ?? '',
+    'req/s': Math.round(r.requests.average),
+    'p50 ms': r.latency.p50,
+    'p99 ms': r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+  }))
+  console.log(
+    `api bench: ${connections} connections × ${duration} s each, ${nPredictions} stored predictions`,
+  )
+  console.table(rows)
+  console.log(JSON.stringify({ bench: 'api', connections, duration, results: rows }))
+} finally {
+  await admin.deleteTopics({ topics: topicSpecs(config).map((t) => t.topic) }).catch(() => undefined)
+  await admin.disconnect()
+  await closeDeps(deps)
+  rmSync(chdb, { recursive: true, force: true })
+}

@@ -1,0 +1,115 @@
+/**
+ * The dashboard in headless Chromium (Debian's `chromium`, driven by playwright-core) over a
+ * listening app with fixture data: every chart must have drawn data points, and a screenshot
+ * is saved to tests/artifacts/dashboard.png for a human look.
+ */
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { type Browser, chromium } from 'playwright-core'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { buildApp } from '../../api/app.ts'
+import { REPO_ROOT } from '../../lib/config/index.ts'
+import { closeDeps } from '../../lib/runtime/index.ts'
+import {
+  openStack,
+  registerVersions,
+  type Stack,
+  writeMonitoring,
+  writePredictions,
+  writeRuns,
+} from './fixtures.ts'
+
+let s: Stack
+let app: FastifyInstance
+let browser: Browser
+let base: string
+
+beforeAll(async () => {
+  s = await openStack()
+  const now = Date.now()
+  await registerVersions(s, now)
+  await writePredictions(s, now)
+  await writeMonitoring(s, now)
+  await writeRuns(s, now)
+  app = await buildApp({ ...s.deps, registry: s.registry })
+  base = await app.listen({ host: '127.0.0.1', port: 0 })
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await app?.close()
+  if (s) await closeDeps(s.deps)
+})
+
+it('renders every chart with data points and saves a screenshot', async () => {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1500 } })
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text())
+  })
+  await page.goto(`${base}/dashboard`)
+  await page.waitForFunction(
+    () =>
+      Number(
+        (globalThis as unknown as { document: { body: { dataset: { loaded?: string } } } }).document.body
+          .dataset.loaded ?? 0,
+      ) >= 1,
+    null,
+    {
+      timeout: 30_000,
+    },
+  )
+
+  // Runs in the page (the test's tsconfig has no DOM types, hence the loose typing).
+  const counts: Record<string, number[]> = await page.evaluate(() => {
+    const g = globalThis as unknown as {
+      document: { querySelectorAll(s: string): ArrayLike<{ id: string }> }
+      Chart: { getChart(c: unknown): { data: { datasets: { data: unknown[] }[] } } }
+    }
+    const out: Record<string, number[]> = {}
+    for (const canvas of Array.from(g.document.querySelectorAll('canvas'))) {
+      out[canvas.id] = g.Chart.getChart(canvas).data.datasets.map((d) => d.data.length)
+    }
+    return out
+  })
+  expect(Object.keys(counts).sort()).toEqual([
+    'chart-alerts',
+    'chart-performance',
+    'chart-psi',
+    'chart-runs',
+    'chart-versions',
+    'chart-volume',
+  ])
+  expect(counts['chart-psi']).toHaveLength(8) // one line per feature
+  expect(Math.min(...counts['chart-psi']!)).toBe(12)
+  expect(counts['chart-performance']!.slice(0, 3)).toEqual([12, 12, 12])
+  expect(counts['chart-performance']!.length).toBeGreaterThanOrEqual(4) // + threshold lines
+  for (const id of ['chart-volume', 'chart-alerts', 'chart-versions', 'chart-runs']) {
+    expect(
+      counts[id]!.reduce((a, b) => a + b, 0),
+      id,
+    ).toBeGreaterThan(0)
+  }
+  expect(await page.locator('#runs-table tbody tr').count()).toBe(2)
+  expect(await page.locator('#c-model').textContent()).toContain('v1')
+  expect(errors).toEqual([])
+
+  const dir = path.join(REPO_ROOT, 'tests', 'artifacts')
+  mkdirSync(dir, { recursive: true })
+  await page.screenshot({ path: path.join(dir, 'dashboard.png'), fullPage: true })
+})

@@ -1,0 +1,153 @@
+/**
+ * Fault 1 (and 8): processes killed with SIGKILL at about 10 %, 50 % and 90 % of a run and at
+ * the worst moments (between produce-ack and commit; between the ClickHouse write and the
+ * offset commit), restarted each time. Pass: in ClickHouse count() FINAL = uniqExact(request_id)
+ * = N, every request has exactly one prediction. Negative control: the same check on the wire
+ * (prediction records on the topic, no idempotent storage) must fail. Canary patient data in
+ * the inputs must appear in no log line of any child.
+ *
+ * Real processes on the real stack: the CLI (`riskstream run <role>`) and the reliability runner
+ * (support/child.ts: the same role factories plus the crash hooks, 6 s consumer sessions).
+ */
+import { afterAll, describe, expect, it } from 'vitest'
+import { uniqueId, waitFor } from '../helpers/index.ts'
+import { findCanaries } from './support/canary.ts'
+import { type Life, playLives } from './support/lives.ts'
+import { committed, sendLoad, written } from './support/load.ts'
+import { ALL_OUTPUT, spawnChild, spawnCli } from './support/procs.ts'
+import { publishTable, recordResult } from './support/results.ts'
+import { createRun, predictionCounts, type Run } from './support/run.ts'
+import { CRASH_N, FULL_SUITE } from './support/sizes.ts'
+
+const FILE = 'crash'
+const N = CRASH_N
+/** Slow enough that three restarts fit inside the load (~35 s at N = 10,000). */
+const RATE = FULL_SUITE ? 2000 : 300
+const runs: Run[] = []
+
+afterAll(async () => {
+  for (const r of runs) await r.close()
+  publishTable()
+})
+
+/** Waits until inference has committed every request and the monitor every prediction and outcome. */
+async function drained(run: Run): Promise<void> {
+  const { admin, groups, deps } = run
+  await waitFor(
+    async () =>
+      (await committed(admin, groups.inference, deps.topics.requests)) === N &&
+      (await committed(admin, groups.monitor, deps.topics.predictions)) === (await written(admin, deps.topics.predictions)) &&
+      (await committed(admin, groups.monitor, deps.topics.outcomes)) === (await written(admin, deps.topics.outcomes)),
+    { timeoutMs: 300_000, intervalMs: 250, message: 'inference and monitor to finish the run' },
+  )
+}
+
+describe('crash recovery (kill -9)', () => {
+  it(`inference killed at ~10/50/90 % and between produce-ack and commit: N=${N} predictions exactly once`, async () => {
+    const run = await createRun()
+    runs.push(run)
+    const runId = uniqueId('ri')
+    const track = (p: (typeof run.procs)[number]) => run.procs.push(p)
+    const monitor = spawnCli('monitor', ['run', 'monitors'], run.monitorEnv)
+    track(monitor)
+    await monitor.waitForLine(/running: /)
+    const load = sendLoad(run.deps, { runId, n: N, rate: RATE })
+    const progress = async () => (await committed(run.admin, run.groups.inference, run.deps.topics.requests)) / N
+    const env = run.inferenceEnv
+    const lives: Life[] = [
+      { label: 'inference crash hook after produce-ack', start: () => spawnChild('inference-hook', ['inference', '--kill-after-acked=5'], env), end: { kind: 'self' } },
+      { label: 'inference kill -9 at 10 %', start: () => spawnChild('inference-1', ['inference'], env), end: { kind: 'kill', at: 0.1 } },
+      { label: 'inference kill -9 at 50 %', start: () => spawnChild('inference-2', ['inference'], env), end: { kind: 'kill', at: 0.5 } },
+      { label: 'inference kill -9 at 90 %', start: () => spawnChild('inference-3', ['inference'], env), end: { kind: 'kill', at: 0.9 } },
+      // The last life is the production CLI: it takes over the group the crashed runners left.
+      { label: 'inference (CLI)', start: () => spawnCli('inference-cli', ['run', 'inference'], env), end: { kind: 'final' } },
+    ]
+    const played = await playLives(lives, progress, track)
+    const sent = await load
+    await drained(run)
+    await played.recovered
+    const wire = await written(run.admin, run.deps.topics.predictions)
+    for (const p of run.procs) await p.stop()
+    const c = await predictionCounts(run, runId)
+    const recoveredS = Math.max(...played.crashes.map((x) => (x.recoveryMs ?? Number.NaN) / 1000))
+    const pass = c.final === N && c.uniq === N && c.foreign === 0
+    recordResult(FILE, {
+      id: '1a',
+      fault: 'inference kill -9 ×4 (~10/50/90 %, after produce-ack)',
+      events: N,
+      lost: N - c.uniq,
+      duplicated: c.final - c.uniq,
+      dlq: 0,
+      recoveredS,
+      pass,
+      note: `crashed at ${played.crashes.map((x) => `${Math.round(x.progressAtCrash * 100)}%`).join(', ')}; ${wire - N} duplicate predictions on the wire absorbed; ${sent.outcomes} outcomes`,
+    })
+    expect(played.crashes).toHaveLength(4)
+    expect(c.foreign).toBe(0)
+    expect(c.uniq).toBe(N)
+    expect(c.final).toBe(N)
+    // Negative control: without idempotent storage (the raw prediction stream) the same check
+    // fails, because the batch whose commit the crash prevented was produced twice.
+    expect(wire).toBeGreaterThan(N)
+  }, 600_000)
+
+  it(`monitor killed at ~10/50/90 %, between ClickHouse write and commit, and before a checkpoint: N=${N} rows exactly once`, async () => {
+    const run = await createRun()
+    runs.push(run)
+    const runId = uniqueId('rm')
+    const track = (p: (typeof run.procs)[number]) => run.procs.push(p)
+    const inference = spawnCli('inference', ['run', 'inference'], run.inferenceEnv)
+    track(inference)
+    const load = sendLoad(run.deps, { runId, n: N, rate: RATE })
+    const progress = async () => (await committed(run.admin, run.groups.monitor, run.deps.topics.predictions)) / N
+    const env = run.monitorEnv
+    const lives: Life[] = [
+      { label: 'monitor crash hook between ClickHouse write and commit', start: () => spawnChild('monitor-hook-commit', ['monitors', '--kill-before-commit=2'], env), end: { kind: 'self' } },
+      { label: 'monitor kill -9 at 10 %', start: () => spawnChild('monitor-1', ['monitors'], env), end: { kind: 'kill', at: 0.1 } },
+      { label: 'monitor kill -9 at 50 %', start: () => spawnChild('monitor-2', ['monitors'], env), end: { kind: 'kill', at: 0.5 } },
+      { label: 'monitor crash hook after raw rows, before checkpoint', start: () => spawnChild('monitor-hook-checkpoint', ['monitors', '--kill-before-checkpoint=1'], env), end: { kind: 'self' } },
+      { label: 'monitor kill -9 at 90 %', start: () => spawnChild('monitor-3', ['monitors'], env), end: { kind: 'kill', at: 0.9 } },
+      { label: 'monitor (CLI)', start: () => spawnCli('monitor-cli', ['run', 'monitors'], env), end: { kind: 'final' } },
+    ]
+    const played = await playLives(lives, progress, track)
+    const sent = await load
+    await drained(run)
+    await played.recovered
+    for (const p of run.procs) await p.stop()
+    const c = await predictionCounts(run, runId)
+    const recoveredS = Math.max(...played.crashes.map((x) => (x.recoveryMs ?? Number.NaN) / 1000))
+    const pass = c.final === N && c.uniq === N && c.foreign === 0
+    recordResult(FILE, {
+      id: '1b',
+      fault: 'monitor kill -9 ×5 (~10/50/90 %, before commit, before checkpoint)',
+      events: N,
+      lost: N - c.uniq,
+      duplicated: c.final - c.uniq,
+      dlq: 0,
+      recoveredS,
+      pass,
+      note: `crashed at ${played.crashes.map((x) => `${Math.round(x.progressAtCrash * 100)}%`).join(', ')}; ${c.raw - c.final} unmerged duplicate rows without FINAL; ${sent.outcomes} outcomes`,
+    })
+    expect(played.crashes).toHaveLength(5)
+    expect(c.foreign).toBe(0)
+    expect(c.uniq).toBe(N)
+    expect(c.final).toBe(N)
+  }, 600_000)
+
+  it('no canary patient data in any log line of any child process', () => {
+    expect(ALL_OUTPUT.length).toBeGreaterThan(0)
+    const hits = findCanaries(ALL_OUTPUT)
+    recordResult(FILE, {
+      id: '8a',
+      fault: 'canary patient data in logs (crash runs)',
+      events: ALL_OUTPUT.length,
+      lost: 0,
+      duplicated: 0,
+      dlq: 0,
+      recoveredS: null,
+      pass: hits.length === 0,
+      note: `${ALL_OUTPUT.length} log lines searched, ${hits.length} hits`,
+    })
+    expect(hits).toEqual([])
+  })
+})

@@ -1,0 +1,153 @@
+/**
+ * Child-process runner for the reliability tests: the same role factories the CLI composes
+ * (bin/roles.ts), plus crash hooks that the production CLI does not carry. Run with tsx:
+ *
+ *   child.ts inference [--kill-after-acked=K]      inference; SIGKILL itself after the K-th batch's
+ *                                                  predictions are acknowledged, before the commit
+ *   child.ts monitors [--kill-before-commit=K] [--kill-before-checkpoint=K] [--group=G]
+ *                     [--stall-before-checkpoint-ms=MS]
+ *                                                  monitor; SIGKILL itself between the ClickHouse
+ *                                                  writes and the offset commit of the K-th checkpoint
+ *                                                  (or stall the sink for MS once)
+ *   child.ts seed-artifact <model> <version>       stores the test stump artifact in model_artifacts
+ *   child.ts query <sql> <params-json>             prints "ROWS <json>" (the child owns the chDB dir)
+ *
+ * Hooks come from argv, never from the environment: configuration is lib/config's alone, and a
+ * crash switch must not be reachable from a production environment file.
+ */
+import { migrate, queryRows } from '../../../lib/clickhouse/index.ts'
+import { createClickHouse } from '../../../lib/clickhouse/index.ts'
+import { loadConfig } from '../../../lib/config/index.ts'
+import { ensureTopics, registerContracts, TOPIC_SCHEMAS } from '../../../lib/kafka/index.ts'
+import { initLogging } from '../../../lib/log/index.ts'
+import { encodeArtifact } from '../../../lib/model/artifact.ts'
+import { insertArtifact } from '../../../lib/registry/store.ts'
+import { closeDeps, createDeps, type Deps, type Service } from '../../../lib/runtime/index.ts'
+import { createInferenceService } from '../../../processors/inference/index.ts'
+import { createMonitorService } from '../../../processors/monitors/service.ts'
+import { stumpArtifact } from '../../processors/inference/fixtures.ts'
+
+const [command, ...rest] = process.argv.slice(2)
+const flags = new Map(
+  rest.filter((a) => a.startsWith('--')).map((a) => {
+    const [k, v] = a.slice(2).split('=')
+    return [k!, v ?? 'true'] as const
+  }),
+)
+const positional = rest.filter((a) => !a.startsWith('--'))
+const intFlag = (name: string): number | undefined => (flags.has(name) ? Number(flags.get(name)) : undefined)
+
+/**
+ * Consumer settings of the test runs: a 6 s session (the broker's minimum) so a killed member
+ * leaves the group in seconds instead of the production 30 s, and small fetches so a backlog
+ * is worked off in many batches (a fault can then land in the middle of a run).
+ */
+const CONSUMER = { sessionTimeout: 6000, heartbeatInterval: 1000, maxBytesPerPartition: 32 * 1024 }
+
+const config = loadConfig()
+initLogging({ level: config.logLevel })
+
+/** The crash: no flush, no commit, no exit handlers, exactly like `kill -9` from outside. */
+function die(where: string): never {
+  console.log(`crash-hook: SIGKILL ${where}`)
+  process.kill(process.pid, 'SIGKILL')
+  throw new Error('unreachable')
+}
+
+async function prepare(deps: Deps): Promise<void> {
+  const admin = deps.kafka.admin()
+  await admin.connect()
+  try {
+    await ensureTopics(admin, deps.config)
+  } finally {
+    await admin.disconnect()
+  }
+  await registerContracts(deps.serde, deps.topics, TOPIC_SCHEMAS)
+  await migrate(deps.clickhouse)
+}
+
+async function runRole(make: (deps: Deps) => Service): Promise<void> {
+  const deps = await createDeps(config)
+  const service = make(deps)
+  try {
+    await prepare(deps)
+    await service.start()
+    console.log(`running: ${service.name}`)
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
+  } finally {
+    await service.stop().catch((err) => console.error(`stop: ${String(err)}`))
+    await closeDeps(deps)
+  }
+}
+
+switch (command) {
+  case 'inference': {
+    const killAt = intFlag('kill-after-acked')
+    let batches = 0
+    await runRole((deps) =>
+      createInferenceService(deps, {
+        consumerConfig: CONSUMER,
+        hooks: {
+          afterPredictionsAcked: () => {
+            batches++
+            if (batches === killAt) die(`after predictions of batch ${batches} were acknowledged, before the commit`)
+          },
+        },
+      }),
+    )
+    break
+  }
+  case 'monitors': {
+    const killCommit = intFlag('kill-before-commit')
+    const killCheckpoint = intFlag('kill-before-checkpoint')
+    const stallMs = intFlag('stall-before-checkpoint-ms')
+    let commits = 0
+    let checkpoints = 0
+    let stalled = false
+    await runRole((deps) =>
+      createMonitorService(deps, {
+        groupId: flags.get('group'),
+        consumerConfig: CONSUMER,
+        beforeCheckpoint: async () => {
+          checkpoints++
+          if (checkpoints === killCheckpoint) die(`after the ClickHouse writes of checkpoint ${checkpoints}, before the checkpoint`)
+          if (stallMs && !stalled && checkpoints >= 2) {
+            stalled = true
+            console.log(`stall-hook: sink stalls ${stallMs} ms`)
+            await new Promise((r) => setTimeout(r, stallMs))
+            console.log('stall-hook: sink resumes')
+          }
+        },
+        beforeCommit: () => {
+          commits++
+          if (commits === killCommit) die(`after checkpoint ${commits} was written, before the offset commit`)
+        },
+      }),
+    )
+    break
+  }
+  case 'seed-artifact': {
+    const [model, version] = positional
+    const ch = createClickHouse(config)
+    await migrate(ch)
+    const { bytes, sha256 } = encodeArtifact(stumpArtifact(model!, Number(version)))
+    await insertArtifact(ch, model!, Number(version), sha256, Buffer.from(bytes), Date.now())
+    await ch.close()
+    console.log('seeded')
+    break
+  }
+  case 'query': {
+    const [sql, params] = positional
+    const ch = createClickHouse(config)
+    const rows = await queryRows(ch, sql!, JSON.parse(params ?? '{}'))
+    await ch.close()
+    console.log(`ROWS ${JSON.stringify(rows)}`)
+    break
+  }
+  default:
+    console.error(`child.ts: unknown command ${command}`)
+    process.exitCode = 2
+}

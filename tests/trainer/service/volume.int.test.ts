@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { migrate, queryRows } from '../../../lib/clickhouse/index.ts'
+import { loadPima } from '../../../lib/data/pima.ts'
+import { ensureTopics } from '../../../lib/kafka/index.ts'
+import { closeDeps, createDeps, type Deps } from '../../../lib/runtime/index.ts'
+import { createTrainerService, type TrainerService } from '../../../trainer/service/index.ts'
+import { testConfig, uniqueId, waitFor } from '../../helpers/index.ts'
+
+let deps: Deps
+let service: TrainerService
+const ts = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
+
+beforeAll(async () => {
+  deps = await createDeps(
+    testConfig({ MODEL_NAME: uniqueId('m'), MIN_NEW_DATA_THRESHOLD: '5', RETRAIN_COOLDOWN_MS: '0' }),
+  )
+  const admin = deps.kafka.admin()
+  await admin.connect()
+  await ensureTopics(admin, deps.config)
+  await admin.disconnect()
+  await migrate(deps.clickhouse)
+  service = createTrainerService(deps, {
+    train: { families: ['logistic_regression'], budget: 1, folds: 3 },
+    pollIntervalMs: 200,
+  })
+  await service.start()
+})
+
+afterAll(async () => {
+  await service?.stop()
+  await closeDeps(deps)
+})
+
+describe('trainer service, data-volume trigger', () => {
+  it('retrains once when MIN_NEW_DATA_THRESHOLD labelled outcomes have arrived', async () => {
+    const pima = loadPima(deps.config.data.pimaCsvPath)
+    const t0 = Date.now() - 60_000
+    const reqs = Array.from({ length: 5 }, () => uniqueId('req-'))
+    await deps.clickhouse.insert({
+      table: 'predictions',
+      format: 'JSONEachRow',
+      values: reqs.map((id, i) => ({
+        request_id: id,
+        patient_id: 'p',
+        model_name: deps.config.model.name,
+        model_version: 1,
+        probability: 0.5,
+        label: 0,
+        threshold: 0.5,
+        event_time: ts(t0 + i),
+        scored_at: ts(t0 + i),
+        pregnancies: 1,
+        glucose: pima.rows[i]!.glucose,
+        blood_pressure: 70,
+        skin_thickness: null,
+        insulin: null,
+        bmi: 30,
+        diabetes_pedigree_function: 0.5,
+        age: 33,
+        kafka_partition: 0,
+        kafka_offset: i,
+      })),
+    })
+    await deps.clickhouse.insert({
+      table: 'outcomes',
+      format: 'JSONEachRow',
+      values: reqs.map((id, i) => ({
+        request_id: id,
+        outcome: pima.labels[i]!,
+        labelled_at: ts(t0 + i),
+        source: 'test',
+        kafka_partition: 0,
+        kafka_offset: i,
+      })),
+    })
+    const triggers = () =>
+      queryRows<{ trigger_id: string; decision: string }>(
+        deps.clickhouse,
+        "SELECT trigger_id, decision FROM retrain_triggers FINAL WHERE model_name = {m:String} AND kind = 'data_volume'",
+        { m: deps.config.model.name },
+      )
+    const done = await waitFor(
+      async () => (await triggers()).find((t) => t.decision === 'succeeded' || t.decision === 'rejected'),
+      {
+        timeoutMs: 90_000,
+        message: 'the data-volume retrain to finish',
+      },
+    )
+    expect(done.trigger_id).toBe(`data_volume:${deps.config.model.name}:0`)
+    // The baseline moved to 5 with the run: the same rows never trigger again.
+    await service.idle()
+    expect(await triggers()).toHaveLength(1)
+    expect(service.stats.runs).toBe(1)
+  })
+})

@@ -1,0 +1,29 @@
+export {
+  type CrossValidateOptions,
+  type CrossValidationResult,
+  crossValidate,
+  lowerIsBetter,
+  METRIC_NAMES,
+  type MetricName,
+  metricValue,
+  summarise,
+} from './cross-validate.ts'
+export { subsetDataset } from './dataset.ts'
+export { type Fold, stratifiedKFold } from './folds.ts'
+export {
+  type GateMetricName,
+  type GateMetrics,
+  type GateResult,
+  type GateThresholds,
+  gate,
+  gateThresholdsFromConfig,
+} from './gate.ts'
+export {
+  betterScore,
+  type SearchOptions,
+  type SearchResult,
+  sampleParams,
+  searchHyperparameters,
+  type Trial,
+} from './search.ts'
+export { chooseThreshold } from './threshold.ts'

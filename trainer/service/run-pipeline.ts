@@ -1,0 +1,83 @@
+/** Starts the pipeline worker (see pipeline-worker.ts for why) and resolves with its result. */
+import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import { RiskStreamError } from '../../lib/errors/index.ts'
+import type { Dataset } from '../learners/types.ts'
+import {
+  type TrainCandidatesOptions,
+  type TrainProgress,
+  type TrainResult,
+  trainCandidates,
+} from '../pipeline/train.ts'
+
+/**
+ * tsx's `--import` hook does not reach worker threads on Node 20 (tsx issue #354), so a tiny
+ * CommonJS bootstrap registers tsx's ESM hooks inside the worker, then imports the module
+ * (same technique as trainer/learners/xgboost.ts).
+ */
+const BOOTSTRAP = `
+const { workerData, parentPort } = require('node:worker_threads');
+import(workerData.tsxApi)
+  .then((tsx) => { tsx.register(); return import(workerData.entry); })
+  .catch((err) => parentPort.postMessage({ type: 'error', message: String((err && err.stack) || err), code: 'TRAINING_FAILED' }));
+`
+
+function tsxEsmApiUrl(): string {
+  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api')
+  return pathToFileURL(cjs.replace(/\.cjs$/, '.mjs')).href
+}
+
+export type PipelineOptions = Omit<TrainCandidatesOptions, 'onProgress' | 'now'> & {
+  onProgress?: (p: TrainProgress) => void
+}
+
+/** Trains off the main thread; `inWorker: false` runs inline (debugging, profiling). */
+export function runPipeline(data: Dataset, opts: PipelineOptions, inWorker = true): Promise<TrainResult> {
+  const { onProgress, ...serialisable } = opts
+  if (!inWorker) return trainCandidates(data, opts)
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(BOOTSTRAP, {
+      eval: true,
+      execArgv: [],
+      workerData: {
+        entry: new URL('./pipeline-worker.ts', import.meta.url).href,
+        tsxApi: tsxEsmApiUrl(),
+        data,
+        opts: serialisable,
+      },
+    })
+    let settled = false
+    const settle = (fn: () => void) => {
+      if (settled) return
+      settled = true
+      fn()
+      void worker.terminate()
+    }
+    worker.on(
+      'message',
+      (msg: {
+        type: string
+        progress?: TrainProgress
+        result?: TrainResult
+        message?: string
+        code?: string
+      }) => {
+        if (msg.type === 'progress' && msg.progress) onProgress?.(msg.progress)
+        else if (msg.type === 'done') settle(() => resolve(msg.result!))
+        else if (msg.type === 'error') {
+          const code = msg.code === 'DATASET_INVALID' ? 'DATASET_INVALID' : 'TRAINING_FAILED'
+          settle(() => reject(new RiskStreamError(code, msg.message)))
+        }
+      },
+    )
+    worker.on('error', (err) =>
+      settle(() => reject(new RiskStreamError('TRAINING_FAILED', 'pipeline worker crashed', { cause: err }))),
+    )
+    worker.on('exit', (code) =>
+      settle(() =>
+        reject(new RiskStreamError('TRAINING_FAILED', `pipeline worker exited with code ${code}`)),
+      ),
+    )
+  })
+}
