@@ -7,9 +7,9 @@
 import { Command } from 'commander'
 import { migrate } from '../lib/clickhouse/index.ts'
 import { type Config, getConfig } from '../lib/config/index.ts'
-import { isRiskStreamError } from '../lib/errors/index.ts'
+import { type ErrorCode, isRiskStreamError, toRiskStreamError } from '../lib/errors/index.ts'
 import { ensureTopics, registerContracts, TOPIC_SCHEMAS } from '../lib/kafka/index.ts'
-import { initLogging } from '../lib/log/index.ts'
+import { getLogger, initLogging } from '../lib/log/index.ts'
 import { createRegistry } from '../lib/registry/index.ts'
 import { closeDeps, createDeps, type Deps, type Service } from '../lib/runtime/index.ts'
 import { producerCommands } from '../producers/cli.ts'
@@ -20,16 +20,23 @@ import { ROLES, type Role, startRoles } from './roles.ts'
 
 const say = (msg: string) => console.log(msg)
 
+/** Names the service an unclassified failure came from, so the one-line message points somewhere. */
+function classify(err: unknown): ErrorCode {
+  const name = (err as Error)?.name ?? ''
+  if (name.startsWith('KafkaJS')) return 'KAFKA_UNAVAILABLE'
+  if (/ClickHouse|chdb/i.test(name) || /ClickHouse/i.test((err as Error)?.message ?? '')) return 'CLICKHOUSE_UNAVAILABLE'
+  return 'INTERNAL'
+}
+
 /** Runs a command body; prints errors as one line and sets a non-zero exit code. */
 async function entry(body: () => Promise<number | undefined | void>): Promise<void> {
   try {
     process.exitCode = (await body()) ?? 0
   } catch (err) {
-    if (isRiskStreamError(err)) {
-      console.error(`riskstream: ${err.code}: ${err.message}`)
-    } else {
-      console.error(`riskstream: ${(err as Error)?.stack ?? String(err)}`)
-    }
+    // One line for people; the stack only at debug level (LOG_LEVEL=debug), for us.
+    const e = toRiskStreamError(err, classify(err))
+    console.error(`riskstream: ${e.code}: ${e.message}${e.retriable ? ' (transient: retry when the service is back)' : ''}`)
+    if (!isRiskStreamError(err)) getLogger('cli').debug({ err }, 'failure details')
     process.exitCode = 1
   }
 }

@@ -15,8 +15,7 @@
  * Hooks come from argv, never from the environment: configuration is lib/config's alone, and a
  * crash switch must not be reachable from a production environment file.
  */
-import { migrate, queryRows } from '../../../lib/clickhouse/index.ts'
-import { createClickHouse } from '../../../lib/clickhouse/index.ts'
+import { createClickHouse, migrate, queryRows } from '../../../lib/clickhouse/index.ts'
 import { loadConfig } from '../../../lib/config/index.ts'
 import { ensureTopics, registerContracts, TOPIC_SCHEMAS } from '../../../lib/kafka/index.ts'
 import { initLogging } from '../../../lib/log/index.ts'
@@ -29,10 +28,12 @@ import { stumpArtifact } from '../../processors/inference/fixtures.ts'
 
 const [command, ...rest] = process.argv.slice(2)
 const flags = new Map(
-  rest.filter((a) => a.startsWith('--')).map((a) => {
-    const [k, v] = a.slice(2).split('=')
-    return [k!, v ?? 'true'] as const
-  }),
+  rest
+    .filter((a) => a.startsWith('--'))
+    .map((a) => {
+      const [k, v] = a.slice(2).split('=')
+      return [k!, v ?? 'true'] as const
+    }),
 )
 const positional = rest.filter((a) => !a.startsWith('--'))
 const intFlag = (name: string): number | undefined => (flags.has(name) ? Number(flags.get(name)) : undefined)
@@ -93,7 +94,8 @@ switch (command) {
         hooks: {
           afterPredictionsAcked: () => {
             batches++
-            if (batches === killAt) die(`after predictions of batch ${batches} were acknowledged, before the commit`)
+            if (batches === killAt)
+              die(`after predictions of batch ${batches} were acknowledged, before the commit`)
           },
         },
       }),
@@ -113,7 +115,8 @@ switch (command) {
         consumerConfig: CONSUMER,
         beforeCheckpoint: async () => {
           checkpoints++
-          if (checkpoints === killCheckpoint) die(`after the ClickHouse writes of checkpoint ${checkpoints}, before the checkpoint`)
+          if (checkpoints === killCheckpoint)
+            die(`after the ClickHouse writes of checkpoint ${checkpoints}, before the checkpoint`)
           if (stallMs && !stalled && checkpoints >= 2) {
             stalled = true
             console.log(`stall-hook: sink stalls ${stallMs} ms`)

@@ -37,10 +37,18 @@ export async function playLives(
   for (const life of lives) {
     const proc = life.start()
     track(proc)
-    if (life.end.kind === 'final') return { final: proc, crashes, recovered: Promise.all(recoveries).then(() => undefined) }
+    if (life.end.kind === 'final')
+      return { final: proc, crashes, recovered: Promise.all(recoveries).then(() => undefined) }
     if (life.end.kind === 'self') {
-      const { signal } = await withTimeout(proc.exited, 180_000, `${life.label}: the crash hook never fired; see ${proc.logFile}`)
-      if (signal !== 'SIGKILL') throw new Error(`${life.label}: exited with ${signal} instead of the SIGKILL crash hook; see ${proc.logFile}`)
+      const { signal } = await withTimeout(
+        proc.exited,
+        180_000,
+        `${life.label}: the crash hook never fired; see ${proc.logFile}`,
+      )
+      if (signal !== 'SIGKILL')
+        throw new Error(
+          `${life.label}: exited with ${signal} instead of the SIGKILL crash hook; see ${proc.logFile}`,
+        )
     } else {
       const at = life.end.at
       await proc.waitForLine(/running: /)
@@ -75,7 +83,10 @@ export async function playLives(
 export async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
   let t: NodeJS.Timeout | undefined
   try {
-    return await Promise.race([p, new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(message)), ms)))])
+    return await Promise.race([
+      p,
+      new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(message)), ms))),
+    ])
   } finally {
     clearTimeout(t)
   }

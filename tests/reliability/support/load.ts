@@ -93,7 +93,8 @@ export async function sendLoad(deps: Deps, o: LoadOptions): Promise<{ requests: 
       }
     }
     await deps.producer.send({ topic: deps.topics.requests, acks: -1, messages: requests })
-    if (labels.length > 0) await deps.producer.send({ topic: deps.topics.outcomes, acks: -1, messages: labels })
+    if (labels.length > 0)
+      await deps.producer.send({ topic: deps.topics.outcomes, acks: -1, messages: labels })
     outcomes += labels.length
     o.onProgress?.(to)
     // Steady rate: wait until this slice's share of the schedule has elapsed.

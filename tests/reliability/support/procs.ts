@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { REPO_ROOT } from '../../../lib/config/index.ts'
 
-const TSX = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx')
 const CLI = path.join(REPO_ROOT, 'bin', 'riskstream.ts')
 const CHILD = path.join(REPO_ROOT, 'tests', 'reliability', 'support', 'child.ts')
 
@@ -37,9 +36,12 @@ function start(name: string, script: string, args: string[], env: Record<string,
   const logFile = path.join(logDir, `${++seq}-${name}.log`)
   // The environment is the parent's (PATH, HOME…) plus the run's settings; no RiskStream
   // setting leaks from the parent because the run overrides every one it depends on.
-  const child = spawn(TSX, [script, ...args], {
+  // node itself with the tsx loader, NOT the tsx wrapper binary: the wrapper runs node as a
+  // grandchild, so a SIGKILL sent to it would leave the real process running.
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    // debug: the most log lines, so the canary check sees every code path that logs.
+    env: { ...process.env, LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const lines: string[] = []
@@ -93,7 +95,10 @@ function start(name: string, script: string, args: string[], env: Record<string,
       const hit = lines.find((l) => re.test(l))
       if (hit) return Promise.resolve(hit)
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`${name}: no line matching ${re} within ${timeoutMs} ms; see ${logFile}`)), timeoutMs)
+        const t = setTimeout(
+          () => reject(new Error(`${name}: no line matching ${re} within ${timeoutMs} ms; see ${logFile}`)),
+          timeoutMs,
+        )
         waiters.push({
           re,
           resolve: (l) => {
@@ -103,7 +108,11 @@ function start(name: string, script: string, args: string[], env: Record<string,
         })
         void exited.then(({ code, signal }) => {
           clearTimeout(t)
-          reject(new Error(`${name} exited (code ${code}, signal ${signal}) before a line matching ${re}; see ${logFile}`))
+          reject(
+            new Error(
+              `${name} exited (code ${code}, signal ${signal}) before a line matching ${re}; see ${logFile}`,
+            ),
+          )
         })
       })
     },
@@ -125,12 +134,17 @@ export function spawnChild(name: string, args: string[], env: Record<string, str
 export async function runChild(name: string, args: string[], env: Record<string, string>): Promise<string[]> {
   const p = spawnChild(name, args, env)
   const { code, signal } = await p.exited
-  if (code !== 0) throw new Error(`${name} failed (code ${code}, signal ${signal}):\n${p.lines.slice(-20).join('\n')}`)
+  if (code !== 0)
+    throw new Error(`${name} failed (code ${code}, signal ${signal}):\n${p.lines.slice(-20).join('\n')}`)
   return p.lines
 }
 
 /** Runs SQL in a short child process that owns the chDB directory of `env.CLICKHOUSE_PATH`. */
-export async function queryIn<T>(env: Record<string, string>, sql: string, params: Record<string, unknown> = {}): Promise<T[]> {
+export async function queryIn<T>(
+  env: Record<string, string>,
+  sql: string,
+  params: Record<string, unknown> = {},
+): Promise<T[]> {
   const lines = await runChild('query', ['query', sql, JSON.stringify(params)], { ...env, LOG_LEVEL: 'warn' })
   const out = lines.find((l) => l.startsWith('ROWS '))
   if (!out) throw new Error(`query printed no rows: ${lines.join('\n')}`)

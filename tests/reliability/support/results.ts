@@ -42,7 +42,7 @@ export function recordResult(file: string, row: ResultRow): void {
 }
 
 export function formatTable(rows: ResultRow[]): string {
-  const head = '| fault | events | lost | duplicated | DLQ\'d | recovered in (s) | result | note |'
+  const head = "| fault | events | lost | duplicated | DLQ'd | recovered in (s) | result | note |"
   const sep = '|---|---:|---:|---:|---:|---:|---|---|'
   const body = rows
     .sort((a, b) => a.id.localeCompare(b.id))
@@ -69,7 +69,7 @@ export function publishTable(): string {
     `Run ${new Date().toISOString()} on ${os.hostname()} (${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}), ${FULL_SUITE ? 'full suite (npm run test:reliability)' : 'fast subset (npm test)'}.`,
     '',
     'lost = requests without a prediction in ClickHouse (FINAL); duplicated = rows beyond one per request_id',
-    '(count() FINAL − uniqExact(request_id)); DLQ\'d = dead-lettered records; recovered in = seconds from the',
+    "(count() FINAL − uniqExact(request_id)); DLQ'd = dead-lettered records; recovered in = seconds from the",
     'restart / broker start / end of the stall until every expected row was in ClickHouse.',
     '',
     formatTable(rows),

@@ -10,8 +10,8 @@ import type { Admin } from 'kafkajs'
 import { configWith } from '../../../lib/config/index.ts'
 import { ensureTopics, registerContracts, TOPIC_SCHEMAS } from '../../../lib/kafka/index.ts'
 import { closeDeps, createDeps, type Deps } from '../../../lib/runtime/index.ts'
-import { stumpArtifact, versionEvent } from '../../processors/inference/fixtures.ts'
 import { uniqueId } from '../../helpers/index.ts'
+import { stumpArtifact, versionEvent } from '../../processors/inference/fixtures.ts'
 import { type Proc, queryIn, runChild } from './procs.ts'
 
 export interface Run {
