@@ -9,8 +9,8 @@ import { loadPima } from '../lib/data/pima.ts'
 import { toRow } from '../lib/features/index.ts'
 import { gradientBoostingLearner } from '../trainer/learners/gradient-boosting.ts'
 import { logisticLearner } from '../trainer/learners/logistic.ts'
-import { randomForestLearner } from '../trainer/learners/random-forest.ts'
 import { createRng } from '../trainer/learners/random.ts'
+import { randomForestLearner } from '../trainer/learners/random-forest.ts'
 import type { Dataset, Learner } from '../trainer/learners/types.ts'
 
 const BIG_ROWS = Number(process.argv[2] ?? 100_000)
@@ -21,7 +21,9 @@ async function time(label: string, fn: () => unknown): Promise<void> {
   await fn()
   const wall = performance.now() - t0
   const cpu = process.cpuUsage(cpu0)
-  console.log(`${label.padEnd(48)} wall ${wall.toFixed(0).padStart(6)} ms   cpu ${((cpu.user + cpu.system) / 1000).toFixed(0).padStart(6)} ms`)
+  console.log(
+    `${label.padEnd(48)} wall ${wall.toFixed(0).padStart(6)} ms   cpu ${((cpu.user + cpu.system) / 1000).toFixed(0).padStart(6)} ms`,
+  )
 }
 
 const pima = loadPima(loadConfig(process.env).data.pimaCsvPath)
@@ -53,9 +55,15 @@ for (let r = 0; r < BIG_ROWS; r++) {
 }
 const big: Dataset = { X, y, nRows: BIG_ROWS, nFeatures: nf }
 await time(`${BIG_ROWS} rows, gradient_boosting 100 trees depth 6`, () =>
-  gradientBoostingLearner.fit(big, { ...gradientBoostingLearner.defaults, max_iter: 100, max_depth: 6, max_leaf_nodes: 0 }, 1),
+  gradientBoostingLearner.fit(
+    big,
+    { ...gradientBoostingLearner.defaults, max_iter: 100, max_depth: 6, max_leaf_nodes: 0 },
+    1,
+  ),
 )
 await time(`${BIG_ROWS} rows, random_forest 100 trees depth 10`, () =>
   randomForestLearner.fit(big, { ...randomForestLearner.defaults, n_estimators: 100, max_depth: 10 }, 1),
 )
-await time(`${BIG_ROWS} rows, logistic_regression`, () => logisticLearner.fit(big, logisticLearner.defaults, 1))
+await time(`${BIG_ROWS} rows, logistic_regression`, () =>
+  logisticLearner.fit(big, logisticLearner.defaults, 1),
+)

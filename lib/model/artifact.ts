@@ -18,7 +18,12 @@ import { validateModel, validatePreprocessing } from './validate.ts'
 
 export const ARTIFACT_FORMAT_VERSION = 1
 
-const FAMILIES: readonly ModelFamily[] = ['xgboost', 'random_forest', 'gradient_boosting', 'logistic_regression']
+const FAMILIES: readonly ModelFamily[] = [
+  'xgboost',
+  'random_forest',
+  'gradient_boosting',
+  'logistic_regression',
+]
 const STAGES: readonly ModelStage[] = ['candidate', 'production', 'rejected', 'archived']
 
 function corrupt(reason: string, cause?: unknown): never {
@@ -92,27 +97,43 @@ export function validateArtifact(a: unknown): asserts a is ModelArtifact {
   if (typeof a !== 'object' || a === null || Array.isArray(a)) corrupt('artifact is not a JSON object')
   const art = a as Record<string, unknown>
   if (art.formatVersion !== ARTIFACT_FORMAT_VERSION) {
-    corrupt(`formatVersion is ${JSON.stringify(art.formatVersion)}, this code reads ${ARTIFACT_FORMAT_VERSION}`)
+    corrupt(
+      `formatVersion is ${JSON.stringify(art.formatVersion)}, this code reads ${ARTIFACT_FORMAT_VERSION}`,
+    )
   }
-  if (typeof art.modelName !== 'string' || art.modelName === '') corrupt('modelName must be a non-empty string')
-  if (!Number.isInteger(art.version) || (art.version as number) < 1) corrupt('version must be a positive integer')
+  if (typeof art.modelName !== 'string' || art.modelName === '')
+    corrupt('modelName must be a non-empty string')
+  if (!Number.isInteger(art.version) || (art.version as number) < 1)
+    corrupt('version must be a positive integer')
   if (!FAMILIES.includes(art.family as ModelFamily)) corrupt(`unknown family ${JSON.stringify(art.family)}`)
   if (!STAGES.includes(art.stage as ModelStage)) corrupt(`unknown stage ${JSON.stringify(art.stage)}`)
   validateModel(art.model)
   const nf = art.model.nFeatures
-  if (!Array.isArray(art.features) || art.features.length !== nf || art.features.some((f) => typeof f !== 'string')) {
+  if (
+    !Array.isArray(art.features) ||
+    art.features.length !== nf ||
+    art.features.some((f) => typeof f !== 'string')
+  ) {
     corrupt(`features must be ${nf} feature names`)
   }
   validatePreprocessing(art.preprocessing, nf)
-  if (!isFiniteNumber(art.threshold) || art.threshold < 0 || art.threshold > 1) corrupt('threshold must be in [0, 1]')
+  if (!isFiniteNumber(art.threshold) || art.threshold < 0 || art.threshold > 1)
+    corrupt('threshold must be in [0, 1]')
   const ref = art.reference as Record<string, unknown> | undefined
-  if (typeof ref !== 'object' || ref === null || typeof ref.features !== 'object' || typeof ref.probability !== 'object') {
+  if (
+    typeof ref !== 'object' ||
+    ref === null ||
+    typeof ref.features !== 'object' ||
+    typeof ref.probability !== 'object'
+  ) {
     corrupt('reference must hold per-feature and probability distributions')
   }
   if (typeof art.metrics !== 'object' || art.metrics === null) corrupt('metrics must be an object')
   if (typeof art.dataset !== 'object' || art.dataset === null) corrupt('dataset must be an object')
-  if (typeof art.hyperparameters !== 'object' || art.hyperparameters === null) corrupt('hyperparameters must be an object')
+  if (typeof art.hyperparameters !== 'object' || art.hyperparameters === null)
+    corrupt('hyperparameters must be an object')
   if (typeof art.codeVersion !== 'string') corrupt('codeVersion must be a string')
   if (!isFiniteNumber(art.createdAt)) corrupt('createdAt must be a finite number')
-  if (art.parentVersion !== null && !Number.isInteger(art.parentVersion)) corrupt('parentVersion must be an integer or null')
+  if (art.parentVersion !== null && !Number.isInteger(art.parentVersion))
+    corrupt('parentVersion must be an integer or null')
 }

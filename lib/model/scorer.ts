@@ -15,7 +15,14 @@
  * concurrent callers sharing one instance — fine in Node's single thread.
  */
 import { RiskStreamError } from '../errors/index.ts'
-import type { FlatTree, LinearModel, Preprocessing, ScorableModel, Scorer, TreeEnsembleModel } from './types.ts'
+import type {
+  FlatTree,
+  LinearModel,
+  Preprocessing,
+  ScorableModel,
+  Scorer,
+  TreeEnsembleModel,
+} from './types.ts'
 import { validateModel, validatePreprocessing } from './validate.ts'
 
 /** Tuning knobs for the benchmark; production code uses the defaults. */
@@ -85,7 +92,11 @@ const logistic = (m: number): number => 1 / (1 + Math.exp(-m))
  * Builds a scorer. Validates the model and preprocessing first (ARTIFACT_CORRUPT on a
  * malformed one) because the tree walker's termination depends on the tree structure.
  */
-export function createScorer(model: ScorableModel, preprocessing?: Preprocessing, options: ScorerOptions = {}): Scorer {
+export function createScorer(
+  model: ScorableModel,
+  preprocessing?: Preprocessing,
+  options: ScorerOptions = {},
+): Scorer {
   validateModel(model)
   const nf = model.nFeatures
   if (preprocessing) validatePreprocessing(preprocessing, nf)
@@ -115,7 +126,7 @@ export function createScorer(model: ScorableModel, preprocessing?: Preprocessing
   const prepRow = (src: ArrayLike<number>, sOff: number, dst: Float64Array, dOff: number): void => {
     for (let j = 0; j < nf; j++) {
       let x = src[sOff + j]!
-      if (x !== x) x = impute[j]!
+      if (Number.isNaN(x)) x = impute[j]!
       dst[dOff + j] = (x - center[j]!) / scale[j]!
     }
   }
@@ -130,14 +141,19 @@ export function createScorer(model: ScorableModel, preprocessing?: Preprocessing
 
   const checkBatch = (rows: Float64Array, nRows: number, out?: Float64Array): Float64Array => {
     if (!Number.isInteger(nRows) || nRows < 0 || rows.length < nRows * nf) {
-      throw new RiskStreamError('BAD_REQUEST', `batch of ${nRows} rows needs ${nRows * nf} values, got ${rows.length}`)
+      throw new RiskStreamError(
+        'BAD_REQUEST',
+        `batch of ${nRows} rows needs ${nRows * nf} values, got ${rows.length}`,
+      )
     }
-    if (out && out.length < nRows) throw new RiskStreamError('BAD_REQUEST', `output buffer shorter than ${nRows}`)
+    if (out && out.length < nRows)
+      throw new RiskStreamError('BAD_REQUEST', `output buffer shorter than ${nRows}`)
     return out ?? new Float64Array(nRows)
   }
 
   const checkRow = (row: ArrayLike<number>): void => {
-    if (row.length !== nf) throw new RiskStreamError('BAD_REQUEST', `row has ${row.length} values, expected ${nf}`)
+    if (row.length !== nf)
+      throw new RiskStreamError('BAD_REQUEST', `row has ${row.length} values, expected ${nf}`)
   }
 
   if (model.kind === 'linear') return linearScorer(model, nf, prepRow, rowScratch, checkBatch, checkRow)
@@ -152,7 +168,8 @@ export function createScorer(model: ScorableModel, preprocessing?: Preprocessing
   }
   const depth = Math.max(...model.trees.map(treeDepth))
   const layout = options.layout ?? (depth <= MAX_PERFECT_DEPTH ? 'perfect' : 'linked')
-  const walker = layout === 'perfect' ? perfectWalker(model, depth, nf) : linkedWalker(model, nf, options.treeLoop)
+  const walker =
+    layout === 'perfect' ? perfectWalker(model, depth, nf) : linkedWalker(model, nf, options.treeLoop)
 
   return {
     nFeatures: nf,
@@ -188,7 +205,7 @@ function treeDepth(t: FlatTree): number {
 }
 
 /*
- * Both walkers choose a child WITHOUT a branch: `+(x >= thr) | (+(x !== x) & nanRight)` is 1
+ * Both walkers choose a child WITHOUT a branch: `+(x >= thr) | (+Number.isNaN(x) & nanRight)` is 1
  * for "second child" — x ≥ threshold, or x missing and missing goes right. On real data the
  * comparison is unpredictable, and a mispredicted branch per node costs more than the walk.
  */
@@ -231,7 +248,7 @@ function perfectWalker(model: TreeEnsembleModel, D: number, nf: number): Walker 
       let i = 0
       for (let d = 0; d < D; d++) {
         const x = X[o + feat[b + i]!]!
-        i = 2 * i + 1 + (+(x >= thr[b + i]!) | (+(x !== x) & nanR[b + i]!))
+        i = 2 * i + 1 + (+(x >= thr[b + i]!) | (+Number.isNaN(x) & nanR[b + i]!))
       }
       s += leaf[t * NL + i - NI]!
     }
@@ -261,10 +278,10 @@ function perfectWalker(model: TreeEnsembleModel, D: number, nf: number): Walker 
             const x1 = X[o1 + feat[b + i1]!]!
             const x2 = X[o2 + feat[b + i2]!]!
             const x3 = X[o3 + feat[b + i3]!]!
-            i0 = 2 * i0 + 1 + (+(x0 >= thr[b + i0]!) | (+(x0 !== x0) & nanR[b + i0]!))
-            i1 = 2 * i1 + 1 + (+(x1 >= thr[b + i1]!) | (+(x1 !== x1) & nanR[b + i1]!))
-            i2 = 2 * i2 + 1 + (+(x2 >= thr[b + i2]!) | (+(x2 !== x2) & nanR[b + i2]!))
-            i3 = 2 * i3 + 1 + (+(x3 >= thr[b + i3]!) | (+(x3 !== x3) & nanR[b + i3]!))
+            i0 = 2 * i0 + 1 + (+(x0 >= thr[b + i0]!) | (+Number.isNaN(x0) & nanR[b + i0]!))
+            i1 = 2 * i1 + 1 + (+(x1 >= thr[b + i1]!) | (+Number.isNaN(x1) & nanR[b + i1]!))
+            i2 = 2 * i2 + 1 + (+(x2 >= thr[b + i2]!) | (+Number.isNaN(x2) & nanR[b + i2]!))
+            i3 = 2 * i3 + 1 + (+(x3 >= thr[b + i3]!) | (+Number.isNaN(x3) & nanR[b + i3]!))
           }
           const lb = t * NL - NI
           s0 += leaf[lb + i0]!
@@ -295,7 +312,7 @@ function linkedWalker(model: TreeEnsembleModel, nf: number, loop: ScorerOptions[
     let k = kid[n]!
     while (k !== -1) {
       const x = X[off + feature[n]!]!
-      n = k + (+(x >= threshold[n]!) | (+(x !== x) & nanRight[n]!))
+      n = k + (+(x >= threshold[n]!) | (+Number.isNaN(x) & nanRight[n]!))
       k = kid[n]!
     }
     return value[n]!

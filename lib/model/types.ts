@@ -100,7 +100,10 @@ export interface ModelArtifact {
   /** Reference distribution for drift: per feature and for the predicted probability. */
   reference: { features: Record<string, ReferenceDistribution>; probability: ReferenceDistribution }
   /** Out-of-fold cross-validation metrics at `threshold`, with per-fold values. */
-  metrics: ModelMetrics & { folds?: Partial<ModelMetrics>[]; std?: Partial<Record<keyof ModelMetrics, number>> }
+  metrics: ModelMetrics & {
+    folds?: Partial<ModelMetrics>[]
+    std?: Partial<Record<keyof ModelMetrics, number>>
+  }
   dataset: DatasetFingerprint
   hyperparameters: Record<string, number | string | boolean>
   codeVersion: string

@@ -15,7 +15,8 @@ const isFiniteNumber = (x: unknown): x is number => typeof x === 'number' && Num
 function checkNumberArray(a: unknown, what: string, len?: number): asserts a is number[] {
   if (!Array.isArray(a)) corrupt(`${what} is not an array`)
   if (len !== undefined && a.length !== len) corrupt(`${what} has length ${a.length}, expected ${len}`)
-  for (let i = 0; i < a.length; i++) if (!isFiniteNumber(a[i])) corrupt(`${what}[${i}] is not a finite number`)
+  for (let i = 0; i < a.length; i++)
+    if (!isFiniteNumber(a[i])) corrupt(`${what}[${i}] is not a finite number`)
 }
 
 const TREE_KEYS = ['feature', 'threshold', 'left', 'right', 'missingLeft', 'value'] as const
@@ -44,7 +45,8 @@ export function validateTree(t: unknown, nFeatures: number, where: string): asse
       continue
     }
     for (const c of [l, r]) {
-      if (!Number.isInteger(c) || c < 0 || c >= n) corrupt(`${where} node ${i}: child index ${c} out of range [0, ${n})`)
+      if (!Number.isInteger(c) || c < 0 || c >= n)
+        corrupt(`${where} node ${i}: child index ${c} out of range [0, ${n})`)
       if (seen[c]) corrupt(`${where} node ${i}: child ${c} is reached twice (not a tree)`)
       seen[c] = 1
       stack.push(c)
@@ -53,7 +55,8 @@ export function validateTree(t: unknown, nFeatures: number, where: string): asse
     if (!Number.isInteger(f) || f < 0 || f >= nFeatures) {
       corrupt(`${where} node ${i}: feature index ${f} not in [0, ${nFeatures})`)
     }
-    if (missingLeft[i] !== 0 && missingLeft[i] !== 1) corrupt(`${where} node ${i}: missingLeft must be 0 or 1`)
+    if (missingLeft[i] !== 0 && missingLeft[i] !== 1)
+      corrupt(`${where} node ${i}: missingLeft must be 0 or 1`)
   }
 }
 
@@ -64,10 +67,14 @@ export function validateModel(m: unknown): asserts m is ScorableModel {
   if (!Number.isInteger(nf) || (nf as number) < 1) corrupt(`model.nFeatures must be a positive integer`)
   const nFeatures = nf as number
   if (model.kind === 'tree_ensemble') {
-    if (!Array.isArray(model.trees) || model.trees.length === 0) corrupt('model.trees must be a non-empty array')
-    model.trees.forEach((t, i) => validateTree(t, nFeatures, `model.trees[${i}]`))
+    if (!Array.isArray(model.trees) || model.trees.length === 0)
+      corrupt('model.trees must be a non-empty array')
+    model.trees.forEach((t, i) => {
+      validateTree(t, nFeatures, `model.trees[${i}]`)
+    })
     if (!isFiniteNumber(model.baseMargin)) corrupt('model.baseMargin is not a finite number')
-    if (model.aggregation !== 'sum' && model.aggregation !== 'mean') corrupt(`unknown aggregation ${String(model.aggregation)}`)
+    if (model.aggregation !== 'sum' && model.aggregation !== 'mean')
+      corrupt(`unknown aggregation ${String(model.aggregation)}`)
     if (model.link !== 'logistic' && model.link !== 'identity') corrupt(`unknown link ${String(model.link)}`)
   } else if (model.kind === 'linear') {
     checkNumberArray(model.weights, 'model.weights', nFeatures)
@@ -85,9 +92,11 @@ export function validatePreprocessing(p: unknown, nFeatures: number): asserts p 
     corrupt(`preprocessing.impute must be an array of length ${nFeatures}`)
   }
   pre.impute.forEach((v, i) => {
-    if (v !== null && !isFiniteNumber(v)) corrupt(`preprocessing.impute[${i}] must be null or a finite number`)
+    if (v !== null && !isFiniteNumber(v))
+      corrupt(`preprocessing.impute[${i}] must be null or a finite number`)
   })
-  if ((pre.center === undefined) !== (pre.scale === undefined)) corrupt('preprocessing needs both center and scale, or neither')
+  if ((pre.center === undefined) !== (pre.scale === undefined))
+    corrupt('preprocessing needs both center and scale, or neither')
   if (pre.center !== undefined) {
     checkNumberArray(pre.center, 'preprocessing.center', nFeatures)
     checkNumberArray(pre.scale, 'preprocessing.scale', nFeatures)

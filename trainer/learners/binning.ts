@@ -36,7 +36,7 @@ export function fitBins(X: Float64Array, nRows: number, nFeatures: number, maxBi
     let m = 0
     for (let r = 0; r < nRows; r++) {
       const v = X[r * nFeatures + f]!
-      if (v === v) col[m++] = v
+      if (!Number.isNaN(v)) col[m++] = v
     }
     const sorted = col.subarray(0, m).slice().sort()
     // Distinct values in ascending order.
@@ -68,7 +68,7 @@ function midpoint(lo: number, hi: number): number {
 
 /** Bin index of one value: count of thresholds <= x (binary search), MISSING_BIN for NaN. */
 export function binValue(thresholds: Float64Array, x: number): number {
-  if (x !== x) return MISSING_BIN
+  if (Number.isNaN(x)) return MISSING_BIN
   let lo = 0
   let hi = thresholds.length
   while (lo < hi) {

@@ -109,7 +109,11 @@ function logLossOf(y: Uint8Array, margins: Float64Array): number {
   return s / Math.max(1, y.length)
 }
 
-export function fitGradientBoosting(data: Dataset, params: GradientBoostingParams, seed: number): TrainedModel {
+export function fitGradientBoosting(
+  data: Dataset,
+  params: GradientBoostingParams,
+  seed: number,
+): TrainedModel {
   const p = { ...GRADIENT_BOOSTING_DEFAULTS, ...params }
   let train = data
   let valid: Dataset | null = null

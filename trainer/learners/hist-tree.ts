@@ -222,13 +222,25 @@ export function growTree(
           if (nl < minN || nr < minN || hl < minH || hr < minH) continue
           const gain = (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore
           if (best === null || gain > best.gain) {
-            best = { gain, feature: f, bin: b, missingLeft: mN === 0 ? nl >= nr : ml, gL: gl, hL: hl, nL: nl, gR: gr, hR: hr, nR: nr }
+            best = {
+              gain,
+              feature: f,
+              bin: b,
+              missingLeft: mN === 0 ? nl >= nr : ml,
+              gL: gl,
+              hL: hl,
+              nL: nl,
+              gR: gr,
+              hR: hr,
+              nR: nr,
+            }
           }
         }
       }
     }
     // Tiny positive gains are floating-point noise, not structure.
-    if (best === null || !(best.gain > params.minGainToSplit + 1e-12 * Math.max(1, Math.abs(parentScore)))) return null
+    if (best === null || !(best.gain > params.minGainToSplit + 1e-12 * Math.max(1, Math.abs(parentScore))))
+      return null
     return best
   }
 
@@ -293,7 +305,8 @@ export function growTree(
     if (leaves.length + candidates.length >= maxLeaves) break
     // Best-first: expand the candidate with the largest gain (first one on ties).
     let bi = 0
-    for (let i = 1; i < candidates.length; i++) if (candidates[i]!.split!.gain > candidates[bi]!.split!.gain) bi = i
+    for (let i = 1; i < candidates.length; i++)
+      if (candidates[i]!.split!.gain > candidates[bi]!.split!.gain) bi = i
     const s = candidates.splice(bi, 1)[0]!
     const sp = s.split!
     const mid = partition(s, sp)

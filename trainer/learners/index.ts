@@ -10,11 +10,15 @@ import { randomForestLearner } from './random-forest.ts'
 import type { Learner } from './types.ts'
 import { xgboostLearner } from './xgboost.ts'
 
-export type { Dataset, Learner, ParamSpace, TrainedModel } from './types.ts'
+export {
+  GRADIENT_BOOSTING_DEFAULTS,
+  type GradientBoostingParams,
+  gradientBoostingLearner,
+} from './gradient-boosting.ts'
+export { LOGISTIC_DEFAULTS, type LogisticParams, logisticLearner } from './logistic.ts'
 export { createRng, type Rng, shuffleInPlace } from './random.ts'
-export { type GradientBoostingParams, gradientBoostingLearner, GRADIENT_BOOSTING_DEFAULTS } from './gradient-boosting.ts'
-export { type RandomForestParams, randomForestLearner, RANDOM_FOREST_DEFAULTS } from './random-forest.ts'
-export { type LogisticParams, logisticLearner, LOGISTIC_DEFAULTS } from './logistic.ts'
+export { RANDOM_FOREST_DEFAULTS, type RandomForestParams, randomForestLearner } from './random-forest.ts'
+export type { Dataset, Learner, ParamSpace, TrainedModel } from './types.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: each family has its own parameter type.
 type AnyLearner = Learner<any>
@@ -34,6 +38,9 @@ export function registerLearner(learner: AnyLearner): void {
 /** The learner for a family; throws TRAINING_FAILED when it is not registered. */
 export function getLearner(family: ModelFamily): AnyLearner {
   const l = LEARNERS[family]
-  if (!l) throw new RiskStreamError('TRAINING_FAILED', `no learner registered for family ${family}`, { details: { family } })
+  if (!l)
+    throw new RiskStreamError('TRAINING_FAILED', `no learner registered for family ${family}`, {
+      details: { family },
+    })
   return l
 }

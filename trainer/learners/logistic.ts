@@ -71,7 +71,12 @@ export function fitPreprocessing(X: Float64Array, nRows: number, nf: number): Re
 }
 
 /** Applies preprocessing to a row-major matrix, returning a new standardised matrix. */
-export function transform(X: Float64Array, nRows: number, nf: number, pre: Required<Preprocessing>): Float64Array {
+export function transform(
+  X: Float64Array,
+  nRows: number,
+  nf: number,
+  pre: Required<Preprocessing>,
+): Float64Array {
   const Z = new Float64Array(nRows * nf)
   for (let r = 0; r < nRows; r++) {
     for (let f = 0; f < nf; f++) {
@@ -114,7 +119,14 @@ export function choleskySolve(A: Float64Array, b: Float64Array, d: number): Floa
 }
 
 /** Penalised objective at beta = [b, w_1..w_d] on standardised rows Z. */
-function objective(Z: Float64Array, y: Uint8Array, n: number, nf: number, beta: Float64Array, C: number): number {
+function objective(
+  Z: Float64Array,
+  y: Uint8Array,
+  n: number,
+  nf: number,
+  beta: Float64Array,
+  C: number,
+): number {
   let s = 0
   for (let r = 0; r < n; r++) {
     let m = beta[0]!

@@ -52,7 +52,8 @@ export function resolveMaxFeatures(v: number | string, nFeatures: number): numbe
   if (v === 'log2') return Math.max(1, Math.floor(Math.log2(nFeatures)))
   if (v === 'all') return nFeatures
   const k = Number(v)
-  if (!Number.isInteger(k) || k < 1) throw new RangeError(`max_features must be sqrt|log2|all or an integer ≥ 1, got ${v}`)
+  if (!Number.isInteger(k) || k < 1)
+    throw new RangeError(`max_features must be sqrt|log2|all or an integer ≥ 1, got ${v}`)
   return Math.min(k, nFeatures)
 }
 

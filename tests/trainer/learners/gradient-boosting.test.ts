@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { rocAuc } from '../../../lib/stats/metrics.ts'
-import { fitGradientBoosting, GRADIENT_BOOSTING_DEFAULTS } from '../../../trainer/learners/gradient-boosting.ts'
+import {
+  fitGradientBoosting,
+  GRADIENT_BOOSTING_DEFAULTS,
+} from '../../../trainer/learners/gradient-boosting.ts'
 import { createRng } from '../../../trainer/learners/random.ts'
 import type { Dataset } from '../../../trainer/learners/types.ts'
 
@@ -46,7 +49,11 @@ describe('gradient boosting', () => {
     const a = JSON.stringify(fitGradientBoosting(train, GRADIENT_BOOSTING_DEFAULTS, 1).export())
     const b = JSON.stringify(fitGradientBoosting(train, GRADIENT_BOOSTING_DEFAULTS, 99).export())
     expect(a).toBe(b)
-    const early = fitGradientBoosting(train, { ...GRADIENT_BOOSTING_DEFAULTS, max_iter: 2000, learning_rate: 0.3, early_stopping: true }, 1)
+    const early = fitGradientBoosting(
+      train,
+      { ...GRADIENT_BOOSTING_DEFAULTS, max_iter: 2000, learning_rate: 0.3, early_stopping: true },
+      1,
+    )
     const { model: m } = early.export()
     if (m.kind !== 'tree_ensemble') throw new Error('expected trees')
     expect(m.trees.length).toBeLessThan(2000)

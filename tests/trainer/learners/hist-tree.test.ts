@@ -40,7 +40,7 @@ describe('binning', () => {
     const mapper = fitBins(X, n, 1, 16)
     expect(mapper.thresholds[0]!.length).toBe(15)
     const counts = new Array(16).fill(0)
-    applyBins(mapper, X, n).forEach((b) => counts[b]++)
+    for (const b of applyBins(mapper, X, n)) counts[b]++
     for (const c of counts) expect(Math.abs(c - n / 16)).toBeLessThanOrEqual(1)
   })
 })
@@ -78,7 +78,12 @@ describe('hist tree', () => {
     const X = Float64Array.of(1, 2, 3, 4)
     const mapper = fitBins(X, 4, 1)
     const grown = growTree(
-      { mapper, binned: applyBins(mapper, X, 4), grad: Float64Array.of(-1, -2, 1, 3), hess: Float64Array.of(1, 1, 2, 2) },
+      {
+        mapper,
+        binned: applyBins(mapper, X, 4),
+        grad: Float64Array.of(-1, -2, 1, 3),
+        hess: Float64Array.of(1, 1, 2, 2),
+      },
       Int32Array.of(0, 1, 2, 3),
       { ...PARAMS, lambda: 1 },
     )
@@ -89,7 +94,10 @@ describe('hist tree', () => {
     expect(tree.value[0]).toBeCloseTo(-1 / 7, 12)
     // The leaves own exactly their rows.
     const owned = grown.leaves.map((l) => Array.from(grown.rows.subarray(l.start, l.end)).sort())
-    expect(owned).toEqual([[0, 1], [2, 3]])
+    expect(owned).toEqual([
+      [0, 1],
+      [2, 3],
+    ])
   })
 
   it('respects min_samples_leaf and max_leaf_nodes', () => {

@@ -20,7 +20,11 @@ describe('logistic regression (IRLS)', () => {
       x.push(0, 1)
       y.push(i < 3 ? 1 : 0, i < 8 ? 1 : 0)
     }
-    const model = fitLogistic({ X: Float64Array.from(x), y: Uint8Array.from(y), nRows: 20, nFeatures: 1 }, { C: 1e10, max_iter: 100, tol: 1e-12 }, 0)
+    const model = fitLogistic(
+      { X: Float64Array.from(x), y: Uint8Array.from(y), nRows: 20, nFeatures: 1 },
+      { C: 1e10, max_iter: 100, tol: 1e-12 },
+      0,
+    )
     const { model: m, preprocessing: pre } = model.export()
     if (m.kind !== 'linear') throw new Error('expected a linear model')
     const slope = m.weights[0]! / pre.scale![0]!

@@ -29,11 +29,12 @@ async function cvAuc(learner: Learner<any>): Promise<{ mean: number; folds: numb
   return { mean: aucs.reduce((a, b) => a + b, 0) / K, folds: aucs }
 }
 
-const CASES = [
+// biome-ignore lint/suspicious/noExplicitAny: heterogeneous learners
+const CASES: { learner: Learner<any>; minAuc: number }[] = [
   { learner: gradientBoostingLearner, minAuc: 0.8 },
   { learner: randomForestLearner, minAuc: 0.8 },
   { learner: logisticLearner, minAuc: 0.82 },
-] as const
+]
 
 describe('learners on Pima', () => {
   it('folds are stratified: each holds about a fifth of each class', () => {
@@ -48,7 +49,9 @@ describe('learners on Pima', () => {
   for (const { learner, minAuc } of CASES) {
     it(`${learner.family}: 5-fold stratified CV ROC-AUC ≥ ${minAuc}`, async () => {
       const { mean, folds: perFold } = await cvAuc(learner)
-      console.log(`${learner.family} CV ROC-AUC ${mean.toFixed(4)} (folds ${perFold.map((a) => a.toFixed(3)).join(', ')})`)
+      console.log(
+        `${learner.family} CV ROC-AUC ${mean.toFixed(4)} (folds ${perFold.map((a) => a.toFixed(3)).join(', ')})`,
+      )
       expect(mean).toBeGreaterThanOrEqual(minAuc)
     })
 
@@ -57,7 +60,10 @@ describe('learners on Pima', () => {
       const own = model.predictProba(data.X, data.nRows)
       const { model: exported, preprocessing } = model.export()
       // Through JSON, as an artifact would carry it.
-      const scorer = createScorer(JSON.parse(JSON.stringify(exported)), JSON.parse(JSON.stringify(preprocessing)))
+      const scorer = createScorer(
+        JSON.parse(JSON.stringify(exported)),
+        JSON.parse(JSON.stringify(preprocessing)),
+      )
       const batch = scorer.scoreBatch(data.X, data.nRows)
       let maxDiff = 0
       for (let r = 0; r < data.nRows; r++) {

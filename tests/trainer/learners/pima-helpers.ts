@@ -13,7 +13,9 @@ export function pimaDataset(): Dataset {
   const pima = loadPima(loadConfig(process.env).data.pimaCsvPath)
   const nFeatures = 8
   const X = new Float64Array(pima.rows.length * nFeatures)
-  pima.rows.forEach((v, r) => X.set(toRow(v), r * nFeatures))
+  pima.rows.forEach((v, r) => {
+    X.set(toRow(v), r * nFeatures)
+  })
   return { X, nRows: pima.rows.length, nFeatures, y: Uint8Array.from(pima.labels) }
 }
 

@@ -1,0 +1,177 @@
+import seedrandom from 'seedrandom'
+import { describe, expect, it } from 'vitest'
+import { isRiskStreamError } from '../../../lib/errors/index.ts'
+import { createScorer } from '../../../lib/model/scorer.ts'
+import type { FlatTree, LinearModel, TreeEnsembleModel } from '../../../lib/model/types.ts'
+
+const NaN_ = Number.NaN
+const sigmoid = (m: number): number => 1 / (1 + Math.exp(-m))
+
+/** x0 < 5 ? (x1 < 2 ? 1 : 2) : 3; missing x0 goes right, missing x1 goes left. */
+const TREE: FlatTree = {
+  feature: [0, 1, -1, -1, -1],
+  threshold: [5, 2, 0, 0, 0],
+  left: [1, 3, -1, -1, -1],
+  right: [2, 4, -1, -1, -1],
+  missingLeft: [0, 1, 0, 0, 0],
+  value: [0, 0, 3, 1, 2],
+}
+/** x1 < 0.5 ? 20 : 10 (missing → left), children stored right-before-left to exercise arbitrary numbering. */
+const STUMP: FlatTree = {
+  feature: [1, -1, -1],
+  threshold: [0.5, 0, 0],
+  left: [2, -1, -1],
+  right: [1, -1, -1],
+  missingLeft: [1, 0, 0],
+  value: [0, 10, 20],
+}
+
+const ensemble = (
+  aggregation: 'sum' | 'mean',
+  link: 'logistic' | 'identity',
+  baseMargin = 0,
+): TreeEnsembleModel => ({
+  kind: 'tree_ensemble',
+  nFeatures: 2,
+  trees: [TREE, STUMP],
+  baseMargin,
+  aggregation,
+  link,
+})
+
+describe('createScorer: trees', () => {
+  const cases: [number[], number, number][] = [
+    // row, TREE output, STUMP output
+    [[1, 1], 1, 10],
+    [[1, 3], 2, 10],
+    [[7, 0], 3, 20],
+    [[5, 0], 3, 20], // equal to the threshold goes right (x < t goes left)
+    [[NaN_, 0], 3, 20], // missing x0 → right
+    [[1, NaN_], 1, 20], // missing x1 → left in both trees
+  ]
+
+  for (const layout of ['perfect', 'linked'] as const) {
+    it(`routes rows, thresholds and missing values as the contract says (${layout})`, () => {
+      const sum = createScorer(ensemble('sum', 'identity', 0.5), undefined, { layout })
+      const mean = createScorer(ensemble('mean', 'identity'), undefined, { layout })
+      const logit = createScorer(ensemble('sum', 'logistic', -30), undefined, { layout })
+      const X = Float64Array.from(cases.flatMap((c) => c[0]))
+      const batch = sum.scoreBatch(X, cases.length)
+      cases.forEach(([row, a, b], i) => {
+        expect(sum.scoreOne(row)).toBe(0.5 + a + b)
+        expect(batch[i]).toBe(0.5 + a + b)
+        expect(mean.scoreOne(row)).toBe((a + b) / 2)
+        expect(logit.scoreOne(row)).toBeCloseTo(sigmoid(-30 + a + b), 14)
+      })
+    })
+  }
+
+  it('gives the same scores in every layout and loop order on a random deep ensemble', () => {
+    const rng = seedrandom('scorer-layouts')
+    const randomTree = (maxDepth: number): FlatTree => {
+      const t: FlatTree = { feature: [], threshold: [], left: [], right: [], missingLeft: [], value: [] }
+      const add = (): number => {
+        t.feature.push(-1)
+        t.threshold.push(0)
+        t.left.push(-1)
+        t.right.push(-1)
+        t.missingLeft.push(0)
+        t.value.push(rng())
+        return t.value.length - 1
+      }
+      const grow = (i: number, d: number): void => {
+        if (d >= maxDepth || (d > 0 && rng() < 0.3)) return
+        t.feature[i] = Math.floor(rng() * 4)
+        t.threshold[i] = rng()
+        t.missingLeft[i] = rng() < 0.5 ? 1 : 0
+        t.left[i] = add()
+        t.right[i] = add()
+        grow(t.left[i]!, d + 1)
+        grow(t.right[i]!, d + 1)
+      }
+      grow(add(), 0)
+      return t
+    }
+    const model: TreeEnsembleModel = {
+      kind: 'tree_ensemble',
+      nFeatures: 4,
+      trees: Array.from({ length: 30 }, () => randomTree(6)),
+      baseMargin: 0.1,
+      aggregation: 'sum',
+      link: 'logistic',
+    }
+    const n = 1001 // not a multiple of the 4-row interleave
+    const X = Float64Array.from({ length: n * 4 }, () => (rng() < 0.1 ? NaN_ : rng()))
+    const ref = createScorer(model, undefined, { layout: 'linked', treeLoop: 'rows' }).scoreBatch(X, n)
+    for (const opts of [{ layout: 'perfect' as const }, { layout: 'linked' as const }, {}]) {
+      const s = createScorer(model, undefined, opts)
+      const out = s.scoreBatch(X, n, new Float64Array(n))
+      for (let r = 0; r < n; r++) {
+        expect(out[r]).toBeCloseTo(ref[r]!, 12)
+        expect(s.scoreOne(X.subarray(r * 4, r * 4 + 4))).toBeCloseTo(ref[r]!, 12)
+      }
+    }
+  })
+
+  it('applies imputation to tree inputs when the preprocessing asks for it', () => {
+    const s = createScorer(ensemble('sum', 'identity'), { impute: [7, null] })
+    expect(s.scoreOne([NaN_, 0])).toBe(3 + 20) // imputed 7 → right; same as the native route here
+    const s2 = createScorer(ensemble('sum', 'identity'), { impute: [1, null] })
+    expect(s2.scoreOne([NaN_, 1])).toBe(1 + 10) // imputed 1 → left, then x1 = 1 → left; stump → 10
+  })
+
+  it('rejects malformed models and wrong row sizes with coded errors', () => {
+    const cyclic: TreeEnsembleModel = {
+      ...ensemble('sum', 'identity'),
+      trees: [{ ...TREE, left: [1, 0, -1, -1, -1] }],
+    }
+    expect(() => createScorer(cyclic)).toThrowError(/reached twice|ARTIFACT|verification/)
+    try {
+      createScorer(cyclic)
+    } catch (err) {
+      expect(isRiskStreamError(err) && err.code).toBe('ARTIFACT_CORRUPT')
+    }
+    const s = createScorer(ensemble('sum', 'identity'))
+    expect(() => s.scoreOne([1, 2, 3])).toThrowError(/expected 2/)
+    expect(() => s.scoreBatch(new Float64Array(3), 2)).toThrowError(/needs 4 values/)
+  })
+})
+
+describe('createScorer: linear', () => {
+  const model: LinearModel = {
+    kind: 'linear',
+    nFeatures: 3,
+    weights: [0.5, -1, 2],
+    intercept: -0.25,
+    link: 'logistic',
+  }
+  const pre = { impute: [10, 20, 30], center: [10, 18, 25], scale: [2, 4, 5] }
+  const manual = (row: number[]): number => {
+    let m = -0.25
+    row.forEach((x, j) => {
+      const v = Number.isNaN(x) ? pre.impute[j]! : x
+      m += model.weights[j]! * ((v - pre.center[j]!) / pre.scale[j]!)
+    })
+    return sigmoid(m)
+  }
+
+  it('is the logistic of the dot product after impute and standardise', () => {
+    const rows = [
+      [12, 14, 35],
+      [NaN_, 22, NaN_],
+      [8, NaN_, 20],
+    ]
+    const s = createScorer(model, pre)
+    const batch = s.scoreBatch(Float64Array.from(rows.flat()), 3)
+    rows.forEach((row, i) => {
+      expect(s.scoreOne(row)).toBeCloseTo(manual(row), 14)
+      expect(batch[i]).toBeCloseTo(manual(row), 14)
+    })
+  })
+
+  it('does not modify its input', () => {
+    const X = Float64Array.of(NaN_, 1, 2)
+    createScorer(model, pre).scoreBatch(X, 1)
+    expect(Number.isNaN(X[0])).toBe(true)
+  })
+})
