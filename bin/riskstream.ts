@@ -247,4 +247,7 @@ async function runRoles(names: string[]): Promise<number> {
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('riskstream.ts')) {
   await buildProgram().parseAsync(process.argv)
+  // After a failure, leave now: a client that failed half-way may still have retry timers whose
+  // log lines would otherwise follow (and bury) the one-line error above.
+  if (process.exitCode) process.exit(process.exitCode)
 }

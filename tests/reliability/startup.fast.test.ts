@@ -30,8 +30,9 @@ async function cli(args: string[], env: Record<string, string>) {
     ...env,
   })
   const { code } = await p.exited
-  const stderr = p.lines.filter((l) => l.length > 0)
-  return { code, lines: stderr, seconds: (Date.now() - t0) / 1000, logFile: p.logFile }
+  // Logs go to stdout (asynchronously, so they may interleave late); the error line goes to stderr.
+  const stderr = p.stderrLines.filter((l) => l.length > 0)
+  return { code, lines: stderr, all: p.lines, seconds: (Date.now() - t0) / 1000, logFile: p.logFile }
 }
 
 /** The last line names a RiskStream error code; no stack frame ("    at …") is printed. */
@@ -103,7 +104,7 @@ describe('start-up faults (CLI as a child process)', () => {
     // An unapplied migration cannot survive start-up: `run` applies pending ones first.
     const r = await cli(['migrate'], {})
     expect(r.code).toBe(0)
-    expect(r.lines.some((l) => /applied migration 001_/.test(l))).toBe(true)
+    expect(r.all.some((l) => /applied migration 001_/.test(l))).toBe(true)
     recordResult(FILE, {
       id: '9d',
       fault: 'start-up: unapplied migrations',

@@ -5,7 +5,7 @@
  *   child.ts inference [--kill-after-acked=K]      inference; SIGKILL itself after the K-th batch's
  *                                                  predictions are acknowledged, before the commit
  *   child.ts monitors [--kill-before-commit=K] [--kill-before-checkpoint=K] [--group=G]
- *                     [--stall-before-checkpoint-ms=MS]
+ *                     [--stall-before-checkpoint-ms=MS] [--checkpoint-every=N]
  *                                                  monitor; SIGKILL itself between the ClickHouse
  *                                                  writes and the offset commit of the K-th checkpoint
  *                                                  (or stall the sink for MS once)
@@ -67,8 +67,27 @@ async function prepare(deps: Deps): Promise<void> {
   await migrate(deps.clickhouse)
 }
 
+/**
+ * Prints every consumer group join of this process ("group-join: <group> member <id>"), so a
+ * test can count rebalances from outside. Wraps the Kafka client's consumer factory: the roles
+ * create their consumers from deps.kafka and need no hook of their own.
+ */
+function traceGroupJoins(deps: Deps): void {
+  const make = deps.kafka.consumer.bind(deps.kafka)
+  deps.kafka.consumer = (cfg) => {
+    const c = make(cfg)
+    // kafkajs reports no generation id: each join is one generation of this member.
+    c.on(c.events.GROUP_JOIN, (e) => console.log(`group-join: ${cfg.groupId} member ${e.payload.memberId}`))
+    c.on(c.events.CRASH, (e) =>
+      console.log(`consumer-crash: ${cfg.groupId} restart=${e.payload.restart} ${e.payload.error.name}`),
+    )
+    return c
+  }
+}
+
 async function runRole(make: (deps: Deps) => Service): Promise<void> {
   const deps = await createDeps(config)
+  traceGroupJoins(deps)
   const service = make(deps)
   try {
     await prepare(deps)
@@ -106,6 +125,7 @@ switch (command) {
     const killCommit = intFlag('kill-before-commit')
     const killCheckpoint = intFlag('kill-before-checkpoint')
     const stallMs = intFlag('stall-before-checkpoint-ms')
+    const every = intFlag('checkpoint-every')
     let commits = 0
     let checkpoints = 0
     let stalled = false
@@ -113,6 +133,8 @@ switch (command) {
       createMonitorService(deps, {
         groupId: flags.get('group'),
         consumerConfig: CONSUMER,
+        // Several checkpoints per run even when the whole input is processed within 2 s.
+        checkpoint: every ? { everyEvents: every, everyMs: 2000 } : undefined,
         beforeCheckpoint: async () => {
           checkpoints++
           if (checkpoints === killCheckpoint)
@@ -126,6 +148,8 @@ switch (command) {
         },
         beforeCommit: () => {
           commits++
+          // The tests watch checkpoints from outside (the chDB directory belongs to this process).
+          console.log(`checkpoint-hook: checkpoint ${commits} of this process is durable`)
           if (commits === killCommit) die(`after checkpoint ${commits} was written, before the offset commit`)
         },
       }),

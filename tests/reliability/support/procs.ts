@@ -20,6 +20,8 @@ export interface Proc {
   name: string
   child: ChildProcess
   lines: string[]
+  /** Only what the child wrote to stderr (where the CLI prints its one-line errors). */
+  stderrLines: string[]
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   isRunning(): boolean
   /** kill -9: no flush, no commit, no goodbye. */
@@ -45,6 +47,7 @@ function start(name: string, script: string, args: string[], env: Record<string,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const lines: string[] = []
+  const stderrLines: string[] = []
   const waiters: { re: RegExp; resolve: (l: string) => void }[] = []
   let running = true
   const onData = (stream: string) => {
@@ -55,6 +58,7 @@ function start(name: string, script: string, args: string[], env: Record<string,
       buf = parts.pop() ?? ''
       for (const line of parts) {
         lines.push(line)
+        if (stream === 'stderr') stderrLines.push(line)
         ALL_OUTPUT.push({ where: `${name} ${stream}`, text: line })
         appendFileSync(logFile, `${stream}: ${line}\n`)
         for (const w of [...waiters]) {
@@ -78,6 +82,7 @@ function start(name: string, script: string, args: string[], env: Record<string,
     name,
     child,
     lines,
+    stderrLines,
     exited,
     logFile,
     isRunning: () => running,
