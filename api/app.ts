@@ -16,7 +16,7 @@ import fastifyHelmet from '@fastify/helmet'
 import fastifyRateLimit from '@fastify/rate-limit'
 import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import { createClickHouse } from '../lib/clickhouse/index.ts'
 import { getLogger } from '../lib/log/index.ts'
 import { createRegistry } from '../lib/registry/index.ts'
@@ -49,7 +49,8 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   const log = getLogger('api')
   const app = Fastify({
     loggerInstance: log,
-    disableRequestLogging: true,
+    // No per-request log lines: bodies and URLs can carry patient data; one debug line per response instead.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     // Ajv: coerce path/query strings to numbers, fill defaults; do NOT strip unknown properties
     // (removeAdditional would make `anyOf` bodies pass silently): unknown fields are a 400.

@@ -4,6 +4,7 @@
  * builds their shared dependencies once per process, starts what was asked for, and closes
  * everything in `finally`. A failure prints one line (code + message) and exits non-zero.
  */
+import { randomUUID } from 'node:crypto'
 import { Command } from 'commander'
 import { migrate } from '../lib/clickhouse/index.ts'
 import { type Config, getConfig } from '../lib/config/index.ts'
@@ -24,7 +25,8 @@ const say = (msg: string) => console.log(msg)
 function classify(err: unknown): ErrorCode {
   const name = (err as Error)?.name ?? ''
   if (name.startsWith('KafkaJS')) return 'KAFKA_UNAVAILABLE'
-  if (/ClickHouse|chdb/i.test(name) || /ClickHouse/i.test((err as Error)?.message ?? '')) return 'CLICKHOUSE_UNAVAILABLE'
+  if (/ClickHouse|chdb/i.test(name) || /ClickHouse/i.test((err as Error)?.message ?? ''))
+    return 'CLICKHOUSE_UNAVAILABLE'
   return 'INTERNAL'
 }
 
@@ -35,7 +37,9 @@ async function entry(body: () => Promise<number | undefined | void>): Promise<vo
   } catch (err) {
     // One line for people; the stack only at debug level (LOG_LEVEL=debug), for us.
     const e = toRiskStreamError(err, classify(err))
-    console.error(`riskstream: ${e.code}: ${e.message}${e.retriable ? ' (transient: retry when the service is back)' : ''}`)
+    console.error(
+      `riskstream: ${e.code}: ${e.message}${e.retriable ? ' (transient: retry when the service is back)' : ''}`,
+    )
     if (!isRiskStreamError(err)) getLogger('cli').debug({ err }, 'failure details')
     process.exitCode = 1
   }
@@ -186,6 +190,59 @@ export function buildProgram(): Command {
       `Run roles in this process: ${ROLES.join(', ')} or all (embedded ClickHouse needs all in one process)`,
     )
     .action((roles: string[]) => entry(() => runRoles(roles)))
+
+  program
+    .command('drift-check')
+    .description(
+      'Print the drift verdict (as GET /mlops/api/monitoring/drift/check); --retrain requests a retrain when recommended',
+    )
+    .option('--retrain', 'publish a RetrainRequest when retraining is recommended')
+    .action((o: { retrain?: boolean }) =>
+      entry(() =>
+        withDeps(async (deps) => {
+          const { buildApp } = await import('../api/index.ts')
+          const app = await buildApp(deps)
+          try {
+            const res = await app.inject({ method: 'GET', url: '/mlops/api/monitoring/drift/check' })
+            const body = res.json() as {
+              success: boolean
+              drift?: { retraining_recommended: boolean; reason: string }
+              error?: string
+            }
+            if (!body.success || !body.drift)
+              throw new Error(`drift check failed: ${body.error ?? res.statusCode}`)
+            say(JSON.stringify(body.drift, null, 2))
+            if (!body.drift.retraining_recommended) return 0
+            say(`retraining recommended: ${body.drift.reason}`)
+            if (!o.retrain) return 0
+            const topic = deps.topics.retrainRequests
+            await deps.serde.register(topic, 'RetrainRequest')
+            const requestId = randomUUID()
+            await deps.producer.send({
+              topic,
+              messages: [
+                {
+                  key: deps.config.model.name,
+                  value: deps.serde.encode(topic, {
+                    requestId,
+                    modelName: deps.config.model.name,
+                    trigger: 'schedule',
+                    triggerEventId: null,
+                    reason: body.drift.reason,
+                    requestedBy: 'drift-check',
+                    requestedAt: Date.now(),
+                  }),
+                },
+              ],
+            })
+            say(`retrain requested: ${requestId}`)
+            return 0
+          } finally {
+            await app.close()
+          }
+        }),
+      ),
+    )
 
   program
     .command('demo')
