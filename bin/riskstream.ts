@@ -110,23 +110,41 @@ export function buildProgram(): Command {
     .option('--trigger <trigger>', 'recorded with the run (manual, schedule, cli…)', 'cli')
     .option('--reason <text>', 'why this run happened', 'requested from the command line')
     .option('--fail-on-reject', 'exit non-zero when the candidate fails the promotion gate')
-    .action((o: { report?: boolean; trigger: string; reason: string; failOnReject?: boolean }) =>
-      entry(() =>
-        withDeps(async (deps) => {
-          await prepare(deps, () => {})
-          const result = await trainOnce(deps, {
-            trigger: o.trigger,
-            reason: o.reason,
-            report: o.report ? (text) => say(text) : undefined,
-          })
-          say(
-            `run ${result.runId}: ${result.family} v${result.version} → ${result.stage}` +
-              ` (roc_auc ${result.metrics.roc_auc.toFixed(4)}, accuracy ${result.metrics.accuracy.toFixed(4)}, f1 ${result.metrics.f1.toFixed(4)})`,
-          )
-          for (const reason of result.gate.reasons) say(`  gate: ${reason}`)
-          return o.failOnReject && result.stage !== 'production' ? 2 : 0
-        }),
-      ),
+    .option(
+      '--if-missing',
+      'do nothing when a production version already exists (first start of a deployment)',
+    )
+    .action(
+      (o: {
+        report?: boolean
+        trigger: string
+        reason: string
+        failOnReject?: boolean
+        ifMissing?: boolean
+      }) =>
+        entry(() =>
+          withDeps(async (deps) => {
+            await prepare(deps, () => {})
+            if (o.ifMissing) {
+              const current = await createRegistry(deps).production(deps.config.model.name)
+              if (current) {
+                say(`production version v${current.version} exists; nothing to train`)
+                return 0
+              }
+            }
+            const result = await trainOnce(deps, {
+              trigger: o.trigger,
+              reason: o.reason,
+              report: o.report ? (text) => say(text) : undefined,
+            })
+            say(
+              `run ${result.runId}: ${result.family} v${result.version} → ${result.stage}` +
+                ` (roc_auc ${result.metrics.roc_auc.toFixed(4)}, accuracy ${result.metrics.accuracy.toFixed(4)}, f1 ${result.metrics.f1.toFixed(4)})`,
+            )
+            for (const reason of result.gate.reasons) say(`  gate: ${reason}`)
+            return o.failOnReject && result.stage !== 'production' ? 2 : 0
+          }),
+        ),
     )
 
   program
