@@ -1,21 +1,41 @@
 /**
  * Vitest global setup for integration suites: finds the services the tests talk to.
- * 1. Services named by the environment (KAFKA_BROKERS / SCHEMA_REGISTRY_URL answering) are used as they are.
- * 2. Else, where a Docker engine answers, `docker compose` starts them (testcontainers-style, with the
- *    project's own compose file so tests and users run the same images).
- * 3. Else the native stack (Kafka + Apicurio as local JVM processes) is started.
- * The stack is left running afterwards: several test runs (and people) share it, and stopping
- * it under them would fail their tests. `npm run stack:down` (and .ci/run's exit trap) stop it.
+ * 1. Services already answering at the configured addresses (KAFKA_BROKERS / SCHEMA_REGISTRY_URL,
+ *    e.g. a stack someone started, or CI's) are used as they are.
+ * 2. Else, where a Docker engine answers, testcontainers starts Kafka and the registry from the
+ *    project's own docker-compose.yml (the images users run) on the default ports, and removes
+ *    them when the run ends. ClickHouse stays embedded (chDB) unless CLICKHOUSE_URL names a
+ *    server: each test process then owns its own engine and tables, which a shared server
+ *    database would not give.
+ * 3. Else the native stack (Kafka + Apicurio as local JVM processes; ClickHouse embedded).
+ * The native stack is left running afterwards: several test runs (and people) share it, and
+ * stopping it under them would fail their tests. `npm run stack:down` (and .ci/run's exit trap) stop it.
  */
+import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, Wait } from 'testcontainers'
 import { loadConfig, REPO_ROOT } from '../../lib/config/index.ts'
-import { isKafkaUp, isRegistryUp, stackUp } from '../../stack/index.ts'
 import { stackOptionsFrom } from '../../stack/config.ts'
+import { dockerAvailable } from '../../stack/docker.ts'
+import { isKafkaUp, isRegistryUp, stackUp } from '../../stack/index.ts'
+
+let containers: StartedDockerComposeEnvironment | undefined
 
 export async function setup(): Promise<void> {
   const config = loadConfig()
   const opts = stackOptionsFrom(config, (m) => console.log(`[test-stack] ${m}`))
   const [kafka, registry] = await Promise.all([isKafkaUp(opts), isRegistryUp(opts)])
   if (kafka && registry) return
-  console.log(`[test-stack] starting the ${config.stack.mode} stack for integration tests (repo ${REPO_ROOT})`)
-  await stackUp(opts)
+  if (config.stack.mode !== 'native' && (await dockerAvailable())) {
+    console.log('[test-stack] Docker answers: starting Kafka and the registry with testcontainers')
+    containers = await new DockerComposeEnvironment(REPO_ROOT, 'docker-compose.yml')
+      .withWaitStrategy('kafka-1', Wait.forHealthCheck())
+      .withWaitStrategy('registry-1', Wait.forHealthCheck())
+      .up(['kafka', 'registry'])
+    return
+  }
+  console.log(`[test-stack] starting the native stack for integration tests (repo ${REPO_ROOT})`)
+  await stackUp({ ...opts, mode: 'native' })
+}
+
+export async function teardown(): Promise<void> {
+  await containers?.down({ removeVolumes: true })
 }
