@@ -69,5 +69,9 @@ const fullMs = performance.now() - t
 console.log(
   `engine + ClickHouse sink + checkpoints (service pipeline, ${pipeline.stats.checkpoints} checkpoints): ${items.length} events in ${fullMs.toFixed(0)} ms = ${Math.round(items.length / (fullMs / 1000))} events/s`,
 )
-console.log(`load average (1/5/15 min): ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} cores`)
+console.log(
+  `load average (1/5/15 min): ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')} on ${cpus().length} cores`,
+)
 await ch.close()

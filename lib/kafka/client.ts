@@ -54,7 +54,7 @@ export function createKafka(config: Pick<Config, 'kafka'>, options: { clientId?:
  * limiting an idempotent producer's retries may break its guarantees).
  */
 export function createProducer(kafka: Kafka, options: Partial<ProducerConfig> = {}): Producer {
-  return kafka.producer({
+  const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
@@ -62,4 +62,52 @@ export function createProducer(kafka: Kafka, options: Partial<ProducerConfig> = 
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
     ...options,
   })
+  return rideOutBrokerOutages(producer)
+}
+
+/** How long a send keeps waiting for an unreachable broker before it fails. */
+export const PRODUCER_OUTAGE_BUDGET_MS = 5 * 60_000
+
+const CONNECTION_ERRORS = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+])
+
+/** True when the error (or one of its causes) is a lost or refused broker connection. */
+export function isConnectionLoss(err: unknown): boolean {
+  for (let e = err as { name?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (e.name && CONNECTION_ERRORS.has(e.name)) return true
+    e = e.cause as typeof e
+  }
+  return false
+}
+
+/**
+ * WHY: the producer's own retries are unbounded, but kafkajs (re)connects its cluster with the
+ * CLIENT's retry budget (createKafka: 8 attempts, ~25 s in all) and reports an exhausted
+ * connect as non-retriable, so a broker restart longer than that (stop + a JVM start of
+ * 10–20 s on a busy host) failed sends the retry policy above promised to stall. Re-sending
+ * the same records is safe: the producer is idempotent (same producer id and sequence numbers,
+ * so a batch that did land before the connection broke is not written twice).
+ */
+function rideOutBrokerOutages(producer: Producer): Producer {
+  const retrying =
+    <A extends unknown[], R>(op: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const deadline = Date.now() + PRODUCER_OUTAGE_BUDGET_MS
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await op(...args)
+        } catch (err) {
+          if (!isConnectionLoss(err) || Date.now() > deadline) throw err
+          log.warn({ attempt }, 'broker unreachable; the send waits for it')
+          await new Promise((r) => setTimeout(r, Math.min(5_000, 500 * attempt)))
+        }
+      }
+    }
+  producer.send = retrying(producer.send.bind(producer))
+  producer.sendBatch = retrying(producer.sendBatch.bind(producer))
+  return producer
 }

@@ -3,6 +3,7 @@ export {
   binEvent,
   type ColumnLayout,
   columnLayout,
+  type FineReference,
   type MonitoredArtifact,
   PROBABILITY,
 } from './drift/columns.ts'
@@ -22,6 +23,7 @@ export {
   rebuildJoin,
   saveCheckpoint,
   windowRowRecord,
+  windowRowValues,
 } from './engine/store.ts'
 export {
   type DriftEventRecord,
@@ -34,13 +36,30 @@ export {
 export { QUALITY_CLEAR, QUALITY_THRESHOLD, VersionMonitor } from './engine/version.ts'
 export { LabelJoin } from './performance/join.ts'
 export {
+  AnalyticsPipeline,
+  type CheckpointPolicy,
+  DEFAULT_CHECKPOINT_POLICY,
+  type PipelineOptions,
+  type PipelineRecord,
+  RAW_INSERT_ROWS,
+} from './pipeline.ts'
+export {
   createMonitorService,
   type MonitorService,
   type MonitorServiceOptions,
   rawCounts,
 } from './service.ts'
 export {
+  type Cell,
+  chSeconds,
+  OUTCOME_COLUMNS,
+  outcomeValues,
+  PREDICTION_COLUMNS,
+  predictionValues,
+} from './sink/encode.ts'
+export {
   batchToken,
+  insertCompact,
   insertDlqRecords,
   insertOutcomes,
   insertPredictions,

@@ -1,13 +1,15 @@
 /**
  * The monitor service: three consumers composed into one Service.
  *
- *  1. analytics + sink (group `<prefix>riskstream-monitor`): predictions and outcomes. Per
- *     Kafka batch it (a) inserts the raw rows, (b) runs them through the engine, (c) writes
- *     window rows, (d) publishes new drift events to mlops.drift-events and records them in
- *     drift_events, (e) writes a checkpoint (engine state + offsets), and only then (f) lets
- *     the shared loop commit. A crash anywhere before (e) replays the batch from the previous
- *     checkpoint; records already covered by the checkpoint (crash between (e) and (f)) are
- *     skipped. Window rows and event ids are deterministic, so a replay rewrites, never adds.
+ *  1. analytics + sink (group `<prefix>riskstream-monitor`): predictions and outcomes, through
+ *     pipeline.ts. Per Kafka batch it (a) inserts the raw rows and (b) runs the new records
+ *     through the engine; every N events / T ms, or when caught up, it (c) writes window rows,
+ *     (d) publishes new drift events to mlops.drift-events and records them in drift_events,
+ *     (e) writes a checkpoint (engine state + offsets), and only then (f) commits the offsets
+ *     the checkpoint covers (the shared loop runs with commit: 'handler' and never commits on
+ *     its own). A crash anywhere before (e) replays from the previous checkpoint; records
+ *     already covered by the checkpoint (crash between (e) and (f)) are skipped. Window rows
+ *     and event ids are deterministic, so a replay rewrites, never adds.
  *  2. shadow sink (group `<prefix>riskstream-monitor-shadow`): shadow predictions → shadow_predictions.
  *  3. DLQ sink (group `<prefix>riskstream-monitor-dlq`): raw bytes + headers of every DLQ topic → dlq_records.
  *
@@ -15,10 +17,10 @@
  * the same eventId (consumers dedupe by id); once recorded, a replay never publishes it again.
  */
 
-import type { Consumer } from 'kafkajs'
+import type { Consumer, ConsumerConfig } from 'kafkajs'
 import { queryRows } from '../../lib/clickhouse/index.ts'
 import { toRiskStreamError } from '../../lib/errors/index.ts'
-import { createStreamConsumer, type StreamConsumer } from '../../lib/kafka/consumer.ts'
+import { type BatchContext, createStreamConsumer, type StreamConsumer } from '../../lib/kafka/consumer.ts'
 import type { DecodedRecord } from '../../lib/kafka/index.ts'
 import { decodeArtifact } from '../../lib/model/artifact.ts'
 import { selectArtifact } from '../../lib/registry/store.ts'
@@ -26,34 +28,21 @@ import { latestProductionFromTopic } from '../../lib/registry/topic.ts'
 import type { Deps, Service } from '../../lib/runtime/index.ts'
 import type { MonitoredArtifact } from './drift/columns.ts'
 import { type EngineSnapshot, MonitorEngine } from './engine/engine.ts'
-import {
-  existingEventIds,
-  insertDriftEvents,
-  insertWindowRows,
-  loadCheckpoint,
-  rebuildJoin,
-  saveCheckpoint,
-} from './engine/store.ts'
+import { existingEventIds, insertDriftEvents, loadCheckpoint, rebuildJoin } from './engine/store.ts'
 import type { DriftEventRecord } from './engine/types.ts'
-import {
-  batchToken,
-  insertDlqRecords,
-  insertOutcomes,
-  insertPredictions,
-  insertShadowPredictions,
-} from './sink/insert.ts'
-import {
-  dlqRow,
-  type OutcomeEvent,
-  outcomeRow,
-  type PredictionEvent,
-  predictionRow,
-  shadowPredictionRow,
-} from './sink/rows.ts'
+import { AnalyticsPipeline, type CheckpointPolicy } from './pipeline.ts'
+import { batchToken, insertDlqRecords, insertShadowPredictions } from './sink/insert.ts'
+import { dlqRow, type OutcomeEvent, type PredictionEvent, shadowPredictionRow } from './sink/rows.ts'
 
 export interface MonitorServiceOptions {
-  /** Called after a batch's outputs and checkpoint are durable, before offsets are committed (crash tests throw or hang here). */
+  /** Called after a checkpoint is durable, before the offsets it covers are committed (crash tests throw or hang here). */
   beforeCommit?: (info: { topic: string; partition: number; lastOffset: string }) => void | Promise<void>
+  /** Called when raw rows, window rows and events are durable, before the checkpoint is written (crash tests). */
+  beforeCheckpoint?: () => void | Promise<void>
+  /** How often the analytics consumer checkpoints (default DEFAULT_CHECKPOINT_POLICY). */
+  checkpoint?: CheckpointPolicy
+  /** Passed to the analytics consumer (tests use a small maxBytesPerPartition to get many batches). */
+  consumerConfig?: Partial<ConsumerConfig>
   /** Artifact of a model version (default: model_artifacts in ClickHouse, sha-verified). */
   loadArtifact?: (modelName: string, version: number) => Promise<MonitoredArtifact | null>
   /** Consumer group base name (default `<prefix>riskstream-monitor`). */
@@ -65,7 +54,8 @@ export interface MonitorServiceOptions {
 
 export interface MonitorService extends Service {
   readonly engine: MonitorEngine
-  readonly stats: { batches: number; events: number; published: number }
+  /** records: every record handled (redeliveries too); events: records that reached the engine. */
+  readonly stats: { batches: number; records: number; events: number; published: number; checkpoints: number }
 }
 
 export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {}): MonitorService {
@@ -85,9 +75,7 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
     artifactFor: (v) => artifacts.get(v),
     joinMaxSize: opts.joinMaxSize,
   })
-  const stats = { batches: 0, events: 0, published: 0 }
-  let nextOffsets: Record<string, string> = {}
-  let checkpointSeq = 0
+  const stats = { batches: 0, records: 0, events: 0, published: 0, checkpoints: 0 }
   const consumers: StreamConsumer[] = []
   let dlqConsumer: Consumer | undefined
 
@@ -129,58 +117,66 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
       )
   }
 
-  async function handleBatch(records: DecodedRecord<PredictionEvent | OutcomeEvent>[]) {
+  const pipeline = new AnalyticsPipeline({
+    client: ch,
+    engine,
+    groupId,
+    topics: { predictions: topics.predictions, outcomes: topics.outcomes },
+    modelName,
+    ensureArtifacts,
+    publish,
+    policy: opts.checkpoint,
+    beforeCheckpoint: () => opts.beforeCheckpoint?.(),
+  })
+  /** Set when a batch failed: the in-memory state is then not checkpointed at stop (a real crash would not either). */
+  let failed = false
+  /** The durable offsets this process last committed successfully (empty until its first commit). */
+  let lastCommitted: Record<string, string> = {}
+  const sameOffsets = (a: Record<string, string>, b: Record<string, string>) =>
+    Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v)
+
+  async function handleBatch(
+    records: DecodedRecord<PredictionEvent | OutcomeEvent>[],
+    ctx: BatchContext,
+  ): Promise<[]> {
     const first = records[0]!
     const last = records[records.length - 1]!
-    const tp = `${first.topic}:${first.partition}`
-    const isPredictions = first.topic === topics.predictions
-    const token = batchToken(
-      isPredictions ? 'predictions' : 'outcomes',
-      first.topic,
-      first.partition,
-      first.offset,
-      last.offset,
-    )
-    if (isPredictions)
-      await insertPredictions(
-        ch,
-        records.map((r) => predictionRow(r.value as PredictionEvent, r)),
-        token,
-      )
-    else
-      await insertOutcomes(
-        ch,
-        records.map((r) => outcomeRow(r.value as OutcomeEvent, r)),
-        token,
-      )
-
-    // Records the checkpoint already covers were processed before a crash that beat the commit.
-    const done = BigInt(nextOffsets[tp] ?? '0')
-    const todo = records.filter((r) => BigInt(r.offset) >= done)
-    if (todo.length > 0) {
-      if (isPredictions) {
-        const versions = new Set<number>()
-        for (const r of todo)
-          if ((r.value as PredictionEvent).modelName === modelName)
-            versions.add((r.value as PredictionEvent).modelVersion)
-        await ensureArtifacts(versions)
-        for (const r of todo) engine.onPrediction(r.value as PredictionEvent)
-      } else {
-        for (const r of todo) engine.onOutcome(r.value as OutcomeEvent)
+    try {
+      const cp = await pipeline.handle(records, ctx.offsetLag === '0')
+      stats.batches = pipeline.stats.batches
+      stats.records = pipeline.stats.records
+      stats.events = pipeline.stats.events
+      stats.checkpoints = pipeline.stats.checkpoints
+      if (cp)
+        await opts.beforeCommit?.({ topic: first.topic, partition: first.partition, lastOffset: last.offset })
+      // Commit exactly what the last checkpoint covers, for every partition it covers (this
+      // consumer reads several). Also when this batch wrote no checkpoint but the durable one is
+      // ahead of what this process committed: after a kill between checkpoint and commit (or a
+      // commit lost to a rebalance) the restart skips the covered records without checkpointing,
+      // and without this commit the group's offsets would stay behind until new records arrive.
+      // A failed commit only means a longer replay, never a lost record.
+      const cover = cp?.offsets ?? pipeline.durable
+      if (Object.keys(cover).length > 0 && !sameOffsets(cover, lastCommitted)) {
+        const offsets = Object.entries(cover).map(([tp, offset]) => {
+          const i = tp.lastIndexOf(':')
+          return { topic: tp.slice(0, i), partition: Number(tp.slice(i + 1)), offset }
+        })
+        if (ctx.isActive())
+          await ctx.commit(offsets).then(
+            () => {
+              lastCommitted = cover
+            },
+            (err: unknown) =>
+              log.warn(
+                { code: toRiskStreamError(err).code },
+                'offset commit failed; the checkpoint still covers them',
+              ),
+          )
       }
-      const out = engine.takeOutputs()
-      await insertWindowRows(ch, out.rows)
-      await publish(out.events)
-      stats.events += todo.length
-      nextOffsets = { ...nextOffsets, [tp]: (BigInt(last.offset) + 1n).toString() }
-      await saveCheckpoint(ch, groupId, {
-        seq: ++checkpointSeq,
-        offsets: nextOffsets,
-        state: engine.snapshot(),
-      })
+    } catch (err) {
+      failed = true
+      throw err
     }
-    stats.batches++
-    await opts.beforeCommit?.({ topic: first.topic, partition: first.partition, lastOffset: last.offset })
     return []
   }
 
@@ -190,8 +186,7 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
     const state = cp.state as EngineSnapshot
     await ensureArtifacts(Object.keys(state.versions).map(Number))
     engine.restore(state)
-    nextOffsets = cp.offsets
-    checkpointSeq = cp.seq
+    pipeline.restore(cp)
     const rebuilt = await rebuildJoin(ch, engine, cp.offsets, {
       predictions: topics.predictions,
       outcomes: topics.outcomes,
@@ -226,6 +221,9 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
         dlqTopic: (t) => (t === topics.outcomes ? topics.dlq.outcomes : topics.dlq.predictions),
         handleBatch,
         log,
+        // Offsets are committed by handleBatch when a checkpoint covers them (see pipeline.ts).
+        commit: 'handler',
+        consumerConfig: opts.consumerConfig,
       })
       consumers.push(analytics)
       if (!opts.analyticsOnly) {
@@ -257,6 +255,20 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
     },
     async stop() {
       for (const c of consumers.splice(0)) await c.stop()
+      // Graceful stop: checkpoint what was processed since the last one, so a restart replays
+      // nothing. Offsets are not committed (the consumer is gone); the restart skips the
+      // covered records by the checkpoint's offsets. Skipped after a failure, like a crash.
+      if (!failed && pipeline.dirty) {
+        try {
+          await pipeline.checkpoint()
+          stats.checkpoints = pipeline.stats.checkpoints
+        } catch (err) {
+          log.warn(
+            { code: toRiskStreamError(err).code },
+            'final checkpoint failed; the restart replays from the previous one',
+          )
+        }
+      }
       await dlqConsumer?.disconnect()
       dlqConsumer = undefined
     },

@@ -7,7 +7,16 @@
  *          own last slot), so window counts line up slot-for-slot with reference shares;
  *   8      the predicted probability, on the probability reference;
  *   9..16  one out-of-range flag per feature (slot 0 = in range or missing, 1 = outside the
- *          FEATURE_SPECS bounds), so data-quality counts ride the same O(1) windows.
+ *          FEATURE_SPECS bounds), so data-quality counts ride the same O(1) windows;
+ *   17..   only when the artifact carries the finer KS grid (`reference.fine`, 50 quantile bins,
+ *          lib/stats DRIFT_GRID_BINS.ks): the same drift subjects binned on their fine edges,
+ *          one column per subject that has a fine reference.
+ *
+ * KS (lib/stats/drift.ts) is a max CDF gap seen only at the reference's edges, so on the 10-bin
+ * PSI grid it is a lower bound that misses shape changes inside a decile; lib/stats documents
+ * KS on the 50-bin grid for the monitors. PSI stays on the 10-bin grid (a 50-bin PSI is
+ * inflated by sampling noise on windows of a few hundred events). A subject without a fine
+ * reference (older artifacts, or a malformed entry) keeps KS on its 10-bin reference.
  */
 import { FEATURE_SPECS, FEATURES, type FeatureName } from '../../../lib/features/index.ts'
 import type { ModelArtifact } from '../../../lib/model/types.ts'
@@ -16,15 +25,31 @@ import { binIndex, binSlots, type ReferenceDistribution } from '../../../lib/sta
 /** Subject name of the probability column in rows and events. */
 export const PROBABILITY = '__probability'
 
-export type MonitoredArtifact = Pick<ModelArtifact, 'threshold' | 'reference' | 'metrics'>
+/**
+ * Optional finer reference for KS (not yet in lib/model/types.ts): same shape as `reference`,
+ * built by lib/stats buildReference with DRIFT_GRID_BINS.ks bins on the same training data.
+ */
+export interface FineReference {
+  features: Record<string, ReferenceDistribution>
+  probability?: ReferenceDistribution
+}
+
+export type MonitoredArtifact = Pick<ModelArtifact, 'threshold' | 'metrics'> & {
+  reference: ModelArtifact['reference'] & { fine?: FineReference }
+}
 
 export interface ColumnLayout {
   /** Names of the drift columns (8 features + probability), in column order. */
   driftSubjects: string[]
   refs: ReferenceDistribution[]
-  /** Slots per column, for all 17 columns. */
+  /** Slots per column, for all columns (17, plus the fine KS columns). */
   slots: number[]
   columns: number
+  /** Per drift subject: the column whose counts KS uses, and the reference it compares them with. */
+  ksCols: number[]
+  ksRefs: ReferenceDistribution[]
+  /** Fine KS columns: column index, source drift column (feature index or PROB_COL), edges. */
+  fine: { col: number; src: number; edges: number[] }[]
 }
 
 export const N_FEATURES = FEATURES.length
@@ -39,7 +64,40 @@ export function columnLayout(artifact: MonitoredArtifact): ColumnLayout {
   })
   refs.push(artifact.reference.probability)
   const slots = [...refs.map((r) => binSlots(r)), ...FEATURES.map(() => 2)]
-  return { driftSubjects: [...FEATURES, PROBABILITY], refs, slots, columns: slots.length }
+  const ksCols = refs.map((_, c) => c)
+  const ksRefs = [...refs]
+  const fine: ColumnLayout['fine'] = []
+  const fineRefs = artifact.reference.fine
+  if (fineRefs) {
+    refs.forEach((_, c) => {
+      const r = c === PROB_COL ? fineRefs.probability : fineRefs.features?.[FEATURES[c]!]
+      if (!usableReference(r)) return
+      const col = slots.length
+      slots.push(binSlots(r))
+      fine.push({ col, src: c, edges: r.edges })
+      ksCols[c] = col
+      ksRefs[c] = r
+    })
+  }
+  return {
+    driftSubjects: [...FEATURES, PROBABILITY],
+    refs,
+    slots,
+    columns: slots.length,
+    ksCols,
+    ksRefs,
+    fine,
+  }
+}
+
+/** A fine reference we can bin on: increasing finite edges and one share per value bin. */
+function usableReference(r: ReferenceDistribution | undefined): r is ReferenceDistribution {
+  if (!r || !Array.isArray(r.edges) || !Array.isArray(r.shares)) return false
+  if (r.shares.length !== r.edges.length + 1) return false
+  for (let i = 0; i < r.edges.length; i++) {
+    if (!Number.isFinite(r.edges[i]!) || (i > 0 && !(r.edges[i]! > r.edges[i - 1]!))) return false
+  }
+  return true
 }
 
 const SPECS = FEATURE_SPECS
@@ -58,4 +116,8 @@ export function binEvent(
     out[OOR_BASE + f] = x !== null && !Number.isNaN(x) && (x < spec.min || x > spec.max) ? 1 : 0
   }
   out[PROB_COL] = binIndex(layout.refs[PROB_COL]!.edges, probability)
+  for (const f of layout.fine) {
+    const x = f.src === PROB_COL ? probability : (features[SPECS[f.src]!.name] ?? null)
+    out[f.col] = binIndex(f.edges, x)
+  }
 }

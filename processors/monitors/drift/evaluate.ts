@@ -8,9 +8,9 @@ import { type ColumnLayout, N_FEATURES, OOR_BASE } from './columns.ts'
 
 const PSI = getDriftStatistic('psi')
 /**
- * The companion statistic lib/stats documents for the monitors (MONITOR_STATISTICS = psi, ks).
- * Artifacts carry only the PSI grid today, so KS is evaluated on those deciles: a lower bound
- * of the exact KS (see lib/stats/drift.ts), good enough to rank features next to PSI.
+ * The companion statistic lib/stats documents for the monitors (MONITOR_STATISTICS = psi, ks),
+ * on the 50-bin grid when the artifact carries it (layout.ksCols/ksRefs, see columns.ts), else
+ * on the PSI deciles: a lower bound of the exact KS (see lib/stats/drift.ts).
  */
 const KS = getDriftStatistic('ks')
 
@@ -36,7 +36,7 @@ export function evaluateCounts(
   const ks: number[] = []
   for (let c = 0; c < layout.refs.length; c++) {
     psi.push(PSI.compute(layout.refs[c]!, counts[c]!))
-    ks.push(KS.compute(layout.refs[c]!, counts[c]!))
+    ks.push(KS.compute(layout.ksRefs[c]!, counts[layout.ksCols[c]!]!))
   }
   const missingRate: number[] = []
   const refMissingShare: number[] = []

@@ -4,6 +4,7 @@
  */
 import { type ClickHouseClient, queryRows } from '../../../lib/clickhouse/index.ts'
 import { RiskStreamError } from '../../../lib/errors/index.ts'
+import { chSeconds } from '../sink/encode.ts'
 import { chTime } from '../sink/rows.ts'
 import type { MonitorEngine } from './engine.ts'
 import type { DriftEventRecord, WindowRow } from './types.ts'
@@ -37,9 +38,59 @@ export function windowRowRecord(r: WindowRow) {
   }
 }
 
-/** Rows are keyed deterministically, so a replay simply rewrites them (no token needed). */
-export const insertWindowRows = (client: ClickHouseClient, rows: WindowRow[]) =>
-  insert(client, 'monitor_windows', rows.map(windowRowRecord))
+const WINDOW_COLUMNS = [
+  'model_name',
+  'model_version',
+  'monitor',
+  'window_type',
+  'window_width',
+  'window_id',
+  'window_start',
+  'window_end',
+  'window_size',
+  'subject',
+  'metric',
+  'value',
+] as const
+
+/** windowRowRecord as a positional JSONCompactEachRow row (times as unix seconds, see sink/encode.ts). */
+export function windowRowValues(r: WindowRow): (string | number)[] {
+  return [
+    r.modelName,
+    r.modelVersion,
+    r.monitor,
+    r.windowType,
+    r.windowWidth,
+    r.windowId,
+    chSeconds(r.windowStart),
+    chSeconds(r.windowEnd),
+    r.windowSize,
+    r.subject,
+    r.metric,
+    r.value,
+  ]
+}
+
+/**
+ * Rows are keyed deterministically, so a replay simply rewrites them (no token needed).
+ * Positional rows: ~3× less text for chDB to parse than JSONEachRow objects.
+ */
+export async function insertWindowRows(client: ClickHouseClient, rows: WindowRow[]): Promise<void> {
+  if (rows.length === 0) return
+  try {
+    await client.insert({
+      table: 'monitor_windows',
+      columns: [...WINDOW_COLUMNS],
+      values: rows.map(windowRowValues),
+      format: 'JSONCompactEachRow',
+    })
+  } catch (err) {
+    throw new RiskStreamError('CLICKHOUSE_UNAVAILABLE', 'insert into monitor_windows failed', {
+      cause: err,
+      retriable: true,
+    })
+  }
+}
 
 export function driftEventRecord(e: DriftEventRecord) {
   return {

@@ -57,3 +57,31 @@ export const insertOutcomes = (client: ClickHouseClient, rows: OutcomeRow[], tok
 export const insertDlqRecords = (client: ClickHouseClient, rows: DlqRow[], token: string) =>
   insertRows(client, 'dlq_records', rows, token)
 export { insertRows }
+
+/**
+ * Positional rows (JSONCompactEachRow, see encode.ts) with the same dedup token semantics as
+ * insertRows: a redelivered batch carries the same token and is dropped by ClickHouse.
+ */
+export async function insertCompact(
+  client: ClickHouseClient,
+  table: string,
+  columns: readonly string[],
+  rows: unknown[][],
+  token: string,
+): Promise<void> {
+  if (rows.length === 0) return
+  try {
+    await client.insert({
+      table,
+      columns: columns as [string, ...string[]],
+      values: rows,
+      format: 'JSONCompactEachRow',
+      clickhouse_settings: { insert_deduplication_token: token },
+    })
+  } catch (err) {
+    throw new RiskStreamError('CLICKHOUSE_UNAVAILABLE', `insert into ${table} failed`, {
+      cause: err,
+      retriable: true,
+    })
+  }
+}
