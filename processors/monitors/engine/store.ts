@@ -207,7 +207,7 @@ export async function rebuildJoin(
     params,
   )
   for (const r of preds) {
-    engine.join.predictions.set(r.request_id, {
+    engine.join.restorePrediction(r.request_id, {
       modelName: engine.opts.modelName,
       modelVersion: Number(r.model_version),
       probability: Number(r.probability),
@@ -225,6 +225,6 @@ export async function rebuildJoin(
     params,
   )
   for (const r of outs)
-    engine.join.outcomes.set(r.request_id, { outcome: Number(r.outcome), labelledAt: Number(r.t) })
+    engine.join.restoreOutcome(r.request_id, { outcome: Number(r.outcome), labelledAt: Number(r.t) })
   return { predictions: preds.length, outcomes: outs.length }
 }
