@@ -98,7 +98,12 @@ export interface ModelArtifact {
   preprocessing: Preprocessing
   threshold: number
   /** Reference distribution for drift: per feature and for the predicted probability. */
-  reference: { features: Record<string, ReferenceDistribution>; probability: ReferenceDistribution }
+  reference: {
+    features: Record<string, ReferenceDistribution>
+    probability: ReferenceDistribution
+    /** The same on the finer grid the monitors use for KS (DRIFT_GRID_BINS.ks); absent in older artifacts. */
+    fine?: { features: Record<string, ReferenceDistribution>; probability: ReferenceDistribution }
+  }
   /** Out-of-fold cross-validation metrics at `threshold`, with per-fold values. */
   metrics: ModelMetrics & {
     folds?: Partial<ModelMetrics>[]

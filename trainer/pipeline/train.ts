@@ -12,6 +12,7 @@ import {
   meanStd,
   type ThresholdChoice,
 } from '../../lib/stats/metrics.ts'
+import { DRIFT_GRID_BINS } from '../../lib/stats/drift.ts'
 import { buildReference, type ReferenceDistribution } from '../../lib/stats/reference.ts'
 import { getLearner, LEARNERS } from '../learners/index.ts'
 import type { Dataset } from '../learners/types.ts'
@@ -223,10 +224,14 @@ export async function trainCandidates(data: Dataset, opts: TrainCandidatesOption
       ? [...FEATURES]
       : Array.from({ length: data.nFeatures }, (_, j) => `f${j}`)
   const features: Record<string, ReferenceDistribution> = {}
+  // The monitors report KS on a finer grid than PSI (lib/stats DRIFT_GRID_BINS): PSI's bands
+  // assume about ten bins, while KS catches shape changes inside a decile.
+  const fine: Record<string, ReferenceDistribution> = {}
   featureNames.forEach((name, j) => {
     const column = new Float64Array(data.nRows)
     for (let r = 0; r < data.nRows; r++) column[r] = data.X[r * data.nFeatures + j]!
     features[name] = buildReference(column, bins)
+    fine[name] = buildReference(column, DRIFT_GRID_BINS.ks)
   })
 
   const artifact: ModelArtifact = {
@@ -238,7 +243,11 @@ export async function trainCandidates(data: Dataset, opts: TrainCandidatesOption
     features: featureNames,
     preprocessing: exported.preprocessing,
     threshold: best.threshold.threshold,
-    reference: { features, probability: buildReference(oof, bins) },
+    reference: {
+      features,
+      probability: buildReference(oof, bins),
+      fine: { features: fine, probability: buildReference(oof, DRIFT_GRID_BINS.ks) },
+    },
     metrics: {
       ...best.metrics,
       folds: best.folds,
