@@ -102,7 +102,7 @@ export interface ModelArtifact {
     features: Record<string, ReferenceDistribution>
     probability: ReferenceDistribution
     /** The same on the finer grid the monitors use for KS (DRIFT_GRID_BINS.ks); absent in older artifacts. */
-    fine?: { features: Record<string, ReferenceDistribution>; probability: ReferenceDistribution }
+    fine?: { features: Record<string, ReferenceDistribution>; probability?: ReferenceDistribution }
   }
   /** Out-of-fold cross-validation metrics at `threshold`, with per-fold values. */
   metrics: ModelMetrics & {

@@ -32,6 +32,8 @@ import {
   DLQ_HEADERS,
   headerString,
   type Rejection,
+  SCORED_BY_API,
+  SCORED_BY_HEADER,
   type StreamConsumer,
 } from '../../lib/kafka/index.ts'
 import { getLogger } from '../../lib/log/index.ts'
@@ -151,6 +153,7 @@ export function createInferenceService(deps: Deps, options: InferenceOptions = {
     const rejections: Rejection[] = []
     const valid: DecodedRecord<PredictionRequest>[] = []
     for (const r of records) {
+      if (headerString(r.headers, SCORED_BY_HEADER) === SCORED_BY_API) continue
       const error = validateRequest(r.value)
       if (error) rejections.push({ record: r, error })
       else valid.push(r)

@@ -6,13 +6,13 @@
 import { FEATURES } from '../../lib/features/index.ts'
 import { getLogger } from '../../lib/log/index.ts'
 import type { DatasetFingerprint, ModelArtifact, ModelFamily, ModelMetrics } from '../../lib/model/types.ts'
+import { DRIFT_GRID_BINS } from '../../lib/stats/drift.ts'
 import {
   type ClassificationMetrics,
   classificationMetrics,
   meanStd,
   type ThresholdChoice,
 } from '../../lib/stats/metrics.ts'
-import { DRIFT_GRID_BINS } from '../../lib/stats/drift.ts'
 import { buildReference, type ReferenceDistribution } from '../../lib/stats/reference.ts'
 import { getLearner, LEARNERS } from '../learners/index.ts'
 import type { Dataset } from '../learners/types.ts'

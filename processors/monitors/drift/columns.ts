@@ -26,17 +26,12 @@ import { binIndex, binSlots, type ReferenceDistribution } from '../../../lib/sta
 export const PROBABILITY = '__probability'
 
 /**
- * Optional finer reference for KS (not yet in lib/model/types.ts): same shape as `reference`,
- * built by lib/stats buildReference with DRIFT_GRID_BINS.ks bins on the same training data.
+ * Optional finer reference for KS (`reference.fine` in lib/model/types.ts): same shape as
+ * `reference`, built by lib/stats buildReference with DRIFT_GRID_BINS.ks bins on the same data.
  */
-export interface FineReference {
-  features: Record<string, ReferenceDistribution>
-  probability?: ReferenceDistribution
-}
+export type FineReference = NonNullable<ModelArtifact['reference']['fine']>
 
-export type MonitoredArtifact = Pick<ModelArtifact, 'threshold' | 'metrics'> & {
-  reference: ModelArtifact['reference'] & { fine?: FineReference }
-}
+export type MonitoredArtifact = Pick<ModelArtifact, 'threshold' | 'metrics' | 'reference'>
 
 export interface ColumnLayout {
   /** Names of the drift columns (8 features + probability), in column order. */
