@@ -75,6 +75,7 @@ try {
           patientId: `p${i % 500}`,
           modelName: config.model.name,
           modelVersion: 1,
+          shadow: false,
           probability: p,
           label: p >= 0.5 ? 1 : 0,
           threshold: 0.5,

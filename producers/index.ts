@@ -10,8 +10,10 @@
  * - Sends are batched (BatchSender) on the process's shared idempotent producer, acks=all.
  * - The Avro contracts are registered with the schema registry on first use.
  */
+
 import type { IHeaders } from 'kafkajs'
 import { RiskStreamError } from '../lib/errors/index.ts'
+import type { OutcomeLabelEvent as OutcomeEvent, PredictionRequestEvent } from '../lib/events/index.ts'
 import { FEATURES, type FeatureName, type FeatureVector, validateFeatures } from '../lib/features/index.ts'
 import { getLogger } from '../lib/log/index.ts'
 import type { Deps } from '../lib/runtime/index.ts'
@@ -21,30 +23,13 @@ export { type AckCallback, BatchSender, type BatchSenderOptions, type OutgoingMe
 
 const log = getLogger('producer')
 
-/** A prediction request as the PredictionRequest contract carries it (flat; null = not measured). */
-export type PredictionRequestEvent = {
-  requestId: string
-  patientId: string
-  /** When the measurements were taken, epoch ms. */
-  eventTime: number
-  sourceSystem: string
-  notes?: string | null
-} & FeatureVector
+/** The contracts this role writes (lib/events; flat, null = not measured, epoch ms). */
+export type { OutcomeLabelEvent as OutcomeEvent, PredictionRequestEvent } from '../lib/events/index.ts'
 
 /** What callers pass: features may be omitted (= not measured); sourceSystem defaults per producer. */
 export type PredictionRequestInput = Omit<PredictionRequestEvent, 'sourceSystem' | FeatureName> & {
   sourceSystem?: string
 } & Partial<Record<FeatureName, unknown>>
-
-/** The OutcomeLabel contract. */
-export interface OutcomeEvent {
-  requestId: string
-  /** 1 = diabetes confirmed, 0 = not. */
-  outcome: number
-  /** Epoch ms. */
-  labelledAt: number
-  source: string
-}
 
 export type OutcomeInput = Omit<OutcomeEvent, 'source'> & { source?: string }
 

@@ -51,7 +51,8 @@ export function parseProducer(stdout: string, config: ResultConfig): BenchResult
  */
 export function parseInference(stdout: string, config: ResultConfig): BenchResult[] {
   const out: BenchResult[] = []
-  const re = /^\s*([a-z_]+)\s+(.*?)\s+batch\s+([\d,]+)\s+rows\/s\s+single\s+([\d,]+)\s+rows\/s\s*(?:\((.*)\))?/
+  const re =
+    /^\s*([a-z_]+)\s+(.*?)\s+batch\s+([\d,]+)\s+rows\/s.*?\bsingle\s+([\d,]+)\s+rows\/s\s*(?:\((.*)\))?/
   for (const line of stdout.split('\n')) {
     const m = re.exec(line)
     if (!m) continue
@@ -115,7 +116,12 @@ export function parseApi(stdout: string, config: ResultConfig): BenchResult[] {
   const out: BenchResult[] = []
   for (const r of j.results as Record<string, unknown>[]) {
     const route = String(r.route)
-    const base = names[route] ?? `api.${route.replace(/[^a-z0-9]+/gi, '_').replace(/^_|_$/g, '').toLowerCase()}`
+    const base =
+      names[route] ??
+      `api.${route
+        .replace(/[^a-z0-9]+/gi, '_')
+        .replace(/^_|_$/g, '')
+        .toLowerCase()}`
     const c = {
       ...config,
       route,
@@ -157,7 +163,7 @@ export function parseScoring(stdout: string, config: ResultConfig): BenchResult[
   const out: BenchResult[] = []
   const rows = /^(\d+) rows/.exec(stdout.trim())?.[1]
   for (const line of stdout.split('\n')) {
-    const m = /^(.*?)\s+batch\s+([\d,]+)\s+rows\/s\s+single\s+([\d,]+)\s+rows\/s/.exec(line)
+    const m = /^(.*?)\s+batch\s+([\d,]+)\s+rows\/s.*?\bsingle\s+([\d,]+)\s+rows\/s/.exec(line)
     if (!m) continue
     const label = m[1]!.trim()
     const slug = label
@@ -188,7 +194,12 @@ export function parseTimings(prefix: string, stdout: string, config: ResultConfi
       .replace(/^_|_$/g, '')
     const wallS = m[3] === 'ms' ? Number(m[2]) / 1000 : Number(m[2])
     const cpuS = m[5] === 'ms' ? Number(m[4]) / 1000 : Number(m[4])
-    out.push({ name: `${prefix}.${slug}.wall_s`, value: wallS, unit: 's', config: { ...config, label, cpuS } })
+    out.push({
+      name: `${prefix}.${slug}.wall_s`,
+      value: wallS,
+      unit: 's',
+      config: { ...config, label, cpuS },
+    })
   }
   return out
 }

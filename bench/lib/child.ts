@@ -97,7 +97,8 @@ export function runScript(script: string, args: string[], opts: RunScriptOptions
           // group already empty: the normal case
         }
       }
-      if (opts.onLine) for (const s of ['stdout', 'stderr'] as const) if (pending[s]) opts.onLine(pending[s], s)
+      if (opts.onLine)
+        for (const s of ['stdout', 'stderr'] as const) if (pending[s]) opts.onLine(pending[s], s)
       resolve({ code, signal, stdout, stderr, timedOut, ms: performance.now() - t0 })
     })
   })

@@ -75,7 +75,8 @@ export function checkResult(r: BenchResult): BenchResult {
     throw new Error(`bench result name "${r.name}" must be dotted lower_snake_case (e.g. e2e.requests_per_s)`)
   if (!Number.isFinite(r.value)) throw new Error(`bench result ${r.name} has a non-finite value`)
   if (typeof r.unit !== 'string' || r.unit === '') throw new Error(`bench result ${r.name} has no unit`)
-  if (r.config === null || typeof r.config !== 'object') throw new Error(`bench result ${r.name} has no config`)
+  if (r.config === null || typeof r.config !== 'object')
+    throw new Error(`bench result ${r.name} has no config`)
   const digits = Math.abs(r.value) >= 100 ? 0 : Math.abs(r.value) >= 1 ? 2 : 4
   return { name: r.name, value: round(r.value, digits), unit: r.unit, config: { ...r.config } }
 }

@@ -2,31 +2,13 @@
  * Pure mapping between events and model rows: request validation, the row layout a model
  * wants, and the Prediction event built from a score. No I/O here, so it is unit-tested alone.
  */
+
 import { RiskStreamError } from '../../lib/errors/index.ts'
+import type { PredictionEvent, PredictionRequestEvent as PredictionRequest } from '../../lib/events/index.ts'
 import { FEATURES, type FeatureName, validateFeatures } from '../../lib/features/index.ts'
 
-/** A decoded PredictionRequest (schemas/PredictionRequest.avsc; timestamps as epoch ms). */
-export interface PredictionRequest extends Record<FeatureName, number | null> {
-  requestId: string
-  patientId: string
-  eventTime: number
-  sourceSystem: string
-  notes: string | null
-}
-
-/** A Prediction event (schemas/Prediction.avsc). */
-export interface PredictionEvent extends Record<FeatureName, number | null> {
-  requestId: string
-  patientId: string
-  modelName: string
-  modelVersion: number
-  probability: number
-  label: number
-  threshold: number
-  eventTime: number
-  scoredAt: number
-  shadow: boolean
-}
+/** The contracts this role reads and writes (lib/events; timestamps as epoch ms). */
+export type { PredictionEvent, PredictionRequestEvent as PredictionRequest } from '../../lib/events/index.ts'
 
 /**
  * Checks what the Avro schema cannot: a non-empty request id and the physiological bounds of

@@ -148,6 +148,7 @@ export async function writePredictions(s: Stack, now: number, n = 120): Promise<
           probability,
           label,
           threshold: 0.5,
+          shadow: false,
           eventTime: t,
           scoredAt: t + 50,
           ...features,

@@ -20,8 +20,14 @@
  * arrives while a run is queued/running, or within RETRAIN_COOLDOWN_MS of the last run's
  * start, is recorded as coalesced/cooldown — a burst of drift events causes one retrain.
  */
+
 import { type ClickHouseClient, queryRows } from '../../lib/clickhouse/index.ts'
 import { RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
+import type {
+  DriftEventRecord,
+  RetrainRequestEvent as RetrainRequestRecord,
+  RetrainResultEvent,
+} from '../../lib/events/index.ts'
 import {
   createStreamConsumer,
   type DecodedRecord,
@@ -41,42 +47,9 @@ import {
   trainOnce,
 } from './train-once.ts'
 
-export interface DriftEventRecord {
-  eventId: string
-  kind: string
-  severity: string
-  modelName: string
-  modelVersion: number
-  windowType: string
-  windowStart: number
-  windowEnd: number
-  windowSize: number
-  features: string[]
-  scores: Record<string, number>
-  evidenceJson: string
-  detectedAt: number
-}
-
-export interface RetrainRequestRecord {
-  requestId: string
-  modelName: string
-  trigger: string
-  triggerEventId: string | null
-  reason: string
-  requestedBy: string
-  requestedAt: number
-}
-
-export interface RetrainResultRecord {
-  requestId: string
-  runId: string
-  modelName: string
+export type { DriftEventRecord, RetrainRequestEvent as RetrainRequestRecord } from '../../lib/events/index.ts'
+export type RetrainResultRecord = Omit<RetrainResultEvent, 'status'> & {
   status: 'started' | 'succeeded' | 'rejected' | 'failed'
-  version: number | null
-  reasons: string[]
-  error: string | null
-  metricsJson: string
-  at: number
 }
 
 export type TriggerKind = 'drift' | 'manual' | 'data_volume'

@@ -1,4 +1,5 @@
 /** Outputs of the monitoring engine: window rows (monitor_windows) and drift events. */
+import type { DriftEventRecord as DriftEvent } from '../../../lib/events/index.ts'
 
 export type MonitorKind = 'drift' | 'quality' | 'performance'
 export type WindowType = 'sliding' | 'tumbling'
@@ -28,22 +29,14 @@ export interface WindowRow {
   value: number
 }
 
-/** Mirrors schemas/DriftEvent.avsc (times in epoch ms). */
-export interface DriftEventRecord {
-  eventId: string
+/**
+ * schemas/DriftEvent.avsc (lib/events) with the monitors' narrower kinds. `detectedAt` is the
+ * event time of the window end: deterministic, so a re-run produces the identical event.
+ */
+export type DriftEventRecord = Omit<DriftEvent, 'kind' | 'severity' | 'windowType'> & {
   kind: DriftKind
   severity: 'none' | 'moderate' | 'significant'
-  modelName: string
-  modelVersion: number
   windowType: WindowType
-  windowStart: number
-  windowEnd: number
-  windowSize: number
-  features: string[]
-  scores: Record<string, number>
-  evidenceJson: string
-  /** Event time of the window end: deterministic, so a re-run produces the identical event. */
-  detectedAt: number
 }
 
 /** Deterministic event id: model, version, kind and the window that decided it. */

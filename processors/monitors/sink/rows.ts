@@ -13,27 +13,10 @@ import { DLQ_HEADERS, headerString } from '../../../lib/kafka/index.ts'
 /** DateTime64(3, 'UTC') literal for JSONEachRow inserts. */
 export const chTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
 
-/** The Prediction record as decoded from Avro (schemas/Prediction.avsc). */
-export interface PredictionEvent extends Record<FeatureName, number | null> {
-  requestId: string
-  patientId: string
-  modelName: string
-  modelVersion: number
-  probability: number
-  label: number
-  threshold: number
-  /** timestamp-millis: avsc decodes it to a Date; numbers are accepted too. */
-  eventTime: Date | number
-  scoredAt: Date | number
-  shadow?: boolean
-}
+/** The Prediction and OutcomeLabel contracts as decoded (lib/events; timestamps in epoch ms). */
+import type { OutcomeLabelEvent as OutcomeEvent, PredictionEvent } from '../../../lib/events/index.ts'
 
-export interface OutcomeEvent {
-  requestId: string
-  outcome: number
-  labelledAt: Date | number
-  source: string
-}
+export type { OutcomeEvent, PredictionEvent }
 
 /** Where a record came from (DecodedRecord carries these). */
 export interface RecordPosition {

@@ -32,7 +32,7 @@ function prediction(overrides: Partial<PredictionEvent> = {}): PredictionEvent {
     probability: 0.734,
     label: 1,
     threshold: 0.41,
-    eventTime: new Date(T),
+    eventTime: T,
     scoredAt: T + 5,
     pregnancies: 2,
     glucose: 148,
@@ -188,7 +188,7 @@ describe('positional encoders agree with the row mappers', () => {
   })
 
   it('outcomeValues gives outcomeRow’s value for every column', () => {
-    const o: OutcomeEvent = { requestId: 'r\n2', outcome: 1, labelledAt: new Date(T), source: 'lab' }
+    const o: OutcomeEvent = { requestId: 'r\n2', outcome: 1, labelledAt: T, source: 'lab' }
     const at = { partition: 0, offset: '9' }
     const row = outcomeRow(o, at) as unknown as Record<string, unknown>
     const values = outcomeValues(o, at)

@@ -1,0 +1,251 @@
+/**
+ * `npm run bench`: runs the benchmarks in sequence on the real stack, each in its own child
+ * process (chDB allows one engine per process, and the benches use different chDB paths),
+ * collects their numbers, writes bench/results/latest.json + latest.md and prints the table.
+ *
+ *   npm run bench                       # everything in the default set (~10 min)
+ *   npm run bench -- --quick            # short durations: smoke-test of the runner
+ *   npm run bench -- --only e2e,producer
+ *   npm run bench -- --list
+ *
+ * The stack (Kafka + registry) is started if it is not answering, and stopped again at the end
+ * only if this run started it. A bench that fails or times out is recorded under `failures`
+ * and the run goes on.
+ */
+import { loadavg } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../lib/config/index.ts'
+import { stackOptionsFrom } from '../stack/config.ts'
+import { isKafkaUp, isRegistryUp, stackDown, stackUp } from '../stack/index.ts'
+import {
+  parseApi,
+  parseInference,
+  parseMonitors,
+  parseProducer,
+  parseScoring,
+  parseStats,
+  parseTimings,
+} from './lib/adapters.ts'
+import { runScript } from './lib/child.ts'
+import {
+  type BenchResult,
+  buildResultFile,
+  describeMachine,
+  machineInfo,
+  parseEmitted,
+  type ResultConfig,
+  toConsoleTable,
+  writeResultFiles,
+} from './lib/results.ts'
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url))
+
+interface BenchSpec {
+  name: string
+  script: string
+  args: string[]
+  quickArgs: string[]
+  /** Names that must come out of it (a missing one is reported as a failure). */
+  expects: string[]
+  parse: (stdout: string, config: ResultConfig) => BenchResult[]
+  timeoutMs: number
+  /** Not in the default set (long-running); run with --only. */
+  optional?: boolean
+}
+
+const FAMILIES = ['xgboost', 'random_forest', 'gradient_boosting', 'logistic_regression']
+
+const BENCHES: BenchSpec[] = [
+  {
+    name: 'e2e',
+    script: 'e2e.bench.ts',
+    args: ['--duration', '60', '--latency-duration', '45', '--rate', '2000'],
+    quickArgs: ['--duration', '8', '--latency-duration', '5', '--rate', '2000', '--warmup-s', '2'],
+    expects: ['e2e.requests_per_s', 'e2e.p99_ms_at_2000rps'],
+    parse: (out) => parseEmitted(out),
+    timeoutMs: 20 * 60_000,
+  },
+  {
+    name: 'producer',
+    script: 'producer.bench.ts',
+    args: ['--count', '200000'],
+    quickArgs: ['--count', '20000'],
+    expects: ['producer.events_per_s'],
+    parse: parseProducer,
+    timeoutMs: 10 * 60_000,
+  },
+  {
+    name: 'inference',
+    script: 'inference.bench.ts',
+    // Its end-to-end part is e2e's job here; this measures scoring per family.
+    args: ['--no-e2e'],
+    quickArgs: ['--no-e2e'],
+    expects: FAMILIES.map((f) => `inference.rows_per_s.${f}`),
+    parse: parseInference,
+    timeoutMs: 10 * 60_000,
+  },
+  {
+    name: 'monitors',
+    script: 'monitors.bench.ts',
+    args: ['100000'],
+    quickArgs: ['20000'],
+    expects: ['monitors.events_per_s'],
+    parse: parseMonitors,
+    timeoutMs: 10 * 60_000,
+  },
+  {
+    name: 'api',
+    script: 'api.bench.ts',
+    args: ['--duration', '10', '--connections', '20'],
+    quickArgs: ['--duration', '2', '--connections', '10', '--predictions', '1000'],
+    expects: ['api.predict.requests_per_s'],
+    parse: parseApi,
+    timeoutMs: 10 * 60_000,
+  },
+  {
+    name: 'scoring',
+    script: 'scoring.bench.ts',
+    args: ['200000'],
+    quickArgs: ['20000'],
+    expects: [],
+    parse: parseScoring,
+    timeoutMs: 10 * 60_000,
+  },
+  {
+    name: 'stats',
+    script: 'stats.bench.ts',
+    args: ['2000000'],
+    quickArgs: ['200000'],
+    expects: ['stats.window_psi_events_per_s'],
+    parse: parseStats,
+    timeoutMs: 5 * 60_000,
+  },
+  {
+    name: 'learners',
+    script: 'learners.bench.ts',
+    args: ['100000'],
+    quickArgs: ['5000'],
+    expects: [],
+    parse: (out, c) => parseTimings('learners', out, c),
+    timeoutMs: 20 * 60_000,
+    optional: true,
+  },
+  {
+    name: 'retrain',
+    script: 'retrain.bench.ts',
+    args: ['100000'],
+    quickArgs: ['5000', '2', '1', 'logistic_regression'],
+    expects: [],
+    parse: (out, c) => parseTimings('retrain', out, c),
+    timeoutMs: 30 * 60_000,
+    optional: true,
+  },
+]
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    list: { type: 'boolean', default: false },
+    out: { type: 'string', default: path.join(BENCH_DIR, 'results') },
+    verbose: { type: 'boolean', default: false },
+  },
+})
+
+if (values.list) {
+  for (const b of BENCHES)
+    console.log(`${b.name.padEnd(10)} ${b.script}${b.optional ? '  (optional: --only)' : ''}`)
+  process.exit(0)
+}
+
+const wanted = values.only
+  ?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean)
+const unknown = (wanted ?? []).filter((w) => !BENCHES.some((b) => b.name === w))
+if (unknown.length > 0) {
+  console.error(`unknown bench(es): ${unknown.join(', ')}; known: ${BENCHES.map((b) => b.name).join(', ')}`)
+  process.exit(2)
+}
+const selected = BENCHES.filter((b) => (wanted ? wanted.includes(b.name) : !b.optional))
+
+const started = new Date()
+const machine = machineInfo()
+console.log(`machine: ${describeMachine(machine)}`)
+console.log(`benches: ${selected.map((b) => b.name).join(', ')}${values.quick ? ' (quick)' : ''}\n`)
+
+// The real stack: start it if it is not answering; stop it at the end only if we started it.
+const config = loadConfig()
+const stackOpts = stackOptionsFrom(config, (m) => console.log(`[stack] ${m}`))
+const stackWasUp = (await isKafkaUp(stackOpts)) && (await isRegistryUp(stackOpts))
+if (!stackWasUp) await stackUp(stackOpts)
+
+const results: BenchResult[] = []
+const failures: { bench: string; reason: string }[] = []
+try {
+  for (const b of selected) {
+    const args = values.quick ? b.quickArgs : b.args
+    const load1 = Number(loadavg()[0]!.toFixed(2))
+    console.log(`── ${b.name}: ${b.script} ${args.join(' ')} (load average ${load1})`)
+    const r = await runScript(path.join(BENCH_DIR, b.script), args, {
+      timeoutMs: b.timeoutMs,
+      env: { LOG_LEVEL: 'warn' },
+      onLine: (line, stream) => {
+        // Human lines pass through; pino JSON logs only with --verbose (they are on stdout).
+        if (!line.trim() || (!values.verbose && line.startsWith('{"level"'))) return
+        if (stream === 'stderr' && !values.verbose && !/error/i.test(line)) return
+        console.log(`   ${line}`)
+      },
+    })
+    let got: BenchResult[] = []
+    try {
+      got = b.parse(r.stdout, { load1, quick: values.quick, bench: b.script })
+    } catch (err) {
+      failures.push({ bench: b.name, reason: `unparseable output: ${(err as Error).message}` })
+    }
+    // Results the bench emitted itself carry their own config; add the run-level fields.
+    for (const g of got) g.config = { bench: b.script, quick: values.quick, ...g.config }
+    results.push(...got)
+    const missing = b.expects.filter((n) => !got.some((g) => g.name === n))
+    if (r.code !== 0 || r.timedOut || missing.length > 0) {
+      const why = r.timedOut
+        ? `timed out after ${b.timeoutMs / 1000} s`
+        : r.code !== 0
+          ? `exit code ${r.code ?? r.signal}: ${lastLines(r.stderr || r.stdout, 3)}`
+          : `missing results ${missing.join(', ')}`
+      failures.push({ bench: b.name, reason: why })
+      console.log(`   ✗ ${b.name}: ${why}`)
+    } else {
+      console.log(`   ✓ ${b.name}: ${got.length} results in ${(r.ms / 1000).toFixed(0)} s`)
+    }
+  }
+} finally {
+  if (!stackWasUp) await stackDown(stackOpts).catch((err) => console.error(`stack down: ${String(err)}`))
+}
+
+function lastLines(text: string, n: number): string {
+  return text
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('{"level"'))
+    .slice(-n)
+    .join(' | ')
+    .slice(0, 500)
+}
+
+const file = buildResultFile(machine, started, results, failures)
+const written = writeResultFiles(values.out!, file)
+console.log(`\n${toConsoleTable(file)}\n`)
+console.log(`machine at start: ${describeMachine(machine)}`)
+console.log(
+  `load average now: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ')}`,
+)
+if (failures.length > 0) console.log(`failed: ${failures.map((f) => `${f.bench} (${f.reason})`).join('; ')}`)
+console.log(
+  `wrote ${path.relative(process.cwd(), written.json)} and ${path.relative(process.cwd(), written.md)}`,
+)
+process.exit(failures.length > 0 ? 1 : 0)
