@@ -31,6 +31,7 @@ function classify(err: unknown): ErrorCode {
 }
 
 /** Runs a command body; prints errors as one line and sets a non-zero exit code. */
+// biome-ignore lint/suspicious/noConfusingVoidType: command bodies either return an exit code or nothing
 async function entry(body: () => Promise<number | undefined | void>): Promise<void> {
   try {
     process.exitCode = (await body()) ?? 0

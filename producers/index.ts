@@ -14,7 +14,7 @@
 import type { IHeaders } from 'kafkajs'
 import { RiskStreamError } from '../lib/errors/index.ts'
 import type { OutcomeLabelEvent as OutcomeEvent, PredictionRequestEvent } from '../lib/events/index.ts'
-import { FEATURES, type FeatureName, type FeatureVector, validateFeatures } from '../lib/features/index.ts'
+import { FEATURES, type FeatureName, validateFeatures } from '../lib/features/index.ts'
 import { getLogger } from '../lib/log/index.ts'
 import type { Deps } from '../lib/runtime/index.ts'
 import { type AckCallback, BatchSender, type BatchSenderOptions } from './batcher.ts'

@@ -22,7 +22,10 @@ export interface ClickHouseOptions {
 }
 
 /** The one ClickHouse client factory: a server when CLICKHOUSE_URL is set, else embedded chDB. */
-export function createClickHouse(config: Pick<Config, 'clickhouse'>, options: ClickHouseOptions = {}): ClickHouseClient {
+export function createClickHouse(
+  config: Pick<Config, 'clickhouse'>,
+  options: ClickHouseOptions = {},
+): ClickHouseClient {
   const ch = config.clickhouse
   const settings = {
     // Ask for the insert to be acknowledged only when written, so offsets are committed after it.
@@ -85,7 +88,11 @@ export async function pingClickHouse(client: ClickHouseClient): Promise<boolean>
 }
 
 /** Reads all rows of a query with server-side parameters. */
-export async function queryRows<T>(client: ClickHouseClient, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+export async function queryRows<T>(
+  client: ClickHouseClient,
+  query: string,
+  params: Record<string, unknown> = {},
+): Promise<T[]> {
   const rs = await client.query({ query, query_params: params, format: 'JSONEachRow' })
   return rs.json<T>()
 }

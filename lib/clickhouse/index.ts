@@ -1,2 +1,16 @@
-export { type ClickHouseClient, type ClickHouseOptions, createClickHouse, pingClickHouse, queryRows } from './client.ts'
-export { appliedMigrations, assertMigrated, MIGRATIONS_DIR, type Migration, migrate, readMigrations, splitStatements } from './migrate.ts'
+export {
+  type ClickHouseClient,
+  type ClickHouseOptions,
+  createClickHouse,
+  pingClickHouse,
+  queryRows,
+} from './client.ts'
+export {
+  appliedMigrations,
+  assertMigrated,
+  MIGRATIONS_DIR,
+  type Migration,
+  migrate,
+  readMigrations,
+  splitStatements,
+} from './migrate.ts'

@@ -52,7 +52,9 @@ async function ensureLedger(client: ClickHouseClient) {
   })
 }
 
-export async function appliedMigrations(client: ClickHouseClient): Promise<{ version: number; name: string; checksum: string }[]> {
+export async function appliedMigrations(
+  client: ClickHouseClient,
+): Promise<{ version: number; name: string; checksum: string }[]> {
   await ensureLedger(client)
   return queryRows(client, `SELECT version, name, checksum FROM ${LEDGER} ORDER BY version`)
 }
@@ -70,7 +72,10 @@ export async function migrate(
   for (const m of all) {
     const done = applied.get(m.version)
     if (done && done.checksum !== m.checksum) {
-      throw new RiskStreamError('MIGRATION_FAILED', `${m.name} was edited after it was applied (shipped migrations are immutable)`)
+      throw new RiskStreamError(
+        'MIGRATION_FAILED',
+        `${m.name} was edited after it was applied (shipped migrations are immutable)`,
+      )
     }
   }
   const pending = all.filter((m) => !applied.has(m.version))
@@ -97,6 +102,9 @@ export async function assertMigrated(client: ClickHouseClient, dir?: string): Pr
   const applied = new Set((await appliedMigrations(client)).map((m) => m.version))
   const missing = readMigrations(dir).filter((m) => !applied.has(m.version))
   if (missing.length > 0) {
-    throw new RiskStreamError('MIGRATION_PENDING', `run "riskstream migrate" (pending: ${missing.map((m) => m.name).join(', ')})`)
+    throw new RiskStreamError(
+      'MIGRATION_PENDING',
+      `run "riskstream migrate" (pending: ${missing.map((m) => m.name).join(', ')})`,
+    )
   }
 }

@@ -5,7 +5,7 @@ import { Ajv } from 'ajv'
 import { RiskStreamError } from '../errors/index.ts'
 import { type Env, EnvSchema } from './schema.ts'
 
-export { EnvSchema, type Env } from './schema.ts'
+export { type Env, EnvSchema } from './schema.ts'
 
 /** The repository root, found from this file so that commands work from any cwd. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -14,7 +14,16 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
  * Variable-name families we own: a variable in one of them that the schema does not know is
  * almost always a typo (DRIFT_TRESHOLD), and silently ignoring it would run with a default.
  */
-const OWNED_PREFIXES = ['RISKSTREAM_', 'KAFKA_', 'CLICKHOUSE_', 'DRIFT_', 'API_', 'MIN_MODEL_', 'TOPIC_', 'SCHEMA_REGISTRY_']
+const OWNED_PREFIXES = [
+  'RISKSTREAM_',
+  'KAFKA_',
+  'CLICKHOUSE_',
+  'DRIFT_',
+  'API_',
+  'MIN_MODEL_',
+  'TOPIC_',
+  'SCHEMA_REGISTRY_',
+]
 /** Variables in those families that belong to other tools or to the test runner. */
 const FOREIGN_ALLOWED = new Set(['RISKSTREAM_TEST_MODE', 'KAFKA_HEAP_OPTS', 'KAFKA_OPTS', 'KAFKA_HOME'])
 
@@ -40,7 +49,13 @@ export interface Config {
     api: { username: string; password: string }
   }
   data: { dir: string; pimaCsvPath: string }
-  stack: { mode: 'auto' | 'native' | 'docker'; dataDir: string; kafkaPort: number; kafkaControllerPort: number; registryPort: number }
+  stack: {
+    mode: 'auto' | 'native' | 'docker'
+    dataDir: string
+    kafkaPort: number
+    kafkaControllerPort: number
+    registryPort: number
+  }
   model: { name: string }
   training: {
     minAccuracy: number
@@ -67,7 +82,14 @@ export interface Config {
     labelJoinTtlMs: number
   }
   retrain: { autoEnabled: boolean; minNewData: number; cooldownMs: number }
-  api: { host: string; port: number; keys: string[]; readOpen: boolean; rateLimitMax: number; rateLimitWindowMs: number }
+  api: {
+    host: string
+    port: number
+    keys: string[]
+    readOpen: boolean
+    rateLimitMax: number
+    rateLimitWindowMs: number
+  }
 }
 
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true, strict: false })
@@ -105,7 +127,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
     if (value === undefined) continue
     if (known.has(key)) {
       // An empty value means "unset" so that `FOO=` in a .env file falls back to the default.
-      if (value !== '' || key === 'TOPIC_PREFIX' || key === 'API_KEYS' || key.endsWith('PASSWORD')) raw[key] = value
+      if (value !== '' || key === 'TOPIC_PREFIX' || key === 'API_KEYS' || key.endsWith('PASSWORD'))
+        raw[key] = value
     } else if (OWNED_PREFIXES.some((p) => key.startsWith(p)) && !FOREIGN_ALLOWED.has(key)) {
       problems.push(`${key} is not a RiskStream setting`)
     }
@@ -121,7 +144,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
     problems.push('KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required when KAFKA_SASL_MECHANISM is set')
   }
   if (env.DRIFT_CLEAR_THRESHOLD > env.DRIFT_THRESHOLD) {
-    problems.push(`DRIFT_CLEAR_THRESHOLD=${env.DRIFT_CLEAR_THRESHOLD} must not exceed DRIFT_THRESHOLD=${env.DRIFT_THRESHOLD}`)
+    problems.push(
+      `DRIFT_CLEAR_THRESHOLD=${env.DRIFT_CLEAR_THRESHOLD} must not exceed DRIFT_THRESHOLD=${env.DRIFT_THRESHOLD}`,
+    )
   }
   if (problems.length > 0) throw new RiskStreamError('CONFIG_INVALID', problems.join('; '))
 
@@ -143,7 +168,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
       ssl: env.KAFKA_SSL,
       sslCaFile: env.KAFKA_SSL_CA_FILE,
     },
-    topics: { prefix: env.TOPIC_PREFIX, partitions: env.TOPIC_PARTITIONS, replicationFactor: env.TOPIC_REPLICATION_FACTOR },
+    topics: {
+      prefix: env.TOPIC_PREFIX,
+      partitions: env.TOPIC_PARTITIONS,
+      replicationFactor: env.TOPIC_REPLICATION_FACTOR,
+    },
     registry: { url: env.SCHEMA_REGISTRY_URL.replace(/\/+$/, '') },
     clickhouse: {
       url: env.CLICKHOUSE_URL,
@@ -151,7 +180,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
       database: env.CLICKHOUSE_DATABASE,
       username: env.CLICKHOUSE_USER,
       password: env.CLICKHOUSE_PASSWORD,
-      api: { username: env.CLICKHOUSE_API_USER ?? env.CLICKHOUSE_USER, password: env.CLICKHOUSE_API_PASSWORD || env.CLICKHOUSE_PASSWORD },
+      api: {
+        username: env.CLICKHOUSE_API_USER ?? env.CLICKHOUSE_USER,
+        password: env.CLICKHOUSE_API_PASSWORD || env.CLICKHOUSE_PASSWORD,
+      },
     },
     data: { dir: dataDir, pimaCsvPath: resolvePimaPath(env.PIMA_CSV_PATH, dataDir) },
     stack: {
@@ -186,11 +218,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
       conceptMinLabels: env.CONCEPT_MIN_LABELS,
       labelJoinTtlMs: env.LABEL_JOIN_TTL_MS,
     },
-    retrain: { autoEnabled: env.AUTO_RETRAIN_ENABLED, minNewData: env.MIN_NEW_DATA_THRESHOLD, cooldownMs: env.RETRAIN_COOLDOWN_MS },
+    retrain: {
+      autoEnabled: env.AUTO_RETRAIN_ENABLED,
+      minNewData: env.MIN_NEW_DATA_THRESHOLD,
+      cooldownMs: env.RETRAIN_COOLDOWN_MS,
+    },
     api: {
       host: env.API_HOST,
       port: env.API_PORT,
-      keys: env.API_KEYS.split(',').map((k) => k.trim()).filter(Boolean),
+      keys: env.API_KEYS.split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
       readOpen: env.API_READ_OPEN,
       rateLimitMax: env.API_RATE_LIMIT_MAX,
       rateLimitWindowMs: env.API_RATE_LIMIT_WINDOW_MS,
@@ -199,7 +237,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
   return deepFreeze(config)
 }
 
-function resolvePimaPath(configured: string | undefined, dataDir: string): string {
+function resolvePimaPath(configured: string | undefined, _dataDir: string): string {
   if (configured) return path.resolve(REPO_ROOT, configured)
   // Development and CI keep the data set beside the repo; a user's machine downloads it into data/.
   const shared = path.resolve(REPO_ROOT, '..', 'shared', 'data', 'pima-indians-diabetes.csv')
@@ -228,8 +266,13 @@ export function configWith(overrides: Record<string, string>): Readonly<Config> 
 }
 
 /** Which suites run: unit (no services), integration (real stack), reliability, or all. */
-export function testMode(source: NodeJS.ProcessEnv = process.env): 'unit' | 'integration' | 'reliability' | 'all' {
+export function testMode(
+  source: NodeJS.ProcessEnv = process.env,
+): 'unit' | 'integration' | 'reliability' | 'all' {
   const mode = source.RISKSTREAM_TEST_MODE ?? 'all'
   if (mode === 'unit' || mode === 'integration' || mode === 'reliability' || mode === 'all') return mode
-  throw new RiskStreamError('CONFIG_INVALID', `RISKSTREAM_TEST_MODE="${mode}" (allowed: unit, integration, reliability, all)`)
+  throw new RiskStreamError(
+    'CONFIG_INVALID',
+    `RISKSTREAM_TEST_MODE="${mode}" (allowed: unit, integration, reliability, all)`,
+  )
 }

@@ -17,12 +17,18 @@ const optStr = (description: string) => T.Optional(T.String({ minLength: 1, desc
 export const EnvSchema = T.Object(
   {
     NODE_ENV: str('development', 'Runtime environment', { enum: ['development', 'test', 'production'] }),
-    LOG_LEVEL: str('info', 'pino log level', { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
+    LOG_LEVEL: str('info', 'pino log level', {
+      enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    }),
 
     // Kafka
-    KAFKA_BROKERS: str('127.0.0.1:9092', 'Comma-separated host:port list', { pattern: '^[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*$' }),
+    KAFKA_BROKERS: str('127.0.0.1:9092', 'Comma-separated host:port list', {
+      pattern: '^[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*$',
+    }),
     KAFKA_CLIENT_ID: str('riskstream', 'Kafka client id', { minLength: 1 }),
-    KAFKA_SASL_MECHANISM: str('none', 'SASL mechanism', { enum: ['none', 'plain', 'scram-sha-256', 'scram-sha-512'] }),
+    KAFKA_SASL_MECHANISM: str('none', 'SASL mechanism', {
+      enum: ['none', 'plain', 'scram-sha-256', 'scram-sha-512'],
+    }),
     KAFKA_SASL_USERNAME: optStr('SASL user name'),
     KAFKA_SASL_PASSWORD: optStr('SASL password'),
     KAFKA_SSL: bool(false, 'Use TLS to the brokers'),
@@ -59,7 +65,9 @@ export const EnvSchema = T.Object(
     MIN_MODEL_ROC_AUC: num(0.8, 0, 1, 'Promotion gate: minimum ROC-AUC'),
     MIN_MODEL_F1: num(0.65, 0, 1, 'Promotion gate: minimum F1'),
     PROMOTION_MARGIN: num(0, -1, 1, 'A candidate must beat the champion primary metric by this much'),
-    PRIMARY_METRIC: str('roc_auc', 'Model selection metric', { enum: ['roc_auc', 'f1', 'accuracy', 'log_loss'] }),
+    PRIMARY_METRIC: str('roc_auc', 'Model selection metric', {
+      enum: ['roc_auc', 'f1', 'accuracy', 'log_loss'],
+    }),
     CV_FOLDS: int(10, 2, 20, 'Stratified cross-validation folds'),
     TRAIN_SEED: int(42, 0, 2 ** 31 - 1, 'Seed for CV splits, search and learners'),
     SEARCH_BUDGET: int(8, 1, 200, 'Hyperparameter configurations tried per family'),
@@ -72,11 +80,18 @@ export const EnvSchema = T.Object(
     DRIFT_CONSECUTIVE_WINDOWS: int(2, 1, 100, 'Consecutive windows over threshold before an alert'),
     DRIFT_MIN_WINDOW: int(200, 1, 1000000, 'Minimum events in a window before any verdict'),
     DRIFT_EVAL_EVERY: int(250, 1, 1000000, 'Evaluate the sliding window every N events'),
-    DRIFT_TIME_WINDOWS: str('5m,1h', 'Tumbling time windows, e.g. "5m,1h"', { pattern: '^(\\d+[smhd])(,\\d+[smhd])*$' }),
+    DRIFT_TIME_WINDOWS: str('5m,1h', 'Tumbling time windows, e.g. "5m,1h"', {
+      pattern: '^(\\d+[smhd])(,\\d+[smhd])*$',
+    }),
     PSI_BINS: int(10, 2, 100, 'Quantile bins of the reference distribution'),
     CONCEPT_DRIFT_THRESHOLD: num(0.1, 0, 1, 'Accuracy drop versus validation that counts as concept drift'),
     CONCEPT_MIN_LABELS: int(100, 1, 1000000, 'Minimum labelled predictions before a concept-drift verdict'),
-    LABEL_JOIN_TTL_MS: int(7 * 24 * 3600 * 1000, 1000, 365 * 24 * 3600 * 1000, 'How long a prediction waits for its label'),
+    LABEL_JOIN_TTL_MS: int(
+      7 * 24 * 3600 * 1000,
+      1000,
+      365 * 24 * 3600 * 1000,
+      'How long a prediction waits for its label',
+    ),
     AUTO_RETRAIN_ENABLED: bool(true, 'Retrain automatically on drift or new data'),
     MIN_NEW_DATA_THRESHOLD: int(100, 1, 100000000, 'New labelled outcomes that trigger a retrain'),
     RETRAIN_COOLDOWN_MS: int(60000, 0, 7 * 24 * 3600 * 1000, 'Minimum time between automatic retrains'),

@@ -52,7 +52,8 @@ export function parsePima(text: string): PimaDataset {
     })
     rows.push(v)
     const outcome = cells[columns.length - 1]!
-    if (outcome !== 0 && outcome !== 1) throw new RiskStreamError('DATASET_INVALID', `line ${i + 1}: Outcome must be 0 or 1`)
+    if (outcome !== 0 && outcome !== 1)
+      throw new RiskStreamError('DATASET_INVALID', `line ${i + 1}: Outcome must be 0 or 1`)
     labels.push(outcome)
   }
   if (rows.length !== PIMA_CHECKS.rows) {
@@ -61,7 +62,10 @@ export function parsePima(text: string): PimaDataset {
   columns.forEach((col, j) => {
     const mean = sums[j]! / rows.length
     if (Math.abs(mean - PIMA_CHECKS.means[col]!) > 1e-5) {
-      throw new RiskStreamError('DATASET_INVALID', `mean of ${col} is ${mean.toFixed(6)}, expected ${PIMA_CHECKS.means[col]}`)
+      throw new RiskStreamError(
+        'DATASET_INVALID',
+        `mean of ${col} is ${mean.toFixed(6)}, expected ${PIMA_CHECKS.means[col]}`,
+      )
     }
   })
   return { rows, labels, sha256: createHash('sha256').update(text).digest('hex') }
@@ -73,9 +77,13 @@ export function loadPima(path: string): PimaDataset {
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
-    throw new RiskStreamError('DATASET_INVALID', `cannot read ${path}; run "npm run data:fetch" or set PIMA_CSV_PATH`, {
-      cause: err,
-    })
+    throw new RiskStreamError(
+      'DATASET_INVALID',
+      `cannot read ${path}; run "npm run data:fetch" or set PIMA_CSV_PATH`,
+      {
+        cause: err,
+      },
+    )
   }
   return parsePima(text)
 }

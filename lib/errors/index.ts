@@ -17,14 +17,30 @@ export const ERROR_CODES = {
   REGISTRY_UNAVAILABLE: { message: 'Schema registry is not reachable', retriable: true, status: 503 },
   CLICKHOUSE_UNAVAILABLE: { message: 'ClickHouse is not reachable', retriable: true, status: 503 },
   SCHEMA_INCOMPATIBLE: { message: 'Schema change rejected by the registry', retriable: false, status: 409 },
-  DECODE_BAD_MAGIC: { message: 'Record is not in the schema-registry wire format', retriable: false, status: 400 },
-  DECODE_UNKNOWN_SCHEMA: { message: 'Record refers to a schema id the registry does not know', retriable: false, status: 400 },
+  DECODE_BAD_MAGIC: {
+    message: 'Record is not in the schema-registry wire format',
+    retriable: false,
+    status: 400,
+  },
+  DECODE_UNKNOWN_SCHEMA: {
+    message: 'Record refers to a schema id the registry does not know',
+    retriable: false,
+    status: 400,
+  },
   DECODE_FAILED: { message: 'Record could not be decoded with its schema', retriable: false, status: 400 },
   VALIDATION_FAILED: { message: 'Record failed validation', retriable: false, status: 400 },
-  UNKNOWN_MODEL_VERSION: { message: 'Record names a model version that does not exist', retriable: false, status: 404 },
+  UNKNOWN_MODEL_VERSION: {
+    message: 'Record names a model version that does not exist',
+    retriable: false,
+    status: 404,
+  },
   MODEL_NOT_FOUND: { message: 'No model version found', retriable: false, status: 404 },
   ARTIFACT_CORRUPT: { message: 'Model artifact failed verification', retriable: false, status: 422 },
-  GATE_REJECTED: { message: 'Candidate model did not pass the promotion gate', retriable: false, status: 422 },
+  GATE_REJECTED: {
+    message: 'Candidate model did not pass the promotion gate',
+    retriable: false,
+    status: 422,
+  },
   TRAINING_FAILED: { message: 'Training failed', retriable: false, status: 500 },
   DATASET_INVALID: { message: 'Data set failed verification', retriable: false, status: 422 },
   MIGRATION_FAILED: { message: 'ClickHouse migration failed', retriable: false, status: 500 },
@@ -78,6 +94,7 @@ export function toRiskStreamError(err: unknown, fallback: ErrorCode = 'INTERNAL'
   if (err instanceof RiskStreamError) return err
   const message = err instanceof Error ? err.message : String(err)
   // kafkajs marks its own transient failures; keep that knowledge instead of guessing.
-  const retriable = typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true
+  const retriable =
+    typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true
   return new RiskStreamError(fallback, message, { cause: err, retriable: retriable || undefined })
 }

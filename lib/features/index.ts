@@ -40,11 +40,51 @@ export interface FeatureSpec {
  * BMI 10–90 kg/m². They are documented in the README's table.
  */
 export const FEATURE_SPECS: readonly FeatureSpec[] = [
-  { name: 'pregnancies', csvColumn: 'Pregnancies', zeroMeansMissing: false, nullable: true, min: 0, max: 25, unit: 'count' },
-  { name: 'glucose', csvColumn: 'Glucose', zeroMeansMissing: true, nullable: true, min: 20, max: 600, unit: 'mg/dL' },
-  { name: 'bloodPressure', csvColumn: 'BloodPressure', zeroMeansMissing: true, nullable: true, min: 10, max: 200, unit: 'mmHg' },
-  { name: 'skinThickness', csvColumn: 'SkinThickness', zeroMeansMissing: true, nullable: true, min: 1, max: 120, unit: 'mm' },
-  { name: 'insulin', csvColumn: 'Insulin', zeroMeansMissing: true, nullable: true, min: 1, max: 1500, unit: 'µU/mL' },
+  {
+    name: 'pregnancies',
+    csvColumn: 'Pregnancies',
+    zeroMeansMissing: false,
+    nullable: true,
+    min: 0,
+    max: 25,
+    unit: 'count',
+  },
+  {
+    name: 'glucose',
+    csvColumn: 'Glucose',
+    zeroMeansMissing: true,
+    nullable: true,
+    min: 20,
+    max: 600,
+    unit: 'mg/dL',
+  },
+  {
+    name: 'bloodPressure',
+    csvColumn: 'BloodPressure',
+    zeroMeansMissing: true,
+    nullable: true,
+    min: 10,
+    max: 200,
+    unit: 'mmHg',
+  },
+  {
+    name: 'skinThickness',
+    csvColumn: 'SkinThickness',
+    zeroMeansMissing: true,
+    nullable: true,
+    min: 1,
+    max: 120,
+    unit: 'mm',
+  },
+  {
+    name: 'insulin',
+    csvColumn: 'Insulin',
+    zeroMeansMissing: true,
+    nullable: true,
+    min: 1,
+    max: 1500,
+    unit: 'µU/mL',
+  },
   { name: 'bmi', csvColumn: 'BMI', zeroMeansMissing: true, nullable: true, min: 10, max: 90, unit: 'kg/m²' },
   {
     name: 'diabetesPedigreeFunction',
@@ -78,7 +118,8 @@ export function validateFeatures(v: Record<string, unknown>): FeatureIssue[] {
   for (const spec of FEATURE_SPECS) {
     const x = v[spec.name]
     if (x === null || x === undefined) {
-      if (!spec.nullable) issues.push({ feature: spec.name, rule: 'missing', message: `${spec.name} is required` })
+      if (!spec.nullable)
+        issues.push({ feature: spec.name, rule: 'missing', message: `${spec.name} is required` })
       continue
     }
     if (typeof x !== 'number' || !Number.isFinite(x)) {

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino'
+import { type Logger, pino } from 'pino'
 
 export type { Logger } from 'pino'
 
@@ -32,7 +32,8 @@ const CENSOR = '[redacted]'
  */
 export function scrub(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object' || depth > 8) return value
-  if (value instanceof Error) return { type: value.name, message: value.message, code: (value as { code?: unknown }).code }
+  if (value instanceof Error)
+    return { type: value.name, message: value.message, code: (value as { code?: unknown }).code }
   if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1))
   if (Buffer.isBuffer(value)) return CENSOR
   const out: Record<string, unknown> = {}

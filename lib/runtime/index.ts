@@ -6,7 +6,14 @@
 import type { Kafka, Producer } from 'kafkajs'
 import { type ClickHouseClient, createClickHouse } from '../clickhouse/index.ts'
 import type { Config } from '../config/index.ts'
-import { type AvroSerde, createKafka, createProducer, createSerde, type TopicNames, topicNames } from '../kafka/index.ts'
+import {
+  type AvroSerde,
+  createKafka,
+  createProducer,
+  createSerde,
+  type TopicNames,
+  topicNames,
+} from '../kafka/index.ts'
 import { getLogger, type Logger } from '../log/index.ts'
 
 export interface Deps {
@@ -43,7 +50,8 @@ export async function createDeps(config: Readonly<Config>, options: CreateDepsOp
     serde: createSerde(config),
     topics: topicNames(config.topics.prefix),
     producer,
-    clickhouse: options.clickhouse === false ? (undefined as unknown as ClickHouseClient) : createClickHouse(config),
+    clickhouse:
+      options.clickhouse === false ? (undefined as unknown as ClickHouseClient) : createClickHouse(config),
     log: getLogger('runtime'),
   }
 }

@@ -5,7 +5,7 @@
  * no request was lost or predicted twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runDemo, type DemoReport } from '../../bin/demo.ts'
+import { type DemoReport, runDemo } from '../../bin/demo.ts'
 import { createClickHouse, queryRows } from '../../lib/clickhouse/index.ts'
 import { createKafka, createSerde, topicNames } from '../../lib/kafka/index.ts'
 import { latestProductionFromTopic } from '../../lib/registry/index.ts'
@@ -41,10 +41,16 @@ describe('the loop closes end to end', () => {
       ch,
       `SELECT kind, features, model_version FROM drift_events FINAL WHERE kind = 'data_drift'`,
     )
-    expect(events.some((e) => e.features.includes('glucose') && Number(e.model_version) === demo.initialVersion)).toBe(true)
+    expect(
+      events.some((e) => e.features.includes('glucose') && Number(e.model_version) === demo.initialVersion),
+    ).toBe(true)
     const onTopic = await collectMessages(kafka, topics.driftEvents, (m) => m.length > 0)
-    const decoded = await Promise.all(onTopic.map((m) => serde.decode<{ kind: string; features: string[] }>(m.value, 'DriftEvent')))
-    expect(decoded.some((d) => d.value.kind === 'data_drift' && d.value.features.includes('glucose'))).toBe(true)
+    const decoded = await Promise.all(
+      onTopic.map((m) => serde.decode<{ kind: string; features: string[] }>(m.value, 'DriftEvent')),
+    )
+    expect(decoded.some((d) => d.value.kind === 'data_drift' && d.value.features.includes('glucose'))).toBe(
+      true,
+    )
   })
 
   it('retrained and promoted a new production version, recoverable from the topic alone', async () => {
@@ -91,7 +97,10 @@ describe('the loop closes end to end', () => {
     // Exactly one prediction on the wire per request (no crash here, so no redelivery either).
     expect(predictedIds.length).toBe(requestIds.size)
     expect(new Set(predictedIds)).toEqual(requestIds)
-    const [row] = await queryRows<{ n: number; u: number }>(ch, 'SELECT count() AS n, uniqExact(request_id) AS u FROM predictions FINAL')
+    const [row] = await queryRows<{ n: number; u: number }>(
+      ch,
+      'SELECT count() AS n, uniqExact(request_id) AS u FROM predictions FINAL',
+    )
     expect(Number(row!.n)).toBe(requestIds.size)
     expect(Number(row!.u)).toBe(requestIds.size)
   })

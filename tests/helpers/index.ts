@@ -40,7 +40,10 @@ export interface WaitOptions {
 }
 
 /** Polls `check` until it returns a truthy value, or fails with `message` after the timeout. */
-export async function waitFor<T>(check: () => T | Promise<T>, options: WaitOptions = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  options: WaitOptions = {},
+): Promise<NonNullable<T>> {
   const { timeoutMs = 30_000, intervalMs = 100, message = 'condition' } = options
   const deadline = Date.now() + timeoutMs
   let lastError: unknown
@@ -52,7 +55,9 @@ export async function waitFor<T>(check: () => T | Promise<T>, options: WaitOptio
       lastError = err
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}${lastError ? `: ${String(lastError)}` : ''}`)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${message}${lastError ? `: ${String(lastError)}` : ''}`,
+      )
     }
     await new Promise((r) => setTimeout(r, intervalMs))
   }
@@ -84,8 +89,15 @@ export async function collectMessages(
     await consumer.run({
       eachMessage: async ({ message, partition }) => {
         const headers: Record<string, string> = {}
-        for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(Array.isArray(v) ? v[0] : v)
-        messages.push({ key: message.key?.toString() ?? null, value: message.value, headers, partition, offset: message.offset })
+        for (const [k, v] of Object.entries(message.headers ?? {}))
+          headers[k] = String(Array.isArray(v) ? v[0] : v)
+        messages.push({
+          key: message.key?.toString() ?? null,
+          value: message.value,
+          headers,
+          partition,
+          offset: message.offset,
+        })
       },
     })
     await waitFor(() => until(messages), { timeoutMs: 60_000, message: `messages on ${topic}`, ...options })

@@ -11,7 +11,7 @@
  * The native stack is left running afterwards: several test runs (and people) share it, and
  * stopping it under them would fail their tests. `npm run stack:down` (and .ci/run's exit trap) stop it.
  */
-import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, Wait } from 'testcontainers'
+import type { StartedDockerComposeEnvironment } from 'testcontainers'
 import { loadConfig, REPO_ROOT } from '../../lib/config/index.ts'
 import { stackOptionsFrom } from '../../stack/config.ts'
 import { dockerAvailable } from '../../stack/docker.ts'
@@ -26,6 +26,9 @@ export async function setup(): Promise<void> {
   if (kafka && registry) return
   if (config.stack.mode !== 'native' && (await dockerAvailable())) {
     console.log('[test-stack] Docker answers: starting Kafka and the registry with testcontainers')
+    // Imported only here: testcontainers pulls in an undici that needs a zstd binding Node 20.20
+    // lacks, so importing it on a machine without Docker would break every integration run.
+    const { DockerComposeEnvironment, Wait } = await import('testcontainers')
     containers = await new DockerComposeEnvironment(REPO_ROOT, 'docker-compose.yml')
       .withWaitStrategy('kafka-1', Wait.forHealthCheck())
       .withWaitStrategy('registry-1', Wait.forHealthCheck())

@@ -7,7 +7,6 @@
  * monitors rebuild their join state "as of" a checkpoint's offsets.
  */
 import type { IHeaders } from 'kafkajs'
-import type { FeatureName } from '../../../lib/features/index.ts'
 import { DLQ_HEADERS, headerString } from '../../../lib/kafka/index.ts'
 
 /** DateTime64(3, 'UTC') literal for JSONEachRow inserts. */

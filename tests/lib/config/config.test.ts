@@ -19,7 +19,12 @@ describe('config', () => {
   })
 
   it('coerces values from strings', () => {
-    const c = loadConfig({ DRIFT_THRESHOLD: '0.2', AUTO_RETRAIN_ENABLED: 'false', KAFKA_BROKERS: 'a:1,b:2', API_KEYS: 'k1, k2' })
+    const c = loadConfig({
+      DRIFT_THRESHOLD: '0.2',
+      AUTO_RETRAIN_ENABLED: 'false',
+      KAFKA_BROKERS: 'a:1,b:2',
+      API_KEYS: 'k1, k2',
+    })
     expect(c.drift.threshold).toBe(0.2)
     expect(c.retrain.autoEnabled).toBe(false)
     expect(c.kafka.brokers).toEqual(['a:1', 'b:2'])
@@ -62,6 +67,8 @@ describe('config', () => {
   it('test mode must be one of the known modes', () => {
     expect(testMode({ RISKSTREAM_TEST_MODE: 'unit' })).toBe('unit')
     expect(testMode({})).toBe('all')
-    expect(() => testMode({ RISKSTREAM_TEST_MODE: 'fast' })).toThrow(/allowed: unit, integration, reliability, all/)
+    expect(() => testMode({ RISKSTREAM_TEST_MODE: 'fast' })).toThrow(
+      /allowed: unit, integration, reliability, all/,
+    )
   })
 })

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { FEATURE_SPEC, FEATURES, fromCsvValue, toRow, validateFeatures } from '../../../lib/features/index.ts'
 
-const ok = { pregnancies: 2, glucose: 120, bloodPressure: 70, skinThickness: 20, insulin: null, bmi: 30, diabetesPedigreeFunction: 0.5, age: 40 }
+const ok = {
+  pregnancies: 2,
+  glucose: 120,
+  bloodPressure: 70,
+  skinThickness: 20,
+  insulin: null,
+  bmi: 30,
+  diabetesPedigreeFunction: 0.5,
+  age: 40,
+}
 
 describe('features', () => {
   it('accepts a valid vector with missing values', () => {

@@ -40,13 +40,16 @@ describe('Avro through the schema registry', () => {
     // The subject is the topic's, passed explicitly (not the record's namespace).
     const subjectId = await deps.serde.registry.getLatestSchemaId(`${topic}-value`)
     expect(subjectId).toBe(id)
-    await deps.producer.send({ topic, acks: -1, messages: [0, 1].map((i) => ({ key: `req-${i}`, value: deps.serde.encode(topic, request(i)) })) })
+    await deps.producer.send({
+      topic,
+      acks: -1,
+      messages: [0, 1].map((i) => ({ key: `req-${i}`, value: deps.serde.encode(topic, request(i)) })),
+    })
     const messages = await collectMessages(deps.kafka, topic, (m) => m.length >= 2)
     const decoded = await Promise.all(messages.map((m) => deps.serde.decode(m.value, 'PredictionRequest')))
-    expect(decoded.map((d) => d.value).sort((a, b) => String(a.requestId).localeCompare(String(b.requestId)))).toEqual([
-      request(0),
-      request(1),
-    ])
+    expect(
+      decoded.map((d) => d.value).sort((a, b) => String(a.requestId).localeCompare(String(b.requestId))),
+    ).toEqual([request(0), request(1)])
     expect(decoded[0]!.schemaId).toBe(id)
   })
 
@@ -54,7 +57,12 @@ describe('Avro through the schema registry', () => {
     await deps.serde.register(deps.topics.outcomes, 'OutcomeLabel')
     const err = (() => {
       try {
-        deps.serde.encode(deps.topics.outcomes, { requestId: 'r', outcome: 'yes', labelledAt: 1, source: 's' })
+        deps.serde.encode(deps.topics.outcomes, {
+          requestId: 'r',
+          outcome: 'yes',
+          labelledAt: 1,
+          source: 's',
+        })
       } catch (e) {
         return e as RiskStreamError
       }
@@ -82,11 +90,19 @@ describe('dead-letter handling in the shared consumer loop', () => {
   it('forwards an undecodable record to the DLQ with its reason and keeps consuming', async () => {
     const topic = deps.topics.outcomes
     await deps.serde.register(topic, 'OutcomeLabel')
-    const good = (i: number) => ({ key: `o-${i}`, value: deps.serde.encode(topic, { requestId: `o-${i}`, outcome: 1, labelledAt: 1, source: 't' }) })
+    const good = (i: number) => ({
+      key: `o-${i}`,
+      value: deps.serde.encode(topic, { requestId: `o-${i}`, outcome: 1, labelledAt: 1, source: 't' }),
+    })
     await deps.producer.send({
       topic,
       acks: -1,
-      messages: [good(1), { key: 'bad-magic', value: Buffer.from('{"json":true}') }, { key: 'unknown-id', value: Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0, 1, 2]) }, good(2)],
+      messages: [
+        good(1),
+        { key: 'bad-magic', value: Buffer.from('{"json":true}') },
+        { key: 'unknown-id', value: Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0, 1, 2]) },
+        good(2),
+      ],
     })
     const seen: string[] = []
     const consumer = createStreamConsumer<{ requestId: string }>({
@@ -114,7 +130,9 @@ describe('dead-letter handling in the shared consumer loop', () => {
       expect(byKey['unknown-id']![DLQ_HEADERS.sourceTopic]).toBe(topic)
       expect(byKey['unknown-id']![DLQ_HEADERS.schemaId]).toBe(String(0x7fffff_f0))
       expect(dead.find((d) => d.key === 'bad-magic')!.value!.toString()).toBe('{"json":true}')
-      await waitFor(() => consumer.stats.processed >= 4, { message: 'offsets committed past the poison pills' })
+      await waitFor(() => consumer.stats.processed >= 4, {
+        message: 'offsets committed past the poison pills',
+      })
       expect(consumer.stats.deadLettered).toBe(2)
     } finally {
       await consumer.stop()
