@@ -79,26 +79,33 @@ export function topicSpecs(config: Pick<Config, 'topics'>): ITopicConfig[] {
 
 /**
  * Creates missing topics; existing ones are left as they are. Returns the names it created.
- * Returns only once every created topic answers an offsets request: right after creation a
- * busy broker can still say "does not host this topic-partition" to the first produce or fetch.
+ * Returns only once every created topic answers an offsets request. Right after creation a busy
+ * broker can answer metadata with "does not host this topic-partition" (kafkajs' own
+ * waitForLeaders gives up on that), and another process may be creating the same topics, so
+ * creation is retried on what is still missing and readiness is polled here instead.
  */
 export async function ensureTopics(
   admin: Admin,
   config: Pick<Config, 'topics'>,
   timeoutMs = 60_000,
 ): Promise<string[]> {
-  const existing = new Set(await admin.listTopics())
-  const missing = topicSpecs(config).filter((t) => !existing.has(t.topic))
-  if (missing.length === 0) return []
-  try {
-    await admin.createTopics({ topics: missing, waitForLeaders: true })
-  } catch (err) {
-    // Another process may have created some of them meanwhile; anything else is re-thrown below.
-    const still = new Set(await admin.listTopics())
-    if (missing.some((t) => !still.has(t.topic))) throw err
-  }
   const deadline = Date.now() + timeoutMs
-  for (const t of missing) {
+  const specs = topicSpecs(config)
+  const initial = new Set(await admin.listTopics())
+  const created = specs.filter((t) => !initial.has(t.topic))
+  if (created.length === 0) return []
+  let missing = created
+  while (missing.length > 0) {
+    try {
+      await admin.createTopics({ topics: missing, waitForLeaders: false })
+    } catch (err) {
+      if (Date.now() > deadline) throw err
+    }
+    const now = new Set(await admin.listTopics().catch(() => [] as string[]))
+    missing = missing.filter((t) => !now.has(t.topic))
+    if (missing.length > 0) await sleep(200)
+  }
+  for (const t of created) {
     for (;;) {
       try {
         const offsets = await admin.fetchTopicOffsets(t.topic)
@@ -107,8 +114,10 @@ export async function ensureTopics(
         if (Date.now() > deadline) throw err
       }
       if (Date.now() > deadline) throw new Error(`topic ${t.topic} has no leaders after ${timeoutMs} ms`)
-      await new Promise((r) => setTimeout(r, 100))
+      await sleep(100)
     }
   }
-  return missing.map((t) => t.topic)
+  return created.map((t) => t.topic)
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
