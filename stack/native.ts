@@ -492,9 +492,10 @@ async function formatKafkaStorage(opts: StackOptions, java: string): Promise<voi
     ...kafkaJvmArgs(opts),
     'kafka.tools.StorageTool',
     'format',
-    '-t',
-    clusterId,
-    '-c',
+    // `--cluster-id=<id>` in one argument: a base64url id may start with '-', which argparse
+    // would otherwise read as an option (1 start in 64 failed that way).
+    `--cluster-id=${clusterId}`,
+    '--config',
     p.kafkaConfig,
   ])
   if (r.status !== 0)
