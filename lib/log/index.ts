@@ -78,6 +78,11 @@ function childFor(module: string): Logger {
   return child
 }
 
+/** The root logger's level, for worker threads that set up their own logging. */
+export function currentLogLevel(): string {
+  return root?.level ?? 'info'
+}
+
 /**
  * One child logger per module: `const log = getLogger('inference')` at module scope.
  * It resolves lazily so that a logger created at import time still follows `initLogging`.

@@ -9,14 +9,17 @@
  * { type: 'error', message, code }.
  */
 import { parentPort, workerData } from 'node:worker_threads'
+import { initLogging } from '../../lib/log/index.ts'
 import type { Dataset } from '../learners/types.ts'
 import { closeXGBoostWorker } from '../learners/xgboost.ts'
 import { type TrainCandidatesOptions, trainCandidates } from '../pipeline/train.ts'
 
-const { data, opts } = workerData as {
+const { data, opts, logLevel } = workerData as {
   data: Dataset
   opts: Omit<TrainCandidatesOptions, 'onProgress' | 'now'>
+  logLevel?: string
 }
+initLogging({ level: logLevel ?? 'info' })
 const port = parentPort!
 try {
   const result = await trainCandidates(data, {
