@@ -35,11 +35,10 @@ export function createKafka(config: Pick<Config, 'kafka'>, options: { clientId?:
       () =>
       ({ level, log: entry }) => {
         const { message, ...extra } = entry
-        // The group coordinator reports rebalances as errors; they are expected during scaling.
-        log[LEVELS[level] ?? 'info'](
-          { kafka: extra.logger ?? 'kafkajs', broker: extra.broker, error: extra.error },
-          message,
-        )
+        // kafkajs logs every error response ("Response ListOffsets…: not the leader") at ERROR
+        // and then retries it itself; a failure that survives the retries is thrown to the caller.
+        const lvl = message.startsWith('Response ') ? 'debug' : (LEVELS[level] ?? 'info')
+        log[lvl]({ kafka: extra.logger ?? 'kafkajs', broker: extra.broker, error: extra.error }, message)
       },
   }
   if (kafka.ssl) settings.ssl = kafka.sslCaFile ? { ca: [readFileSync(kafka.sslCaFile, 'utf8')] } : true
