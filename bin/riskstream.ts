@@ -9,10 +9,15 @@ import { Command } from 'commander'
 import { migrate } from '../lib/clickhouse/index.ts'
 import { type Config, getConfig } from '../lib/config/index.ts'
 import { type ErrorCode, isRiskStreamError, toRiskStreamError } from '../lib/errors/index.ts'
-import { ensureTopics, registerContracts, TOPIC_SCHEMAS } from '../lib/kafka/index.ts'
 import { getLogger, initLogging } from '../lib/log/index.ts'
 import { createRegistry } from '../lib/registry/index.ts'
-import { closeDeps, createDeps, type Deps, type Service } from '../lib/runtime/index.ts'
+import {
+  closeDeps,
+  createDeps,
+  type Deps,
+  prepare as prepareInfrastructure,
+  type Service,
+} from '../lib/runtime/index.ts'
 import { producerCommands } from '../producers/cli.ts'
 import { stackOptionsFrom } from '../stack/config.ts'
 import { stackDown, stackStatus, stackUp } from '../stack/index.ts'
@@ -53,18 +58,8 @@ function config(): Readonly<Config> {
 }
 
 /** Creates topics, registers contracts and applies migrations: idempotent, run before any role. */
-export async function prepare(deps: Deps, log: (m: string) => void = say): Promise<void> {
-  const admin = deps.kafka.admin()
-  await admin.connect()
-  try {
-    const created = await ensureTopics(admin, deps.config)
-    if (created.length > 0) log(`created ${created.length} topics`)
-  } finally {
-    await admin.disconnect()
-  }
-  await registerContracts(deps.serde, deps.topics, TOPIC_SCHEMAS)
-  const applied = await migrate(deps.clickhouse, { log })
-  if (applied.length === 0) log('migrations: up to date')
+export function prepare(deps: Deps, log: (m: string) => void = say): Promise<void> {
+  return prepareInfrastructure(deps, log)
 }
 
 /** Builds deps, runs `body`, and always closes the clients. */

@@ -4,13 +4,16 @@
  * deps, and `closeDeps` closes everything in one place (in the entry's `finally`).
  */
 import type { Kafka, Producer } from 'kafkajs'
-import { type ClickHouseClient, createClickHouse } from '../clickhouse/index.ts'
+import { type ClickHouseClient, createClickHouse, migrate } from '../clickhouse/index.ts'
 import type { Config } from '../config/index.ts'
 import {
   type AvroSerde,
   createKafka,
   createProducer,
   createSerde,
+  ensureTopics,
+  registerContracts,
+  TOPIC_SCHEMAS,
   type TopicNames,
   topicNames,
 } from '../kafka/index.ts'
@@ -58,4 +61,24 @@ export async function createDeps(config: Readonly<Config>, options: CreateDepsOp
 
 export async function closeDeps(deps: Partial<Deps>): Promise<void> {
   await Promise.allSettled([deps.producer?.disconnect(), deps.clickhouse?.close()])
+}
+
+/**
+ * Makes the infrastructure ready for the roles, idempotently: creates missing topics, registers
+ * every Avro contract under its `<topic>-value` subject, and applies pending ClickHouse
+ * migrations (skipped when `deps` has no ClickHouse client). Run before any role starts.
+ */
+export async function prepare(deps: Deps, log: (m: string) => void = () => {}): Promise<void> {
+  const admin = deps.kafka.admin()
+  await admin.connect()
+  try {
+    const created = await ensureTopics(admin, deps.config)
+    if (created.length > 0) log(`created ${created.length} topics`)
+  } finally {
+    await admin.disconnect()
+  }
+  await registerContracts(deps.serde, deps.topics, TOPIC_SCHEMAS)
+  if (!deps.clickhouse) return
+  const applied = await migrate(deps.clickhouse, { log })
+  if (applied.length === 0) log('migrations: up to date')
 }

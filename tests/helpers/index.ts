@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Kafka } from 'kafkajs'
 import { type Config, configWith } from '../../lib/config/index.ts'
+import { createDeps, type Deps, prepare } from '../../lib/runtime/index.ts'
 
 export function uniqueId(prefix = 't'): string {
   return `${prefix}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
@@ -105,4 +106,18 @@ export async function collectMessages(
   } finally {
     await consumer.disconnect()
   }
+}
+
+/**
+ * Deps for one integration test on its own topic prefix and chDB directory, with topics created,
+ * contracts registered and migrations applied through the same `prepare` the CLI runs.
+ * Close them with `closeDeps` in `afterAll`.
+ */
+export async function preparedDeps(
+  overrides: Record<string, string> = {},
+  options: { clickhouse?: boolean } = {},
+): Promise<Deps> {
+  const deps = await createDeps(testConfig(overrides), options)
+  await prepare(deps)
+  return deps
 }

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../../../lib/clickhouse/index.ts'
-import { createKafka, ensureTopics } from '../../../lib/kafka/index.ts'
+import { createKafka } from '../../../lib/kafka/index.ts'
 import { sha256Hex } from '../../../lib/model/artifact.ts'
 import {
   createRegistry,
@@ -12,20 +11,15 @@ import {
   servingKey,
   shadowKey,
 } from '../../../lib/registry/index.ts'
-import { closeDeps, createDeps, type Deps } from '../../../lib/runtime/index.ts'
-import { collectMessages, testConfig, uniqueId } from '../../helpers/index.ts'
+import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
+import { collectMessages, preparedDeps, uniqueId } from '../../helpers/index.ts'
 import { linearArtifact } from './fixtures.ts'
 
 let deps: Deps
 let registry: ModelRegistry
 
 beforeAll(async () => {
-  deps = await createDeps(testConfig())
-  const admin = deps.kafka.admin()
-  await admin.connect()
-  await ensureTopics(admin, deps.config)
-  await admin.disconnect()
-  await migrate(deps.clickhouse)
+  deps = await preparedDeps()
   registry = createRegistry(deps)
 })
 

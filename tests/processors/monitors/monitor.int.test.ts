@@ -3,12 +3,11 @@
  * into the monitor service; rows, drift events and crash recovery are checked in ClickHouse.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { migrate, queryRows } from '../../../lib/clickhouse/index.ts'
-import { ensureTopics, registerContracts, TOPIC_SCHEMAS } from '../../../lib/kafka/index.ts'
-import { closeDeps, createDeps, type Deps } from '../../../lib/runtime/index.ts'
+import { queryRows } from '../../../lib/clickhouse/index.ts'
+import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
 import { createMonitorService, type MonitorService } from '../../../processors/monitors/service.ts'
 import type { OutcomeEvent, PredictionEvent } from '../../../processors/monitors/sink/rows.ts'
-import { collectMessages, testConfig, uniqueId, waitFor } from '../../helpers/index.ts'
+import { collectMessages, preparedDeps, uniqueId, waitFor } from '../../helpers/index.ts'
 import { pimaArtifact, pimaStream } from './streams.ts'
 
 const artifact = pimaArtifact()
@@ -16,16 +15,8 @@ const opened: Deps[] = []
 
 async function setup(overrides: Record<string, string> = {}) {
   const model = uniqueId('m').toLowerCase()
-  const deps = await createDeps(testConfig({ MODEL_NAME: model, ...overrides }))
+  const deps = await preparedDeps({ MODEL_NAME: model, ...overrides })
   opened.push(deps)
-  const admin = deps.kafka.admin()
-  await admin.connect()
-  await ensureTopics(admin, deps.config)
-  await admin.disconnect()
-  await migrate(deps.clickhouse)
-  // drift-events is registered by the service (see registerDriftEventSchema).
-  const { driftEvents: _skip, ...contracts } = TOPIC_SCHEMAS
-  await registerContracts(deps.serde, deps.topics, contracts)
   return { deps, model }
 }
 

@@ -5,12 +5,11 @@
  *     small Kafka batches so that several checkpoints, a replay and a resume are exercised.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { migrate, queryRows } from '../../../lib/clickhouse/index.ts'
-import { ensureTopics, registerContracts, TOPIC_SCHEMAS } from '../../../lib/kafka/index.ts'
-import { closeDeps, createDeps, type Deps } from '../../../lib/runtime/index.ts'
+import { queryRows } from '../../../lib/clickhouse/index.ts'
+import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
 import { createMonitorService, type MonitorService } from '../../../processors/monitors/service.ts'
 import type { OutcomeEvent, PredictionEvent } from '../../../processors/monitors/sink/rows.ts'
-import { collectMessages, testConfig, uniqueId, waitFor } from '../../helpers/index.ts'
+import { collectMessages, preparedDeps, uniqueId, waitFor } from '../../helpers/index.ts'
 import { pimaArtifact, pimaStream, type StreamItem } from './streams.ts'
 
 const artifact = pimaArtifact()
@@ -24,15 +23,8 @@ afterAll(async () => {
 
 async function setup(overrides: Record<string, string> = {}) {
   const model = uniqueId('m').toLowerCase()
-  const deps = await createDeps(testConfig({ MODEL_NAME: model, ...overrides }))
+  const deps = await preparedDeps({ MODEL_NAME: model, ...overrides })
   opened.push(deps)
-  const admin = deps.kafka.admin()
-  await admin.connect()
-  await ensureTopics(admin, deps.config)
-  await admin.disconnect()
-  await migrate(deps.clickhouse)
-  const { driftEvents: _registeredByService, ...contracts } = TOPIC_SCHEMAS
-  await registerContracts(deps.serde, deps.topics, contracts)
   return { deps, model }
 }
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate, queryRows } from '../../../lib/clickhouse/index.ts'
-import { ensureTopics, readToEnd } from '../../../lib/kafka/index.ts'
+import { queryRows } from '../../../lib/clickhouse/index.ts'
+import { readToEnd } from '../../../lib/kafka/index.ts'
 import { createRegistry, type ModelRegistry } from '../../../lib/registry/index.ts'
-import { closeDeps, createDeps, type Deps } from '../../../lib/runtime/index.ts'
+import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
 import { trainOnce } from '../../../trainer/index.ts'
 import {
   createTrainerService,
@@ -10,7 +10,7 @@ import {
   type RetrainResultRecord,
   type TrainerService,
 } from '../../../trainer/service/index.ts'
-import { testConfig, uniqueId, waitFor } from '../../helpers/index.ts'
+import { preparedDeps, uniqueId, waitFor } from '../../helpers/index.ts'
 
 const QUICK = { families: ['logistic_regression' as const], budget: 1, folds: 3 }
 
@@ -62,14 +62,11 @@ async function decisions(triggerIds: string[]) {
 
 beforeAll(async () => {
   // A long cooldown: every automatic trigger after the first lands inside it.
-  deps = await createDeps(
-    testConfig({ MODEL_NAME: uniqueId('m'), RETRAIN_COOLDOWN_MS: '600000', AUTO_RETRAIN_ENABLED: 'true' }),
-  )
-  const admin = deps.kafka.admin()
-  await admin.connect()
-  await ensureTopics(admin, deps.config)
-  await admin.disconnect()
-  await migrate(deps.clickhouse)
+  deps = await preparedDeps({
+    MODEL_NAME: uniqueId('m'),
+    RETRAIN_COOLDOWN_MS: '600000',
+    AUTO_RETRAIN_ENABLED: 'true',
+  })
   await deps.serde.register(deps.topics.driftEvents, 'DriftEvent')
   registry = createRegistry(deps)
   // An initial production model, trained before the service exists (so it is no trigger's run).

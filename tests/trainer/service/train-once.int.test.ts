@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../../../lib/clickhouse/index.ts'
 import { loadPima } from '../../../lib/data/pima.ts'
-import { ensureTopics } from '../../../lib/kafka/index.ts'
 import { createRegistry, latestProductionFromTopic, type ModelRegistry } from '../../../lib/registry/index.ts'
-import { closeDeps, createDeps, type Deps } from '../../../lib/runtime/index.ts'
+import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
 import { formatRunsTable, getRun, listRuns, trainOnce } from '../../../trainer/index.ts'
-import { testConfig, uniqueId } from '../../helpers/index.ts'
+import { preparedDeps, testConfig, uniqueId } from '../../helpers/index.ts'
 
 // Small, fast runs: one pure-JS family, one trial, 3 folds (the full search is for the CLI).
 const QUICK = { families: ['logistic_regression' as const], budget: 1, folds: 3 }
@@ -14,12 +12,7 @@ let deps: Deps
 let registry: ModelRegistry
 
 beforeAll(async () => {
-  deps = await createDeps(testConfig({ MODEL_NAME: uniqueId('m') }))
-  const admin = deps.kafka.admin()
-  await admin.connect()
-  await ensureTopics(admin, deps.config)
-  await admin.disconnect()
-  await migrate(deps.clickhouse)
+  deps = await preparedDeps({ MODEL_NAME: uniqueId('m') })
   registry = createRegistry(deps)
 })
 

@@ -1,24 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate, queryRows } from '../../../lib/clickhouse/index.ts'
+import { queryRows } from '../../../lib/clickhouse/index.ts'
 import { loadPima } from '../../../lib/data/pima.ts'
-import { ensureTopics } from '../../../lib/kafka/index.ts'
-import { closeDeps, createDeps, type Deps } from '../../../lib/runtime/index.ts'
+import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
 import { createTrainerService, type TrainerService } from '../../../trainer/service/index.ts'
-import { testConfig, uniqueId, waitFor } from '../../helpers/index.ts'
+import { preparedDeps, uniqueId, waitFor } from '../../helpers/index.ts'
 
 let deps: Deps
 let service: TrainerService
 const ts = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
 
 beforeAll(async () => {
-  deps = await createDeps(
-    testConfig({ MODEL_NAME: uniqueId('m'), MIN_NEW_DATA_THRESHOLD: '5', RETRAIN_COOLDOWN_MS: '0' }),
-  )
-  const admin = deps.kafka.admin()
-  await admin.connect()
-  await ensureTopics(admin, deps.config)
-  await admin.disconnect()
-  await migrate(deps.clickhouse)
+  deps = await preparedDeps({
+    MODEL_NAME: uniqueId('m'),
+    MIN_NEW_DATA_THRESHOLD: '5',
+    RETRAIN_COOLDOWN_MS: '0',
+  })
   service = createTrainerService(deps, {
     train: { families: ['logistic_regression'], budget: 1, folds: 3 },
     pollIntervalMs: 200,
