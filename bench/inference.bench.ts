@@ -11,7 +11,7 @@
  * Run: npx tsx bench/inference.bench.ts [requests=100000] [--no-e2e] [--batch-bytes=N]
  */
 import { randomBytes } from 'node:crypto'
-import { loadConfig } from '../lib/config/index.ts'
+import { configWith, loadConfig } from '../lib/config/index.ts'
 import { loadPima } from '../lib/data/pima.ts'
 import { FEATURES } from '../lib/features/index.ts'
 import { ensureTopics, registerContracts, TOPIC_SCHEMAS } from '../lib/kafka/index.ts'
@@ -194,7 +194,7 @@ async function e2eBench(m: {
     `\n== end to end: ${fmt(N_REQUESTS)} requests → predictions through the broker (${m.family}) ==`,
   )
   const prefix = `bench-${Date.now().toString(36)}${randomBytes(2).toString('hex')}.`
-  const cfg = loadConfig({ ...process.env, TOPIC_PREFIX: prefix, LOG_LEVEL: 'warn' })
+  const cfg = configWith({ TOPIC_PREFIX: prefix, LOG_LEVEL: 'warn' })
   const deps = await createDeps(cfg, { clickhouse: false })
   const admin = deps.kafka.admin()
   await admin.connect()

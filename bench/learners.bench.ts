@@ -4,7 +4,7 @@
  *  2. Gradient boosting, 100 trees of depth ≤ 6, on a synthetic 100,000-row set.
  * Prints wall and CPU milliseconds. Run: npx tsx bench/learners.bench.ts [rows]
  */
-import { loadConfig } from '../lib/config/index.ts'
+import { getConfig } from '../lib/config/index.ts'
 import { loadPima } from '../lib/data/pima.ts'
 import { toRow } from '../lib/features/index.ts'
 import { gradientBoostingLearner } from '../trainer/learners/gradient-boosting.ts'
@@ -26,7 +26,7 @@ async function time(label: string, fn: () => unknown): Promise<void> {
   )
 }
 
-const pima = loadPima(loadConfig(process.env).data.pimaCsvPath)
+const pima = loadPima(getConfig().data.pimaCsvPath)
 const nf = 8
 const pimaData: Dataset = {
   X: Float64Array.from(pima.rows.flatMap(toRow)),

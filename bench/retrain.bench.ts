@@ -8,7 +8,7 @@
  * Target: a retrain on 100k rows in < 5 minutes.
  * Run: npx tsx bench/retrain.bench.ts [rows=100000] [k=3] [budget=1] [families=xgboost,gradient_boosting,logistic_regression]
  */
-import { loadConfig } from '../lib/config/index.ts'
+import { getConfig } from '../lib/config/index.ts'
 import { loadPima } from '../lib/data/pima.ts'
 import { toRow } from '../lib/features/index.ts'
 import type { ModelFamily } from '../lib/model/types.ts'
@@ -40,7 +40,7 @@ async function time<T>(label: string, fn: () => Promise<T>): Promise<T> {
 
 /** Resamples Pima rows with replacement and adds ±5 % of each feature's std as Gaussian noise. */
 function synthetic(n: number, seed: number): Dataset {
-  const pima = loadPima(loadConfig(process.env).data.pimaCsvPath)
+  const pima = loadPima(getConfig().data.pimaCsvPath)
   const base = pima.rows.map(toRow)
   const p = 8
   const std = Array.from({ length: p }, (_, j) => {

@@ -4,14 +4,14 @@
  * Run: npx tsx bench/trainer-event-loop.bench.ts [families] [budget]
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { loadConfig } from '../lib/config/index.ts'
+import { configWith } from '../lib/config/index.ts'
 import { loadPima } from '../lib/data/pima.ts'
 import type { ModelFamily } from '../lib/model/types.ts'
 import { closeXGBoostWorker } from '../trainer/learners/xgboost.ts'
 import { datasetFromRows } from '../trainer/pipeline/dataset.ts'
 import { runPipeline } from '../trainer/service/run-pipeline.ts'
 
-const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' })
+const config = configWith({ LOG_LEVEL: 'warn' })
 const pima = loadPima(config.data.pimaCsvPath)
 const { data, fingerprint } = datasetFromRows(pima.rows, pima.labels, ['pima'], {})
 const families = (process.argv[2] ?? 'logistic_regression,random_forest,gradient_boosting,xgboost').split(
