@@ -21,6 +21,22 @@ export interface ClickHouseOptions {
   readOnly?: boolean
 }
 
+/**
+ * WHY every embedded request re-sends these: chdb/connection turns per-request
+ * `clickhouse_settings` into `SET k = v;` statements on the ONE session all requests share,
+ * and a SET outlives its request. An insert with `insert_deduplication_token: T` thus left T
+ * on the session, and the next insert without a token (window rows, drift events,
+ * checkpoints) reused it: ClickHouse took that insert for a duplicate of an earlier one with
+ * token T and dropped it without an error. clickhouse-js merges these client defaults under
+ * every request's own settings, so each request now starts from the defaults. Any setting
+ * passed per request anywhere in the code must have its default listed here
+ * (tests/lib/clickhouse/clickhouse.int.test.ts proves the token case).
+ */
+export const EMBEDDED_SESSION_DEFAULTS = Object.freeze({
+  output_format_json_quote_64bit_integers: 0 as const,
+  insert_deduplication_token: '',
+})
+
 /** The one ClickHouse client factory: a server when CLICKHOUSE_URL is set, else embedded chDB. */
 export function createClickHouse(
   config: Pick<Config, 'clickhouse'>,
@@ -50,7 +66,7 @@ export function createClickHouse(
     mkdirSync(ch.path, { recursive: true })
     const client = createClient({
       connection: createChdbConnection({ path: ch.path }),
-      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+      clickhouse_settings: EMBEDDED_SESSION_DEFAULTS,
     } as Parameters<typeof createClient>[0])
     embedded = { path: ch.path, shared: { client, refs: 0 } }
   }

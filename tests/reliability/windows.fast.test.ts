@@ -113,6 +113,12 @@ describe('window rows after crashes', () => {
     const missing = a.rows.filter((r) => !inB.has(key(r))).length
     const extra = b.rows.filter((r) => !inA.has(key(r))).length
     const pass = missing === 0 && extra === 0 && JSON.stringify(a.events) === JSON.stringify(b.events)
+    if (!pass) {
+      // The full toEqual diff below is truncated; name the first differing rows plainly.
+      const show = (rows: Record<string, unknown>[], other: Set<string>) =>
+        rows.filter((r) => !other.has(key(r))).slice(0, 12).map(key).join('\n  ')
+      console.error(`windows differ\n missing:\n  ${show(a.rows, inB)}\n extra:\n  ${show(b.rows, inA)}`)
+    }
     recordResult(FILE, {
       id: '2',
       fault: `monitor kill -9 ×${b.kills} (before checkpoint / before commit / idle): window rows vs uninterrupted run`,

@@ -63,6 +63,27 @@ describe('ClickHouse client factory (embedded chDB)', () => {
     const [row] = await queryRows<{ c: number }>(client, `SELECT count() AS c FROM ${table}`)
     expect(Number(row!.c)).toBe(4)
   })
+
+  it('a token given to one insert does not stick to the next inserts (embedded session)', async () => {
+    // Regression: chDB applied the token as a session SET, so the next token-less inserts
+    // reused it and the second of them was silently dropped as a "duplicate".
+    const tokened = uniqueId('tokened_')
+    const plain = uniqueId('plain_')
+    for (const t of [tokened, plain])
+      await client.command({
+        query: `CREATE TABLE ${t} (id UInt32) ENGINE = MergeTree ORDER BY id SETTINGS non_replicated_deduplication_window = 100`,
+      })
+    await client.insert({
+      table: tokened,
+      values: [{ id: 1 }],
+      format: 'JSONEachRow',
+      clickhouse_settings: { insert_deduplication_token: uniqueId('tok') },
+    })
+    await client.insert({ table: plain, values: [{ id: 1 }], format: 'JSONEachRow' })
+    await client.insert({ table: plain, values: [{ id: 2 }], format: 'JSONEachRow' })
+    const rows = await queryRows<{ id: number }>(client, `SELECT id FROM ${plain} ORDER BY id`)
+    expect(rows.map((r) => Number(r.id))).toEqual([1, 2])
+  })
 })
 
 describe('migrations', () => {
