@@ -5,12 +5,12 @@
  *     small Kafka batches so that several checkpoints, a replay and a resume are exercised.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { queryRows } from '../../lib/clickhouse/index.ts'
-import { closeDeps, type Deps } from '../../lib/runtime/index.ts'
-import { createMonitorService, type MonitorService } from '../../processors/monitors/service.ts'
-import type { OutcomeEvent, PredictionEvent } from '../../processors/monitors/sink/rows.ts'
-import { collectMessages, preparedDeps, uniqueId, waitFor } from '../helpers/index.ts'
-import { pimaArtifact, pimaStream, type StreamItem } from '../processors/monitors/streams.ts'
+import { queryRows } from '../../../lib/clickhouse/index.ts'
+import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
+import { createMonitorService, type MonitorService } from '../../../processors/monitors/service.ts'
+import type { OutcomeEvent, PredictionEvent } from '../../../processors/monitors/sink/rows.ts'
+import { collectMessages, preparedDeps, uniqueId, waitFor } from '../../helpers/index.ts'
+import { pimaArtifact, pimaStream, type StreamItem } from './streams.ts'
 
 const artifact = pimaArtifact()
 const opened: Deps[] = []

@@ -3,12 +3,12 @@
  * into the monitor service; rows, drift events and crash recovery are checked in ClickHouse.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { queryRows } from '../../lib/clickhouse/index.ts'
-import { closeDeps, type Deps } from '../../lib/runtime/index.ts'
-import { createMonitorService, type MonitorService } from '../../processors/monitors/service.ts'
-import type { OutcomeEvent, PredictionEvent } from '../../processors/monitors/sink/rows.ts'
-import { collectMessages, preparedDeps, uniqueId, waitFor } from '../helpers/index.ts'
-import { pimaArtifact, pimaStream } from '../processors/monitors/streams.ts'
+import { queryRows } from '../../../lib/clickhouse/index.ts'
+import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
+import { createMonitorService, type MonitorService } from '../../../processors/monitors/service.ts'
+import type { OutcomeEvent, PredictionEvent } from '../../../processors/monitors/sink/rows.ts'
+import { collectMessages, preparedDeps, uniqueId, waitFor } from '../../helpers/index.ts'
+import { pimaArtifact, pimaStream } from './streams.ts'
 
 const artifact = pimaArtifact()
 const opened: Deps[] = []
