@@ -26,6 +26,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -52,6 +53,9 @@ const { values } = parseArgs({
     partitions: { type: 'string' },
     'window-poll-ms': { type: 'string', default: '100' },
     'warmup-s': { type: 'string', default: '3' },
+    // Which roles run in this process: the all-in-one default, or 'inference' alone (as when
+    // the monitors run in their own process) to see what the monitors cost the latency.
+    roles: { type: 'string', default: 'monitors,inference' },
   },
 })
 const durationS = Number(values.duration)
@@ -60,6 +64,8 @@ const rate = Number(values.rate)
 const family = values.family as ModelFamily
 const pollMs = Number(values['window-poll-ms'])
 const warmupS = Number(values['warmup-s'])
+const roles = values.roles!.split(',') as ('monitors' | 'inference')[]
+const withMonitors = roles.includes('monitors')
 
 const LOAD_SCRIPT = fileURLToPath(new URL('./lib/load.ts', import.meta.url))
 const say = (m: string) => console.log(`[e2e] ${m}`)
@@ -123,7 +129,7 @@ const config = configWith({
 initLogging({ level: 'warn' })
 const partitions = config.topics.partitions
 const evalEvery = config.drift.evalEvery
-const common = { partitions, family, load1: Number(loadavg()[0]!.toFixed(2)) }
+const common = { partitions, family, roles: roles.join('+'), load1: Number(loadavg()[0]!.toFixed(2)) }
 
 let deps: Deps | undefined
 let admin: Admin | undefined
@@ -150,10 +156,10 @@ try {
   say(`trained ${trained.family} v${trained.version} in ${((performance.now() - t) / 1000).toFixed(1)} s`)
 
   t = performance.now()
-  services = await startRoles(deps, ['monitors', 'inference'], { metrics: new Registry() })
+  services = await startRoles(deps, roles, { metrics: new Registry() })
   const inference = services.find((s) => s.name === 'inference') as InferenceService
   await inference.ready()
-  say(`monitors + inference started in ${((performance.now() - t) / 1000).toFixed(1)} s`)
+  say(`${roles.join(' + ')} started in ${((performance.now() - t) / 1000).toFixed(1)} s`)
 
   const windowsSql =
     `SELECT max(window_id) AS w FROM monitor_windows WHERE model_name = {m:String} AND model_version = {v:UInt32}` +
@@ -280,23 +286,25 @@ try {
   for (const r of results) emitResult(r)
 
   const n0 = (await counts()).predictions
-  const caught = await monitorsCatchUp(n0, 300_000)
-  say(
-    `monitors ${caught.ok ? 'caught up' : 'did NOT catch up'} with ${n0} predictions ${(caught.ms / 1000).toFixed(1)} s after inference`,
-  )
-  const monitorLag: BenchResult = {
-    name: 'e2e.monitors_catch_up_s',
-    value: caught.ms / 1000,
-    unit: 's',
-    config: {
-      ...common,
-      afterRequests: n0,
-      caughtUp: caught.ok,
-      note: 'time after inference drained until the last sliding window row was written',
-    },
+  if (withMonitors) {
+    const caught = await monitorsCatchUp(n0, 300_000)
+    say(
+      `monitors ${caught.ok ? 'caught up' : 'did NOT catch up'} with ${n0} predictions ${(caught.ms / 1000).toFixed(1)} s after inference`,
+    )
+    const monitorLag: BenchResult = {
+      name: 'e2e.monitors_catch_up_s',
+      value: caught.ms / 1000,
+      unit: 's',
+      config: {
+        ...common,
+        afterRequests: n0,
+        caughtUp: caught.ok,
+        note: 'time after inference drained until the last sliding window row was written',
+      },
+    }
+    results.push(monitorLag)
+    emitResult(monitorLag)
   }
-  results.push(monitorLag)
-  emitResult(monitorLag)
 
   // ---------------------------------------------------- (b) latency, (c) request → window row
   say(`(b) latency at ${rate} requests/s for ${latencyS} s; (c) window rows polled every ${pollMs} ms`)
@@ -304,7 +312,7 @@ try {
   let polling = true
   let lastSeen = await maxWindow()
   const poller = (async () => {
-    while (polling) {
+    while (polling && withMonitors) {
       const w = await maxWindow()
       const now = Date.now()
       for (let id = lastSeen + evalEvery; id <= w; id += evalEvery) visibleAt.set(id, now)
@@ -312,6 +320,9 @@ try {
       await sleep(pollMs)
     }
   })()
+  // How long this process' event loop (the roles under test) was blocked while the load ran.
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 })
+  loopDelay.enable()
   const lat = await runLoad(
     prefix,
     [
@@ -334,9 +345,14 @@ try {
     ],
     (latencyS + 180) * 1000,
   )
+  loopDelay.disable()
+  const loopMs = (q: number) => Math.round(loopDelay.percentile(q) / 1e5) / 10
+  say(
+    `(b) event-loop delay of the roles' process: p50 ${loopMs(50)} ms, p99 ${loopMs(99)} ms, max ${Math.round(loopDelay.max / 1e6)} ms`,
+  )
   const lastMark = lat.marks[lat.marks.length - 1]?.windowId ?? 0
   const t0 = Date.now()
-  while (lastSeen < lastMark && Date.now() - t0 < 60_000) await sleep(50)
+  while (withMonitors && lastSeen < lastMark && Date.now() - t0 < 60_000) await sleep(50)
   polling = false
   await poller
   const windowLatencies = lat.marks
@@ -361,6 +377,7 @@ try {
     producerBatchSize: 500,
     producerLingerMs: 2,
     measure: 'prediction CreateTime − request send time, every request',
+    eventLoopDelayP99Ms: loopMs(99),
     note: l.censored
       ? 'some predictions never arrived within 60 s after the load: counted at the time waited, so percentiles are lower bounds'
       : 'all predictions arrived',
@@ -402,6 +419,13 @@ try {
   }
   if (deps) await closeDeps(deps)
   rmSync(chPath, { recursive: true, force: true })
+}
+{
+  const pr = ((globalThis as any).__probe ?? []).slice(-3000) as number[][]
+  const q = (i: number, p: number) => { const v = pr.map((r) => r[i]!).sort((a, b) => a - b); return v[Math.floor((v.length - 1) * p)]?.toFixed(1) }
+  console.log('PROBE n', pr.length, 'size p50/p99', q(0, 0.5), q(0, 0.99), 'lag', q(1, 0.5), q(1, 0.99), 'handle', q(2, 0.5), q(2, 0.99), 'commit', q(3, 0.5), q(3, 0.99))
+  const gaps = pr.slice(1).map((r, i) => r[4]! - pr[i]![4]!).sort((a, b) => a - b)
+  console.log('PROBE gap between batch starts p50/p99/max', gaps[Math.floor(gaps.length / 2)]?.toFixed(1), gaps[Math.floor(gaps.length * 0.99)]?.toFixed(1), gaps[gaps.length - 1]?.toFixed(1))
 }
 // The XGBoost worker thread and kafkajs timers would keep the process alive.
 process.exit(0)

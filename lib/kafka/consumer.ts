@@ -1,6 +1,15 @@
-import type { Consumer, ConsumerConfig, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs'
+import type {
+  Consumer,
+  ConsumerConfig,
+  EachBatchPayload,
+  IHeaders,
+  Kafka,
+  KafkaMessage,
+  Producer,
+} from 'kafkajs'
 import { type RiskStreamError, toRiskStreamError } from '../errors/index.ts'
 import type { Logger } from '../log/index.ts'
+import { BackgroundCommitter } from './committer.ts'
 import { sendToDlq, type UnusableRecord } from './dlq.ts'
 import type { AvroSerde, SchemaName } from './serde.ts'
 
@@ -59,14 +68,13 @@ export interface StreamConsumerOptions<T> {
   fromBeginning?: boolean
   consumerConfig?: Partial<ConsumerConfig>
   /**
-   * 'batch' (default): the loop commits each batch right after `handleBatch` resolves.
+   * 'batch' (default): once `handleBatch` resolves, the batch's offsets are committed in the
+   * background (committer.ts: one commit in flight, newest offsets, never before the handler).
    * 'handler': the loop only advances the fetch position; the handler commits through
    * `ctx.commit` once its own durability point covers the offsets (stateful consumers that
    * checkpoint every N batches must not commit records their checkpoint does not cover).
    */
   commit?: 'batch' | 'handler'
-  /** Called after offsets are committed (tests and crash hooks use it). */
-  onCommitted?: (topic: string, partition: number, nextOffset: string) => void | Promise<void>
 }
 
 export interface StreamConsumer {
@@ -94,6 +102,17 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
   })
   const stats = { processed: 0, deadLettered: 0, batches: 0 }
   let running = false
+  const committer = new BackgroundCommitter({
+    commit: (offsets) => consumer.commitOffsets(offsets),
+    onError: (err) =>
+      log.warn(
+        { code: toRiskStreamError(err).code },
+        'offset commit failed; retried, and the records are redelivered if it never lands',
+      ),
+  })
+  consumer.on(consumer.events.GROUP_JOIN, (e) => committer.retain(e.payload.memberAssignment))
+  /** The batch being handled, so stop() can let it finish and commit before leaving the group. */
+  let current: Promise<void> | null = null
 
   async function decodeAll(topic: string, partition: number, messages: KafkaMessage[]) {
     const decoded: DecodedRecord<T>[] = []
@@ -153,72 +172,14 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: 1,
-        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-          if (batch.messages.length === 0) return
-          const { decoded, rejected } = await decodeAll(batch.topic, batch.partition, batch.messages)
-          const ctx: BatchContext = {
-            heartbeat,
-            isActive: () => isRunning() && !isStale(),
-            offsetLag: batch.offsetLag(),
-            commit: (offsets) => consumer.commitOffsets(offsets),
-          }
-          let handlerRejects: Rejection[] = []
-          if (decoded.length > 0) {
-            try {
-              handlerRejects = (await options.handleBatch(decoded, ctx)) ?? []
-            } catch (err) {
-              const e = toRiskStreamError(err)
-              log.warn(
-                { code: e.code, retriable: e.retriable, topic: batch.topic, partition: batch.partition },
-                'batch failed',
-              )
-              throw e
-            }
-          }
-          const dead = [...rejected, ...handlerRejects]
-          if (dead.length > 0) {
-            // Raw bytes are needed for the DLQ; decoded records are mapped back to their source message.
-            const byOffset = new Map(batch.messages.map((m) => [m.offset, m]))
-            const items = dead.map((r) => {
-              const u = asUnusable(r)
-              const source = byOffset.get(u.record.offset)
-              return {
-                record: {
-                  ...u.record,
-                  key: source?.key ?? null,
-                  value: source?.value ?? null,
-                  headers: source?.headers,
-                },
-                error: u.error,
-              }
-            })
-            await sendToDlq(options.dlqProducer, options.dlqTopic(batch.topic), items)
-            stats.deadLettered += items.length
-            for (const i of items)
-              log.warn(
-                {
-                  code: i.error.code,
-                  topic: batch.topic,
-                  partition: batch.partition,
-                  offset: i.record.offset,
-                },
-                'dead-lettered',
-              )
-          }
-          if (!isRunning() || isStale()) return
-          const last = batch.messages[batch.messages.length - 1]!.offset
-          const next = (BigInt(last) + 1n).toString()
-          // resolveOffset moves kafkajs' fetch position; commitOffsets makes it durable for the group.
-          resolveOffset(last)
-          if (options.commit === 'handler') {
-            stats.processed += batch.messages.length
-            stats.batches++
-            return
-          }
-          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }])
-          stats.processed += batch.messages.length
-          stats.batches++
-          await options.onCommitted?.(batch.topic, batch.partition, next)
+        eachBatch: async (payload) => {
+          // Stopping: leave this batch unresolved for whoever owns the partition next.
+          if (!running) return
+          const run = handle(payload)
+          current = run.finally(() => {
+            current = null
+          })
+          await run
         },
       })
     },
@@ -228,9 +189,79 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
         return
       }
       running = false
+      // Let the batch in hand finish, then commit everything handled while still a member.
+      await current?.catch(() => undefined)
+      await committer.flush()
       await consumer.stop()
       await consumer.disconnect()
     },
+  }
+
+  async function handle({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload) {
+    if (batch.messages.length === 0) return
+    const { decoded, rejected } = await decodeAll(batch.topic, batch.partition, batch.messages)
+    const ctx: BatchContext = {
+      heartbeat,
+      isActive: () => isRunning() && !isStale(),
+      offsetLag: batch.offsetLag(),
+      commit: (offsets) => consumer.commitOffsets(offsets),
+    }
+    let handlerRejects: Rejection[] = []
+    if (decoded.length > 0) {
+      try {
+        handlerRejects = (await options.handleBatch(decoded, ctx)) ?? []
+      } catch (err) {
+        const e = toRiskStreamError(err)
+        log.warn(
+          { code: e.code, retriable: e.retriable, topic: batch.topic, partition: batch.partition },
+          'batch failed',
+        )
+        throw e
+      }
+    }
+    const dead = [...rejected, ...handlerRejects]
+    if (dead.length > 0) {
+      // Raw bytes are needed for the DLQ; decoded records are mapped back to their source message.
+      const byOffset = new Map(batch.messages.map((m) => [m.offset, m]))
+      const items = dead.map((r) => {
+        const u = asUnusable(r)
+        const source = byOffset.get(u.record.offset)
+        return {
+          record: {
+            ...u.record,
+            key: source?.key ?? null,
+            value: source?.value ?? null,
+            headers: source?.headers,
+          },
+          error: u.error,
+        }
+      })
+      await sendToDlq(options.dlqProducer, options.dlqTopic(batch.topic), items)
+      stats.deadLettered += items.length
+      for (const i of items)
+        log.warn(
+          {
+            code: i.error.code,
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: i.record.offset,
+          },
+          'dead-lettered',
+        )
+    }
+    if (!isRunning() || isStale()) return
+    const last = batch.messages[batch.messages.length - 1]!.offset
+    const next = (BigInt(last) + 1n).toString()
+    // resolveOffset moves kafkajs' fetch position; the commit makes it durable for the group.
+    resolveOffset(last)
+    if (options.commit === 'handler') {
+      stats.processed += batch.messages.length
+      stats.batches++
+      return
+    }
+    committer.offer(batch.topic, batch.partition, next)
+    stats.processed += batch.messages.length
+    stats.batches++
   }
 }
 

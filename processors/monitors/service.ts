@@ -28,14 +28,23 @@ import { latestProductionFromTopic } from '../../lib/registry/topic.ts'
 import type { Deps, Service } from '../../lib/runtime/index.ts'
 import type { MonitoredArtifact } from './drift/columns.ts'
 import { type EngineSnapshot, MonitorEngine } from './engine/engine.ts'
-import { existingEventIds, insertDriftEvents, loadCheckpoint, rebuildJoin } from './engine/store.ts'
+import {
+  type Checkpoint,
+  existingEventIds,
+  insertDriftEvents,
+  loadCheckpoint,
+  rebuildJoin,
+} from './engine/store.ts'
 import type { DriftEventRecord } from './engine/types.ts'
 import { AnalyticsPipeline, type CheckpointPolicy } from './pipeline.ts'
 import { batchToken, insertDlqRecords, insertShadowPredictions } from './sink/insert.ts'
 import { dlqRow, type OutcomeEvent, type PredictionEvent, shadowPredictionRow } from './sink/rows.ts'
 
 export interface MonitorServiceOptions {
-  /** Called after a checkpoint is durable, before the offsets it covers are committed (crash tests throw or hang here). */
+  /**
+   * Called after a checkpoint is durable, before the offsets it covers are committed (crash
+   * tests throw or hang here). `lastOffset` is the next offset of one partition it covers.
+   */
   beforeCommit?: (info: { topic: string; partition: number; lastOffset: string }) => void | Promise<void>
   /** Called when raw rows, window rows and events are durable, before the checkpoint is written (crash tests). */
   beforeCheckpoint?: () => void | Promise<void>
@@ -128,55 +137,111 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
     policy: opts.checkpoint,
     beforeCheckpoint: () => opts.beforeCheckpoint?.(),
   })
-  /** Set when a batch failed: the in-memory state is then not checkpointed at stop (a real crash would not either). */
+  /**
+   * Set while the last batch failed: the in-memory state is then neither flushed when idle nor
+   * checkpointed at stop (a real crash would not either).
+   */
   let failed = false
   /** The durable offsets this process last committed successfully (empty until its first commit). */
   let lastCommitted: Record<string, string> = {}
   const sameOffsets = (a: Record<string, string>, b: Record<string, string>) =>
     Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v)
 
+  /**
+   * Batches and idle flushes run one at a time: the pipeline's engine, buffers and offset maps
+   * belong to whichever of them holds this chain.
+   */
+  let chain: Promise<unknown> = Promise.resolve()
+  function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = chain.then(fn)
+    chain = run.catch(() => undefined)
+    return run
+  }
+  let idleTimer: NodeJS.Timeout | undefined
+  let analytics: StreamConsumer | undefined
+
+  /**
+   * Commits exactly what the last checkpoint covers, for every partition it covers (this
+   * consumer reads several). Also when no new checkpoint was written but the durable one is
+   * ahead of what this process committed: after a kill between checkpoint and commit (or a
+   * commit lost to a rebalance) the restart skips the covered records without checkpointing,
+   * and without this commit the group's offsets would stay behind until new records arrive.
+   * A failed commit only means a longer replay, never a lost record.
+   */
+  async function commitCovered(
+    cp: Checkpoint | null,
+    commit: (offsets: { topic: string; partition: number; offset: string }[]) => Promise<void>,
+  ): Promise<void> {
+    if (cp) {
+      const [tp, offset] = Object.entries(cp.offsets)[0] ?? ['', '']
+      const i = tp.lastIndexOf(':')
+      await opts.beforeCommit?.({
+        topic: tp.slice(0, i),
+        partition: Number(tp.slice(i + 1)),
+        lastOffset: offset,
+      })
+    }
+    const cover = cp?.offsets ?? pipeline.durable
+    if (Object.keys(cover).length === 0 || sameOffsets(cover, lastCommitted)) return
+    const offsets = Object.entries(cover).map(([tp, offset]) => {
+      const i = tp.lastIndexOf(':')
+      return { topic: tp.slice(0, i), partition: Number(tp.slice(i + 1)), offset }
+    })
+    await commit(offsets).then(
+      () => {
+        lastCommitted = cover
+      },
+      (err: unknown) =>
+        log.warn(
+          { code: toRiskStreamError(err).code },
+          'offset commit failed; the checkpoint still covers them',
+        ),
+    )
+  }
+
+  function syncStats(): void {
+    stats.batches = pipeline.stats.batches
+    stats.records = pipeline.stats.records
+    stats.events = pipeline.stats.events
+    stats.checkpoints = pipeline.stats.checkpoints
+  }
+
+  /** After each batch: if nothing follows within idleMs, make the results so far durable. */
+  function armIdleFlush(): void {
+    clearTimeout(idleTimer)
+    idleTimer = setTimeout(() => {
+      exclusive(async () => {
+        if (failed || !analytics) return
+        const cp = await pipeline.flushIdle()
+        syncStats()
+        await commitCovered(cp, (offsets) => analytics!.consumer.commitOffsets(offsets))
+      }).catch((err: unknown) => {
+        // Pending work is kept by the pipeline: the next batch or idle flush retries it.
+        log.warn({ code: toRiskStreamError(err).code }, 'idle checkpoint failed; retried')
+        armIdleFlush()
+      })
+    }, pipeline.idleMs)
+    idleTimer.unref()
+  }
+
   async function handleBatch(
     records: DecodedRecord<PredictionEvent | OutcomeEvent>[],
     ctx: BatchContext,
   ): Promise<[]> {
-    const first = records[0]!
-    const last = records[records.length - 1]!
+    clearTimeout(idleTimer)
     try {
-      const cp = await pipeline.handle(records, ctx.offsetLag === '0')
-      stats.batches = pipeline.stats.batches
-      stats.records = pipeline.stats.records
-      stats.events = pipeline.stats.events
-      stats.checkpoints = pipeline.stats.checkpoints
-      if (cp)
-        await opts.beforeCommit?.({ topic: first.topic, partition: first.partition, lastOffset: last.offset })
-      // Commit exactly what the last checkpoint covers, for every partition it covers (this
-      // consumer reads several). Also when this batch wrote no checkpoint but the durable one is
-      // ahead of what this process committed: after a kill between checkpoint and commit (or a
-      // commit lost to a rebalance) the restart skips the covered records without checkpointing,
-      // and without this commit the group's offsets would stay behind until new records arrive.
-      // A failed commit only means a longer replay, never a lost record.
-      const cover = cp?.offsets ?? pipeline.durable
-      if (Object.keys(cover).length > 0 && !sameOffsets(cover, lastCommitted)) {
-        const offsets = Object.entries(cover).map(([tp, offset]) => {
-          const i = tp.lastIndexOf(':')
-          return { topic: tp.slice(0, i), partition: Number(tp.slice(i + 1)), offset }
-        })
-        if (ctx.isActive())
-          await ctx.commit(offsets).then(
-            () => {
-              lastCommitted = cover
-            },
-            (err: unknown) =>
-              log.warn(
-                { code: toRiskStreamError(err).code },
-                'offset commit failed; the checkpoint still covers them',
-              ),
-          )
-      }
+      await exclusive(async () => {
+        const cp = await pipeline.handle(records, ctx.offsetLag === '0')
+        syncStats()
+        if (ctx.isActive()) await commitCovered(cp, ctx.commit)
+      })
     } catch (err) {
       failed = true
       throw err
     }
+    // A retried batch that now succeeds: the process lives on, so its state counts again.
+    failed = false
+    armIdleFlush()
     return []
   }
 
@@ -211,7 +276,7 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
           'could not read the production version; artifacts load on first use',
         )
       }
-      const analytics = createStreamConsumer<PredictionEvent | OutcomeEvent>({
+      analytics = createStreamConsumer<PredictionEvent | OutcomeEvent>({
         kafka: deps.kafka,
         groupId,
         topics: [topics.predictions, topics.outcomes],
@@ -254,7 +319,10 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
       if (!opts.analyticsOnly) dlqConsumer = await startDlqSink(deps, `${groupId}-dlq`)
     },
     async stop() {
+      clearTimeout(idleTimer)
       for (const c of consumers.splice(0)) await c.stop()
+      await chain
+      analytics = undefined
       // Graceful stop: checkpoint what was processed since the last one, so a restart replays
       // nothing. Offsets are not committed (the consumer is gone); the restart skips the
       // covered records by the checkpoint's offsets. Skipped after a failure, like a crash.

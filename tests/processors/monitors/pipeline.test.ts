@@ -40,6 +40,7 @@ function fakeClient(failTimes: Record<string, number> = {}) {
 }
 
 function setup(client: ClickHouseClient, everyEvents: number, seed: string) {
+  const clock = { t: 0 }
   const engine = new MonitorEngine({ modelName: 'diabetes-risk', drift, artifactFor: () => artifact })
   const published: string[] = []
   const pipeline = new AnalyticsPipeline({
@@ -52,7 +53,8 @@ function setup(client: ClickHouseClient, everyEvents: number, seed: string) {
     publish: async (events) => {
       published.push(...events.map((e) => e.eventId))
     },
-    policy: { everyEvents, everyMs: Number.POSITIVE_INFINITY },
+    policy: { everyEvents, everyMs: Number.POSITIVE_INFINITY, caughtUpMs: 250 },
+    now: () => clock.t,
   })
   const preds = [...pimaStream({ n: 3000, seed, scenario: { kind: 'stable' } })]
     .filter((i) => i.type === 'prediction')
@@ -64,13 +66,13 @@ function setup(client: ClickHouseClient, everyEvents: number, seed: string) {
       partition: 0,
       offset: String(from + j),
     }))
-  return { engine, pipeline, batch, published }
+  return { engine, pipeline, batch, published, clock }
 }
 
 describe('analytics pipeline (fake ClickHouse)', () => {
   it('checkpoints every N events or when caught up, after all raw and window rows are acknowledged', async () => {
     const { client, acks } = fakeClient()
-    const { pipeline, batch } = setup(client, 1000, 'policy')
+    const { pipeline, batch, clock } = setup(client, 1000, 'policy')
     const cps = []
     for (let i = 0; i < 2400; i += 300) cps.push(await pipeline.handle(batch(i, i + 300), false))
     // 300-record batches, N = 1000: the 4th batch (1,200 events) and the 8th (2,400) checkpoint.
@@ -84,15 +86,25 @@ describe('analytics pipeline (fake ClickHouse)', () => {
       null,
       '2400',
     ])
-    // Caught up: checkpoint even though N is not reached.
-    const last = await pipeline.handle(batch(2400, 2500), true)
+    // Caught up, but within caughtUpMs of the last checkpoint: no checkpoint yet …
+    clock.t += 100
+    expect(await pipeline.handle(batch(2400, 2450), true)).toBeNull()
+    // … once caughtUpMs passed, a caught-up batch checkpoints even though N is not reached …
+    clock.t += 150
+    const last = await pipeline.handle(batch(2450, 2500), true)
     expect(last?.offsets).toEqual({ 'u.predictions:0': '2500' })
     expect(pipeline.durable).toEqual({ 'u.predictions:0': '2500' })
+    // … and when the stream stops right after a batch, the idle flush writes what it holds.
+    expect(await pipeline.handle(batch(2500, 2550), true)).toBeNull()
+    expect(pipeline.dirty).toBe(true)
+    expect((await pipeline.flushIdle())?.offsets).toEqual({ 'u.predictions:0': '2550' })
+    expect(pipeline.dirty).toBe(false)
+    expect(await pipeline.flushIdle()).toBeNull()
 
     // Before each checkpoint, every raw row processed so far was acknowledged.
     const checkpoints = acks.filter((a) => a.table === 'monitor_checkpoints')
-    expect(checkpoints).toHaveLength(3)
-    const expectedRaw = [1200, 2400, 2500]
+    expect(checkpoints).toHaveLength(4)
+    const expectedRaw = [1200, 2400, 2500, 2550]
     checkpoints.forEach((cp, i) => {
       const raw = acks
         .filter((a) => a.table === 'predictions' && a.ack < cp.ack)
@@ -125,9 +137,11 @@ describe('analytics pipeline (fake ClickHouse)', () => {
     const { client, acks } = fakeClient()
     const { engine, pipeline, batch } = setup(client, 10_000, 'redeliver')
     await pipeline.handle(batch(0, 400), true)
+    await pipeline.flushIdle()
     expect(engine.counters.predictions).toBe(400)
     // Redelivery of offsets 200..599: 200 already processed, 200 new.
     await pipeline.handle(batch(200, 600), true)
+    await pipeline.flushIdle()
     expect(engine.counters.predictions).toBe(600)
     expect(pipeline.stats.events).toBe(600)
     const raw = acks.filter((a) => a.table === 'predictions').reduce((s, a) => s + a.rows, 0)
@@ -135,6 +149,7 @@ describe('analytics pipeline (fake ClickHouse)', () => {
     // A batch entirely below `processed` still lands its raw rows, without a new checkpoint.
     const before = acks.filter((a) => a.table === 'monitor_checkpoints').length
     expect(await pipeline.handle(batch(0, 100), true)).toBeNull()
+    expect(await pipeline.flushIdle()).toBeNull()
     expect(engine.counters.predictions).toBe(600)
     expect(acks.filter((a) => a.table === 'monitor_checkpoints').length).toBe(before)
     expect(acks.filter((a) => a.table === 'predictions').reduce((s, a) => s + a.rows, 0)).toBe(900)
