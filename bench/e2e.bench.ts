@@ -26,8 +26,8 @@
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
 import path from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Admin } from 'kafkajs'
@@ -419,13 +419,6 @@ try {
   }
   if (deps) await closeDeps(deps)
   rmSync(chPath, { recursive: true, force: true })
-}
-{
-  const pr = ((globalThis as any).__probe ?? []).slice(-3000) as number[][]
-  const q = (i: number, p: number) => { const v = pr.map((r) => r[i]!).sort((a, b) => a - b); return v[Math.floor((v.length - 1) * p)]?.toFixed(1) }
-  console.log('PROBE n', pr.length, 'size p50/p99', q(0, 0.5), q(0, 0.99), 'lag', q(1, 0.5), q(1, 0.99), 'handle', q(2, 0.5), q(2, 0.99), 'commit', q(3, 0.5), q(3, 0.99))
-  const gaps = pr.slice(1).map((r, i) => r[4]! - pr[i]![4]!).sort((a, b) => a - b)
-  console.log('PROBE gap between batch starts p50/p99/max', gaps[Math.floor(gaps.length / 2)]?.toFixed(1), gaps[Math.floor(gaps.length * 0.99)]?.toFixed(1), gaps[gaps.length - 1]?.toFixed(1))
 }
 // The XGBoost worker thread and kafkajs timers would keep the process alive.
 process.exit(0)

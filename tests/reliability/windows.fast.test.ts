@@ -116,7 +116,11 @@ describe('window rows after crashes', () => {
     if (!pass) {
       // The full toEqual diff below is truncated; name the first differing rows plainly.
       const show = (rows: Record<string, unknown>[], other: Set<string>) =>
-        rows.filter((r) => !other.has(key(r))).slice(0, 12).map(key).join('\n  ')
+        rows
+          .filter((r) => !other.has(key(r)))
+          .slice(0, 12)
+          .map(key)
+          .join('\n  ')
       console.error(`windows differ\n missing:\n  ${show(a.rows, inB)}\n extra:\n  ${show(b.rows, inA)}`)
     }
     recordResult(FILE, {
