@@ -6,6 +6,13 @@
  */
 import { type ClickHouseClient, queryRows } from '../lib/clickhouse/index.ts'
 import { RiskStreamError } from '../lib/errors/index.ts'
+import {
+  RUN_COLUMNS,
+  RUN_SUMMARY_COLUMNS,
+  type RunRecord,
+  type TrainingRun,
+  toTrainingRun,
+} from '../lib/registry/index.ts'
 
 const num = (x: unknown): number | null => {
   if (x === null || x === undefined) return null
@@ -337,79 +344,18 @@ export async function recentAlerts(
 
 // ---------------------------------------------------------------- training runs
 
-export interface RunRow {
-  run_id: string
-  model_name: string
-  trigger: string
-  trigger_event_id: string
-  status: string
-  started_at: number
-  finished_at: number | null
-  duration_ms: number
-  chosen_family: string
-  gate_passed: boolean
-  gate_reasons: string[]
-  version: number | null
-  metrics: Record<string, unknown>
-  dataset: Record<string, unknown>
-  params: Record<string, unknown>
-  candidates: unknown[]
-  error: string
-}
+/** `gatePassed` → `gate_passed`, as a type. */
+type SnakeCase<S extends string> = S extends `${infer C}${infer Rest}`
+  ? `${C extends Lowercase<C> ? C : `_${Lowercase<C>}`}${SnakeCase<Rest>}`
+  : S
 
-const RUN_COLUMNS = `run_id, model_name, trigger, trigger_event_id, status,
-  toUnixTimestamp64Milli(started_at) AS started_ms, toUnixTimestamp64Milli(finished_at) AS finished_ms, duration_ms,
-  chosen_family, gate_passed, gate_reasons, version, metrics_json, dataset_json, params_json, candidates_json, error`
+/** A run as the API serves it: a TrainingRun with training_runs' snake_case names, minus updatedAt. */
+export type RunRow = { [K in Exclude<keyof TrainingRun, 'updatedAt'> as SnakeCase<K>]: TrainingRun[K] }
 
-interface RawRun {
-  run_id: string
-  model_name: string
-  trigger: string
-  trigger_event_id: string
-  status: string
-  started_ms: number
-  finished_ms: number | null
-  duration_ms: number
-  chosen_family: string
-  gate_passed: number
-  gate_reasons: string[]
-  version: number | null
-  metrics_json: string
-  dataset_json: string
-  params_json: string
-  candidates_json: string
-  error: string
-}
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
 
-const parseJson = <T>(text: string, fallback: T): T => {
-  try {
-    return text ? (JSON.parse(text) as T) : fallback
-  } catch {
-    return fallback
-  }
-}
-
-function toRun(r: RawRun, detailed: boolean): RunRow {
-  return {
-    run_id: r.run_id,
-    model_name: r.model_name,
-    trigger: r.trigger,
-    trigger_event_id: r.trigger_event_id,
-    status: r.status,
-    started_at: Number(r.started_ms),
-    finished_at: r.finished_ms === null ? null : Number(r.finished_ms),
-    duration_ms: Number(r.duration_ms),
-    chosen_family: r.chosen_family,
-    gate_passed: Number(r.gate_passed) === 1,
-    gate_reasons: r.gate_reasons,
-    version: r.version === null ? null : Number(r.version),
-    metrics: parseJson(r.metrics_json, {}),
-    dataset: parseJson(r.dataset_json, {}),
-    // Parameters and per-family candidates can be large: only the single-run route returns them.
-    params: detailed ? parseJson(r.params_json, {}) : {},
-    candidates: detailed ? parseJson(r.candidates_json, []) : [],
-    error: r.error,
-  }
+function toRunRow({ updatedAt: _updatedAt, ...run }: TrainingRun): RunRow {
+  return Object.fromEntries(Object.entries(run).map(([k, v]) => [snakeCase(k), v])) as RunRow
 }
 
 export async function listRuns(
@@ -417,9 +363,10 @@ export async function listRuns(
   model: string,
   limit: number,
 ): Promise<{ runs: RunRow[]; total: number }> {
-  const r = await rows<RawRun>(
+  // Parameters and per-family candidates can be large: only the single-run route returns them.
+  const r = await rows<RunRecord>(
     ch,
-    `SELECT ${RUN_COLUMNS} FROM training_runs FINAL WHERE model_name = {model:String} ORDER BY started_at DESC, run_id LIMIT {limit:UInt32}`,
+    `SELECT ${RUN_SUMMARY_COLUMNS} FROM training_runs FINAL WHERE model_name = {model:String} ORDER BY started_at DESC, run_id LIMIT {limit:UInt32}`,
     { model, limit },
   )
   const [count] = await rows<{ n: number }>(
@@ -427,16 +374,16 @@ export async function listRuns(
     'SELECT count() AS n FROM training_runs FINAL WHERE model_name = {model:String}',
     { model },
   )
-  return { runs: r.map((x) => toRun(x, false)), total: Number(count?.n ?? 0) }
+  return { runs: r.map((x) => toRunRow(toTrainingRun(x))), total: Number(count?.n ?? 0) }
 }
 
 export async function getRun(ch: ClickHouseClient, runId: string): Promise<RunRow | null> {
-  const r = await rows<RawRun>(
+  const r = await rows<RunRecord>(
     ch,
     `SELECT ${RUN_COLUMNS} FROM training_runs FINAL WHERE run_id = {id:String}`,
     { id: runId },
   )
-  return r[0] ? toRun(r[0], true) : null
+  return r[0] ? toRunRow(toTrainingRun(r[0])) : null
 }
 
 // ---------------------------------------------------------------- dashboard time series

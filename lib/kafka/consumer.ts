@@ -176,9 +176,15 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
           // Stopping: leave this batch unresolved for whoever owns the partition next.
           if (!running) return
           const run = handle(payload)
-          current = run.finally(() => {
-            current = null
-          })
+          // stop() only waits for it; the failure itself is kafkajs' to handle (through `run`).
+          current = run.then(
+            () => {
+              current = null
+            },
+            () => {
+              current = null
+            },
+          )
           await run
         },
       })
@@ -190,7 +196,7 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
       }
       running = false
       // Let the batch in hand finish, then commit everything handled while still a member.
-      await current?.catch(() => undefined)
+      await current
       await committer.flush()
       await consumer.stop()
       await consumer.disconnect()

@@ -1,6 +1,16 @@
 /** The model registry (versions, stages, artifacts) and the model-versions topic layout. */
 export { createRegistry, INLINE_ARTIFACT_MAX_BYTES, type RegistryDeps, rollbackTarget } from './registry.ts'
 export {
+  parseJsonOr,
+  RUN_COLUMNS,
+  RUN_SUMMARY_COLUMNS,
+  type RunRecord,
+  type RunStatus,
+  type TrainingRun,
+  toTrainingRun,
+  trainingRunRow,
+} from './runs.ts'
+export {
   eventIdFor,
   latestProductionFromTopic,
   modelOfKey,

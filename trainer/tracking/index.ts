@@ -4,34 +4,15 @@
  * a crashed run stays visible as `running` with its start time instead of vanishing.
  */
 import { type ClickHouseClient, queryRows } from '../../lib/clickhouse/index.ts'
+import {
+  RUN_COLUMNS,
+  type RunRecord,
+  type TrainingRun,
+  toTrainingRun,
+  trainingRunRow,
+} from '../../lib/registry/index.ts'
 
-export type RunStatus = 'running' | 'succeeded' | 'rejected' | 'failed'
-
-export interface TrainingRun {
-  runId: string
-  modelName: string
-  /** manual | drift | data_volume | schedule | cli | test */
-  trigger: string
-  triggerEventId: string
-  status: RunStatus
-  startedAt: number
-  finishedAt: number | null
-  durationMs: number
-  /** k, seed, budget, families, thresholds… everything that shaped the run. */
-  params: Record<string, unknown>
-  /** Per-family CV summary (metrics, std, best params, trials). */
-  candidates: unknown[]
-  chosenFamily: string
-  gatePassed: boolean
-  gateReasons: string[]
-  version: number | null
-  metrics: Record<string, unknown>
-  dataset: Record<string, unknown>
-  error: string
-  updatedAt: number
-}
-
-const chTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
+export type { RunStatus, TrainingRun } from '../../lib/registry/index.ts'
 
 // A run's rows must order by updated_at even when start and end fall in the same millisecond.
 let lastUpdate = 0
@@ -46,87 +27,9 @@ export async function recordRun(ch: ClickHouseClient, run: Omit<TrainingRun, 'up
   await ch.insert({
     table: 'training_runs',
     format: 'JSONEachRow',
-    values: [
-      {
-        run_id: run.runId,
-        model_name: run.modelName,
-        trigger: run.trigger,
-        trigger_event_id: run.triggerEventId,
-        status: run.status,
-        started_at: chTime(run.startedAt),
-        finished_at: run.finishedAt === null ? null : chTime(run.finishedAt),
-        duration_ms: Math.max(0, Math.round(run.durationMs)),
-        params_json: JSON.stringify(run.params),
-        candidates_json: JSON.stringify(run.candidates),
-        chosen_family: run.chosenFamily,
-        gate_passed: run.gatePassed ? 1 : 0,
-        gate_reasons: run.gateReasons,
-        version: run.version,
-        metrics_json: JSON.stringify(run.metrics),
-        dataset_json: JSON.stringify(run.dataset),
-        error: run.error,
-        updated_at: chTime(updatedAt),
-      },
-    ],
+    values: [trainingRunRow({ ...run, updatedAt })],
   })
   return updatedAt
-}
-
-interface RunRecord {
-  run_id: string
-  model_name: string
-  trigger: string
-  trigger_event_id: string
-  status: string
-  started_ms: number
-  finished_ms: number | null
-  duration_ms: number
-  params_json: string
-  candidates_json: string
-  chosen_family: string
-  gate_passed: number
-  gate_reasons: string[]
-  version: number | null
-  metrics_json: string
-  dataset_json: string
-  error: string
-  updated_ms: number
-}
-
-const COLUMNS = `run_id, model_name, trigger, trigger_event_id, status,
-  toUnixTimestamp64Milli(started_at) AS started_ms, toUnixTimestamp64Milli(finished_at) AS finished_ms, duration_ms,
-  params_json, candidates_json, chosen_family, gate_passed, gate_reasons, version, metrics_json, dataset_json, error,
-  toUnixTimestamp64Milli(updated_at) AS updated_ms`
-
-const parse = <T>(text: string, fallback: T): T => {
-  try {
-    return text ? (JSON.parse(text) as T) : fallback
-  } catch {
-    return fallback
-  }
-}
-
-function toRun(r: RunRecord): TrainingRun {
-  return {
-    runId: r.run_id,
-    modelName: r.model_name,
-    trigger: r.trigger,
-    triggerEventId: r.trigger_event_id,
-    status: r.status as RunStatus,
-    startedAt: Number(r.started_ms),
-    finishedAt: r.finished_ms === null ? null : Number(r.finished_ms),
-    durationMs: Number(r.duration_ms),
-    params: parse(r.params_json, {}),
-    candidates: parse(r.candidates_json, []),
-    chosenFamily: r.chosen_family,
-    gatePassed: Number(r.gate_passed) === 1,
-    gateReasons: r.gate_reasons,
-    version: r.version === null ? null : Number(r.version),
-    metrics: parse(r.metrics_json, {}),
-    dataset: parse(r.dataset_json, {}),
-    error: r.error,
-    updatedAt: Number(r.updated_ms),
-  }
 }
 
 /** Newest runs first. */
@@ -136,21 +39,21 @@ export async function listRuns(
 ): Promise<TrainingRun[]> {
   const rows = await queryRows<RunRecord>(
     ch,
-    `SELECT ${COLUMNS} FROM training_runs FINAL
+    `SELECT ${RUN_COLUMNS} FROM training_runs FINAL
      WHERE {model:String} = '' OR model_name = {model:String}
      ORDER BY started_at DESC, run_id LIMIT {limit:UInt32}`,
     { model: opts.modelName ?? '', limit: opts.limit ?? 50 },
   )
-  return rows.map(toRun)
+  return rows.map(toTrainingRun)
 }
 
 export async function getRun(ch: ClickHouseClient, runId: string): Promise<TrainingRun | null> {
   const rows = await queryRows<RunRecord>(
     ch,
-    `SELECT ${COLUMNS} FROM training_runs FINAL WHERE run_id = {id:String}`,
+    `SELECT ${RUN_COLUMNS} FROM training_runs FINAL WHERE run_id = {id:String}`,
     { id: runId },
   )
-  return rows[0] ? toRun(rows[0]) : null
+  return rows[0] ? toTrainingRun(rows[0]) : null
 }
 
 const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : '-')

@@ -10,13 +10,16 @@
  * a UTF-8 string (node_modules/chdb/dist/connection/chdb-connection.js, streamToString), so
  * binary formats are not an option there.
  *
- * Safety: the VALUES are exactly those of predictionRow/outcomeRow (tests/…/encode.test.ts
- * checks it column by column); only the time representation differs — unix seconds with a
- * millisecond fraction ("1735689600.123"), which ClickHouse parses into DateTime64(3) exactly
- * and is cheaper to produce than an ISO string. The client serialises each row with
- * JSON.stringify, so any request id is escaped correctly.
+ * These encoders are the one description of the raw columns: rows.ts builds its JSONEachRow
+ * objects from them (named by the *_COLUMNS lists), so the two formats cannot disagree. Only
+ * the time text differs — here unix seconds with a millisecond fraction ("1735689600.123"),
+ * which ClickHouse parses into DateTime64(3) exactly and is cheaper to produce than the ISO
+ * text rows.ts passes as `time`. The client serialises each row with JSON.stringify, so any
+ * request id is escaped correctly.
  */
-import { type OutcomeEvent, type PredictionEvent, type RecordPosition, toMs } from './rows.ts'
+import type { OutcomeEvent, PredictionEvent, RecordPosition } from './rows.ts'
+
+export const toMs = (t: Date | number): number => (typeof t === 'number' ? t : t.getTime())
 
 /** DateTime64(3) text as unix seconds with a millisecond fraction; exact for integer ms. */
 export function chSeconds(ms: number): string {
@@ -26,6 +29,21 @@ export function chSeconds(ms: number): string {
 }
 
 export type Cell = string | number | null
+
+/** Epoch ms → DateTime64(3) text; the hot path keeps the default, chSeconds. */
+export type TimeText = (ms: number) => string
+
+/** The feature columns, in FEATURES order (as predictionValues writes them). */
+export const FEATURE_COLUMNS = [
+  'pregnancies',
+  'glucose',
+  'blood_pressure',
+  'skin_thickness',
+  'insulin',
+  'bmi',
+  'diabetes_pedigree_function',
+  'age',
+] as const
 
 /** Column order of predictionValues (same names as PredictionRow). */
 export const PREDICTION_COLUMNS = [
@@ -38,14 +56,7 @@ export const PREDICTION_COLUMNS = [
   'threshold',
   'event_time',
   'scored_at',
-  'pregnancies',
-  'glucose',
-  'blood_pressure',
-  'skin_thickness',
-  'insulin',
-  'bmi',
-  'diabetes_pedigree_function',
-  'age',
+  ...FEATURE_COLUMNS,
   'kafka_partition',
   'kafka_offset',
 ] as const
@@ -60,7 +71,7 @@ export const OUTCOME_COLUMNS = [
 ] as const
 
 /** One JSONCompactEachRow row of the predictions table; columns as PREDICTION_COLUMNS. */
-export function predictionValues(p: PredictionEvent, at: RecordPosition): Cell[] {
+export function predictionValues(p: PredictionEvent, at: RecordPosition, time: TimeText = chSeconds): Cell[] {
   return [
     p.requestId,
     p.patientId,
@@ -69,8 +80,8 @@ export function predictionValues(p: PredictionEvent, at: RecordPosition): Cell[]
     p.probability,
     p.label,
     p.threshold,
-    chSeconds(toMs(p.eventTime)),
-    chSeconds(toMs(p.scoredAt)),
+    time(toMs(p.eventTime)),
+    time(toMs(p.scoredAt)),
     // Same order as FEATURES; `?? null` because an absent optional field must be NULL, not dropped.
     p.pregnancies ?? null,
     p.glucose ?? null,
@@ -85,6 +96,6 @@ export function predictionValues(p: PredictionEvent, at: RecordPosition): Cell[]
   ]
 }
 
-export function outcomeValues(o: OutcomeEvent, at: RecordPosition): Cell[] {
-  return [o.requestId, o.outcome, chSeconds(toMs(o.labelledAt)), o.source, at.partition, at.offset]
+export function outcomeValues(o: OutcomeEvent, at: RecordPosition, time: TimeText = chSeconds): Cell[] {
+  return [o.requestId, o.outcome, time(toMs(o.labelledAt)), o.source, at.partition, at.offset]
 }

@@ -1,29 +1,37 @@
 /**
  * Pure mappers from decoded events to rows of the raw tables in migrations/001_core_events.sql.
- * Exported so fixtures (API tests, benchmarks) go through exactly the code the sink runs.
+ * Exported so fixtures (API tests, benchmarks) go through exactly the code the sink runs: the
+ * prediction and outcome rows are the positional rows of encode.ts (the fast path) with names.
  *
  * Times are written as DateTime64(3, 'UTC') text; every row carries its Kafka partition and
  * offset, which make re-processing idempotent (same record → same row key) and let the
  * monitors rebuild their join state "as of" a checkpoint's offsets.
  */
 import type { IHeaders } from 'kafkajs'
+import type { OutcomeLabelEvent as OutcomeEvent, PredictionEvent } from '../../../lib/events/index.ts'
 import { DLQ_HEADERS, headerString } from '../../../lib/kafka/index.ts'
+import {
+  type Cell,
+  FEATURE_COLUMNS,
+  OUTCOME_COLUMNS,
+  outcomeValues,
+  PREDICTION_COLUMNS,
+  predictionValues,
+  toMs,
+} from './encode.ts'
+
+/** The Prediction and OutcomeLabel contracts as decoded (lib/events; timestamps in epoch ms). */
+export type { OutcomeEvent, PredictionEvent }
+export { toMs }
 
 /** DateTime64(3, 'UTC') literal for JSONEachRow inserts. */
 export const chTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
-
-/** The Prediction and OutcomeLabel contracts as decoded (lib/events; timestamps in epoch ms). */
-import type { OutcomeLabelEvent as OutcomeEvent, PredictionEvent } from '../../../lib/events/index.ts'
-
-export type { OutcomeEvent, PredictionEvent }
 
 /** Where a record came from (DecodedRecord carries these). */
 export interface RecordPosition {
   partition: number
   offset: string
 }
-
-export const toMs = (t: Date | number): number => (typeof t === 'number' ? t : t.getTime())
 
 export interface PredictionRow {
   request_id: string
@@ -47,57 +55,33 @@ export interface PredictionRow {
   kafka_offset: string
 }
 
+/** `values` named by `columns`, in order: a positional row of encode.ts as a JSONEachRow object. */
+function namedRow<R>(columns: readonly (keyof R & string)[], values: readonly Cell[]): R {
+  const row: Record<string, Cell> = {}
+  for (let i = 0; i < columns.length; i++) row[columns[i]] = values[i]
+  return row as R
+}
+
 export function predictionRow(p: PredictionEvent, at: RecordPosition): PredictionRow {
-  return {
-    request_id: p.requestId,
-    patient_id: p.patientId,
-    model_name: p.modelName,
-    model_version: p.modelVersion,
-    probability: p.probability,
-    label: p.label,
-    threshold: p.threshold,
-    event_time: chTime(toMs(p.eventTime)),
-    scored_at: chTime(toMs(p.scoredAt)),
-    pregnancies: p.pregnancies ?? null,
-    glucose: p.glucose ?? null,
-    blood_pressure: p.bloodPressure ?? null,
-    skin_thickness: p.skinThickness ?? null,
-    insulin: p.insulin ?? null,
-    bmi: p.bmi ?? null,
-    diabetes_pedigree_function: p.diabetesPedigreeFunction ?? null,
-    age: p.age ?? null,
-    kafka_partition: at.partition,
-    kafka_offset: at.offset,
-  }
+  return namedRow<PredictionRow>(PREDICTION_COLUMNS, predictionValues(p, at, chTime))
 }
 
-export interface ShadowPredictionRow {
-  request_id: string
-  model_name: string
-  model_version: number
-  probability: number
-  label: number
-  threshold: number
-  event_time: string
-  scored_at: string
-  kafka_partition: number
-  kafka_offset: string
-}
+/** Shadow scores keep no patient id or features: the served prediction row already has them. */
+type ServedOnly = 'patient_id' | (typeof FEATURE_COLUMNS)[number]
 
-/** Shadow scores keep no features or patient id: the served prediction row already has them. */
+export type ShadowPredictionRow = Omit<PredictionRow, ServedOnly>
+
+const SHADOW_PREDICTION_COLUMNS = PREDICTION_COLUMNS.filter(
+  (c): c is Exclude<(typeof PREDICTION_COLUMNS)[number], ServedOnly> =>
+    c !== 'patient_id' && !(FEATURE_COLUMNS as readonly string[]).includes(c),
+)
+
 export function shadowPredictionRow(p: PredictionEvent, at: RecordPosition): ShadowPredictionRow {
-  return {
-    request_id: p.requestId,
-    model_name: p.modelName,
-    model_version: p.modelVersion,
-    probability: p.probability,
-    label: p.label,
-    threshold: p.threshold,
-    event_time: chTime(toMs(p.eventTime)),
-    scored_at: chTime(toMs(p.scoredAt)),
-    kafka_partition: at.partition,
-    kafka_offset: at.offset,
-  }
+  const full = predictionRow(p, at)
+  return namedRow<ShadowPredictionRow>(
+    SHADOW_PREDICTION_COLUMNS,
+    SHADOW_PREDICTION_COLUMNS.map((c) => full[c]),
+  )
 }
 
 export interface OutcomeRow {
@@ -110,14 +94,7 @@ export interface OutcomeRow {
 }
 
 export function outcomeRow(o: OutcomeEvent, at: RecordPosition): OutcomeRow {
-  return {
-    request_id: o.requestId,
-    outcome: o.outcome,
-    labelled_at: chTime(toMs(o.labelledAt)),
-    source: o.source,
-    kafka_partition: at.partition,
-    kafka_offset: at.offset,
-  }
+  return namedRow<OutcomeRow>(OUTCOME_COLUMNS, outcomeValues(o, at, chTime))
 }
 
 export interface DlqRow {

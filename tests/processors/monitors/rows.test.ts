@@ -3,6 +3,7 @@
  * uses (encode.ts): exact column values for known events, and column-by-column agreement of
  * the two paths, so switching the insert format cannot change what lands in ClickHouse.
  */
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { DLQ_HEADERS } from '../../../lib/kafka/index.ts'
 import {
@@ -19,6 +20,7 @@ import {
   outcomeRow,
   type PredictionEvent,
   predictionRow,
+  shadowPredictionRow,
 } from '../../../processors/monitors/sink/rows.ts'
 
 const T = Date.UTC(2025, 0, 2, 3, 4, 5, 67) // 2025-01-02 03:04:05.067 UTC
@@ -55,6 +57,18 @@ const secondsToMs = (s: string) => {
 /** chTime text back to epoch ms. */
 const chTimeToMs = (s: string) => Date.parse(`${s.replace(' ', 'T')}Z`)
 
+/** The columns of a raw table that an insert must fill (all but those with a DEFAULT). */
+function insertedColumns(table: string): string[] {
+  const sql = readFileSync(new URL('../../../migrations/001_core_events.sql', import.meta.url), 'utf8')
+  const body = new RegExp(`CREATE TABLE IF NOT EXISTS ${table} \\(([\\s\\S]*?)\\n\\) ENGINE`).exec(sql)?.[1]
+  if (!body) throw new Error(`${table} not found in migrations/001_core_events.sql`)
+  return body
+    .split(/,(?![^(]*\))/)
+    .map((c) => c.trim())
+    .filter((c) => c && !/\bDEFAULT\b/.test(c))
+    .map((c) => c.split(/\s+/)[0]!)
+}
+
 describe('predictionRow', () => {
   it('maps every column, times as DateTime64(3) text and missing features as null', () => {
     const row = predictionRow(prediction(), { partition: 4, offset: '12345678901' })
@@ -85,6 +99,18 @@ describe('predictionRow', () => {
     const p = prediction()
     delete (p as Partial<PredictionEvent>).age
     expect(predictionRow(p, { partition: 0, offset: '0' }).age).toBeNull()
+  })
+})
+
+describe('shadowPredictionRow', () => {
+  it('fills exactly the shadow table: the served row without patient id and features', () => {
+    const p = prediction()
+    const at = { partition: 1, offset: '77' }
+    const shadow = shadowPredictionRow(p, at) as unknown as Record<string, unknown>
+    expect(Object.keys(shadow).sort()).toEqual(insertedColumns('shadow_predictions').sort())
+    const full = predictionRow(p, at) as unknown as Record<string, unknown>
+    for (const [c, v] of Object.entries(shadow)) expect(v, c).toEqual(full[c])
+    expect(JSON.stringify(shadow)).not.toMatch(/p42|148/)
   })
 })
 
@@ -159,6 +185,15 @@ describe('dlqRow', () => {
     )
     expect(row.source_partition).toBe(6)
     expect(row.failed_at).toBe('1970-01-01 00:00:00.000')
+  })
+})
+
+describe('column lists', () => {
+  it('name every column an insert fills, for predictions and outcomes', () => {
+    expect([...PREDICTION_COLUMNS].sort()).toEqual(insertedColumns('predictions').sort())
+    expect([...OUTCOME_COLUMNS].sort()).toEqual(insertedColumns('outcomes').sort())
+    const at = { partition: 0, offset: '1' }
+    expect(Object.keys(predictionRow(prediction(), at))).toEqual([...PREDICTION_COLUMNS])
   })
 })
 
