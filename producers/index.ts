@@ -17,9 +17,9 @@ import type { OutcomeLabelEvent as OutcomeEvent, PredictionRequestEvent } from '
 import { FEATURES, type FeatureName, validateFeatures } from '../lib/features/index.ts'
 import { getLogger } from '../lib/log/index.ts'
 import type { Deps } from '../lib/runtime/index.ts'
-import { type AckCallback, BatchSender, type BatchSenderOptions } from './batcher.ts'
+import { type AckCallback, BatchSender, type BatchSenderOptions } from '../lib/kafka/batcher.ts'
 
-export { type AckCallback, BatchSender, type BatchSenderOptions, type OutgoingMessage } from './batcher.ts'
+export { type AckCallback, BatchSender, type BatchSenderOptions, type OutgoingMessage } from '../lib/kafka/batcher.ts'
 
 const log = getLogger('producer')
 

@@ -75,6 +75,11 @@ export interface StreamConsumerOptions<T> {
    * checkpoint every N batches must not commit records their checkpoint does not cover).
    */
   commit?: 'batch' | 'handler'
+  /**
+   * Partition batches handled at the same time (kafkajs partitionsConsumedConcurrently;
+   * default 1). Batches of one partition never overlap; a stateful handler keeps the default.
+   */
+  concurrency?: number
 }
 
 export interface StreamConsumer {
@@ -111,8 +116,8 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
       ),
   })
   consumer.on(consumer.events.GROUP_JOIN, (e) => committer.retain(e.payload.memberAssignment))
-  /** The batch being handled, so stop() can let it finish and commit before leaving the group. */
-  let current: Promise<void> | null = null
+  /** Batches being handled, so stop() can let them finish and commit before leaving the group. */
+  const inHand = new Set<Promise<void>>()
 
   async function decodeAll(topic: string, partition: number, messages: KafkaMessage[]) {
     const decoded: DecodedRecord<T>[] = []
@@ -171,20 +176,18 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
+        partitionsConsumedConcurrently: options.concurrency ?? 1,
         eachBatch: async (payload) => {
           // Stopping: leave this batch unresolved for whoever owns the partition next.
           if (!running) return
           const run = handle(payload)
           // stop() only waits for it; the failure itself is kafkajs' to handle (through `run`).
-          current = run.then(
-            () => {
-              current = null
-            },
-            () => {
-              current = null
-            },
+          const settled = run.then(
+            () => undefined,
+            () => undefined,
           )
+          inHand.add(settled)
+          settled.then(() => inHand.delete(settled))
           await run
         },
       })
@@ -196,7 +199,7 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
       }
       running = false
       // Let the batch in hand finish, then commit everything handled while still a member.
-      await current
+      await Promise.all(inHand)
       await committer.flush()
       await consumer.stop()
       await consumer.disconnect()

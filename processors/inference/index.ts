@@ -17,7 +17,6 @@ export {
   validateRequest,
 } from './requests.ts'
 export {
-  chunkByBytes,
   createInferenceService,
   type InferenceOptions,
   type InferenceService,

@@ -26,6 +26,7 @@
 import type { ConsumerConfig, Message, Producer } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { RiskStreamError } from '../../lib/errors/index.ts'
+import { BatchSender } from '../../lib/kafka/batcher.ts'
 import {
   createStreamConsumer,
   type DecodedRecord,
@@ -56,10 +57,10 @@ import {
 } from './requests.ts'
 
 /**
- * Largest record batch we send in one request. The broker's default message.max.bytes is
- * ~1 MiB per record batch, and kafkajs puts all of one partition's messages in one batch.
+ * Predictions per produce request (~250 bytes each); the sender also caps a request at
+ * 512 KiB, under the broker's default message.max.bytes (~1 MiB per record batch).
  */
-const MAX_SEND_BYTES = 512 * 1024
+const SEND_BATCH = 2000
 
 export interface InferenceOptions {
   /** Model to serve (default config.model.name). */
@@ -115,6 +116,8 @@ export function createInferenceService(deps: Deps, options: InferenceOptions = {
     options.loadArtifact ??
     ((event) => createRegistry({ serde, topics, producer, clickhouse: deps.clickhouse }).loadArtifact(event))
 
+  // One request in flight; what the handlers enqueue meanwhile leaves together when it returns.
+  const sender = new BatchSender(producer, { batchSize: SEND_BATCH, lingerMs: 0, stampAtSend: true })
   let follower: ModelFollower | undefined
   let requests: StreamConsumer | undefined
   let stopping = false
@@ -182,14 +185,16 @@ export function createInferenceService(deps: Deps, options: InferenceOptions = {
     // Rebalanced away while scoring: the new owner will score these; producing would only duplicate.
     if (!ctx.isActive()) return []
 
+    // Same partition number as the request (co-partitioned topics). Through the shared sender,
+    // so partitions handled at the same time go out in one produce request.
     const partition = records[0]!.partition
-    for (const msgs of zipChunks(chunkByBytes(predictions), chunkByBytes(shadows))) {
-      const topicMessages = [{ topic: topics.predictions, messages: withPartition(msgs[0], partition) }]
-      if (msgs[1].length > 0)
-        topicMessages.push({ topic: topics.shadowPredictions, messages: withPartition(msgs[1], partition) })
-      await producer.sendBatch({ acks: -1, topicMessages })
-      await ctx.heartbeat()
-    }
+    const acked = new Set<Promise<void>>()
+    const enqueue = (topic: string, m: Message) =>
+      acked.add(sender.enqueue({ topic, key: m.key as string, value: m.value as Buffer, partition }))
+    for (const m of predictions) enqueue(topics.predictions, m)
+    for (const m of shadows) enqueue(topics.shadowPredictions, m)
+    await Promise.all(acked)
+    await ctx.heartbeat()
 
     await options.hooks?.afterPredictionsAcked?.({
       partition,
@@ -250,6 +255,9 @@ export function createInferenceService(deps: Deps, options: InferenceOptions = {
       handleBatch,
       log,
       consumerConfig: options.consumerConfig,
+      // Partitions are independent here (the served model is read once per batch), so a
+      // fetch's partition batches are scored together and their predictions share a request.
+      concurrency: config.topics.partitions,
     })
     requests = consumer
     await consumer.start()
@@ -315,36 +323,4 @@ export function createInferenceService(deps: Deps, options: InferenceOptions = {
       await follower?.stop()
     },
   }
-}
-
-function withPartition(messages: Message[], partition: number): Message[] {
-  for (const m of messages) m.partition = partition
-  return messages
-}
-
-/** Splits messages into groups whose encoded size stays under MAX_SEND_BYTES. */
-export function chunkByBytes(messages: Message[], maxBytes = MAX_SEND_BYTES): Message[][] {
-  const chunks: Message[][] = []
-  let current: Message[] = []
-  let bytes = 0
-  for (const m of messages) {
-    // ~70 bytes of record overhead (headers, varints, key) on top of the value.
-    const size = (m.value as Buffer).length + String(m.key ?? '').length + 70
-    if (current.length > 0 && bytes + size > maxBytes) {
-      chunks.push(current)
-      current = []
-      bytes = 0
-    }
-    current.push(m)
-    bytes += size
-  }
-  if (current.length > 0) chunks.push(current)
-  return chunks
-}
-
-function zipChunks(a: Message[][], b: Message[][]): [Message[], Message[]][] {
-  const n = Math.max(a.length, b.length)
-  const out: [Message[], Message[]][] = []
-  for (let i = 0; i < n; i++) out.push([a[i] ?? [], b[i] ?? []])
-  return out
 }

@@ -1,7 +1,6 @@
-import type { Producer } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import type { RiskStreamError } from '../../lib/errors/index.ts'
-import { BatchSender, toRequestEvent } from '../../producers/index.ts'
+import { toRequestEvent } from '../../producers/index.ts'
 import { TokenBucket } from '../../producers/token-bucket.ts'
 
 const good = {
@@ -58,68 +57,6 @@ describe('request validation', () => {
       { feature: 'requestId', rule: 'type' },
       { feature: 'eventTime', rule: 'type' },
     ])
-  })
-})
-
-/** A kafkajs producer stand-in that records batches and can be told to fail. */
-function fakeProducer(fail = false) {
-  const batches: { topic: string; keys: string[] }[][] = []
-  const producer = {
-    sendBatch: async (b: {
-      topicMessages: { topic: string; messages: { key: string }[] }[]
-      acks: number
-    }) => {
-      expect(b.acks).toBe(-1)
-      batches.push(b.topicMessages.map((t) => ({ topic: t.topic, keys: t.messages.map((m) => m.key) })))
-      if (fail) throw Object.assign(new Error('broker gone'), { retriable: true })
-      return []
-    },
-  } as unknown as Producer
-  return { producer, batches }
-}
-
-describe('BatchSender', () => {
-  it('sends full batches, then the remainder on flush, keeping order and grouping by topic', async () => {
-    const { producer, batches } = fakeProducer()
-    const sender = new BatchSender(producer, { batchSize: 4, lingerMs: 10_000 })
-    const acks: string[] = []
-    for (let i = 0; i < 10; i++) {
-      sender.enqueue({ topic: i % 2 ? 'b' : 'a', key: `k${i}`, value: Buffer.from('x') }, (err) => {
-        if (!err) acks.push(`k${i}`)
-      })
-    }
-    await sender.flush()
-    expect(batches.map((b) => b.reduce((n, t) => n + t.keys.length, 0))).toEqual([4, 4, 2])
-    expect(batches[0]).toEqual([
-      { topic: 'a', keys: ['k0', 'k2'] },
-      { topic: 'b', keys: ['k1', 'k3'] },
-    ])
-    expect(acks).toEqual(Array.from({ length: 10 }, (_, i) => `k${i}`))
-    expect(sender.queued).toBe(0)
-  })
-
-  it('a partial batch leaves after the linger time without a flush', async () => {
-    const { producer, batches } = fakeProducer()
-    const sender = new BatchSender(producer, { batchSize: 100, lingerMs: 5 })
-    await sender.enqueue({ topic: 'a', key: 'k', value: Buffer.from('x') })
-    expect(batches).toHaveLength(1)
-  })
-
-  it('reports a refused batch to every message as a retriable KAFKA_UNAVAILABLE error', async () => {
-    const { producer } = fakeProducer(true)
-    const sender = new BatchSender(producer, { batchSize: 2 })
-    const errors: RiskStreamError[] = []
-    const p = sender.enqueue({ topic: 'a', key: '1', value: Buffer.from('x') }, (e) => e && errors.push(e))
-    sender.enqueue({ topic: 'a', key: '2', value: Buffer.from('x') }, (e) => e && errors.push(e))
-    await expect(p).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE', retriable: true })
-    expect(errors).toHaveLength(2)
-  })
-
-  it('refuses messages after close', async () => {
-    const { producer } = fakeProducer()
-    const sender = new BatchSender(producer)
-    await sender.close()
-    await expect(sender.enqueue({ topic: 'a', key: '1', value: Buffer.from('x') })).rejects.toThrow(/closed/)
   })
 })
 

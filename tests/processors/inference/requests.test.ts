@@ -9,7 +9,6 @@ import {
   unscorableError,
   validateRequest,
 } from '../../../processors/inference/requests.ts'
-import { chunkByBytes } from '../../../processors/inference/service.ts'
 import { constantArtifact, stumpArtifact, validRequest, versionEvent } from './fixtures.ts'
 
 const req = (over: Record<string, unknown> = {}) =>
@@ -100,16 +99,6 @@ describe('buildLoadedModel', () => {
     fillRow(req({ glucose: 100 }), ls.columns, rows, 0)
     fillRow(req({ glucose: 180 }), ls.columns, rows, 1)
     expect(Array.from(ls.scorer.scoreBatch(rows, 2))).toEqual([0.2, 0.8])
-  })
-})
-
-describe('chunkByBytes', () => {
-  it('splits by encoded size and keeps order', () => {
-    const msgs = Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: Buffer.alloc(100) }))
-    const chunks = chunkByBytes(msgs, 400)
-    expect(chunks.map((c) => c.length)).toEqual([2, 2, 2, 2, 2])
-    expect(chunks.flat()).toEqual(msgs)
-    expect(chunkByBytes([], 400)).toEqual([])
   })
 })
 

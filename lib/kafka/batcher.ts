@@ -7,7 +7,7 @@
  * throughput comes from.
  */
 import { CompressionTypes, type IHeaders, type Producer } from 'kafkajs'
-import { RiskStreamError, toRiskStreamError } from '../lib/errors/index.ts'
+import { RiskStreamError, toRiskStreamError } from '../errors/index.ts'
 
 export interface OutgoingMessage {
   topic: string
@@ -16,21 +16,34 @@ export interface OutgoingMessage {
   /** Broker CreateTime in ms; stamped at enqueue when absent. */
   timestamp?: number
   headers?: IHeaders
+  /** Explicit partition (co-partitioned outputs); the key's hash decides when absent. */
+  partition?: number
 }
 
 export interface BatchSenderOptions {
   /** Messages per sendBatch call. */
   batchSize?: number
+  /**
+   * A batch is also full at this many bytes (values + keys + ~70 bytes of record overhead
+   * each): the broker refuses record batches over message.max.bytes (~1 MiB by default).
+   */
+  maxBatchBytes?: number
   /** Longest time a queued message waits for its batch to fill. */
   lingerMs?: number
   /** `waitForCapacity()` blocks while this many messages are queued. */
   highWaterMark?: number
+  /**
+   * Broker CreateTime = when the batch is sent rather than when the message was queued
+   * (messages without their own timestamp). Outputs whose CreateTime measures latency use it,
+   * so time spent waiting for the previous batch is counted, not hidden.
+   */
+  stampAtSend?: boolean
 }
 
 /** Called once per message when its batch was acknowledged (no argument) or refused. */
 export type AckCallback = (err?: RiskStreamError) => void
 
-type KafkaMessage = { key: string; value: Buffer; timestamp: string; headers?: IHeaders }
+type KafkaMessage = { key: string; value: Buffer; timestamp: string; headers?: IHeaders; partition?: number }
 
 /**
  * One batch being filled: a single promise and one callback slot per message, so a
@@ -39,6 +52,7 @@ type KafkaMessage = { key: string; value: Buffer; timestamp: string; headers?: I
 interface Batch {
   byTopic: Map<string, KafkaMessage[]>
   size: number
+  bytes: number
   callbacks: (AckCallback | undefined)[]
   promise: Promise<void>
   resolve: () => void
@@ -54,11 +68,12 @@ function newBatch(): Batch {
   })
   // Callers may use callbacks only; a refused batch must not become an unhandled rejection.
   promise.catch(() => {})
-  return { byTopic: new Map(), size: 0, callbacks: [], promise, resolve, reject }
+  return { byTopic: new Map(), size: 0, bytes: 0, callbacks: [], promise, resolve, reject }
 }
 
 export class BatchSender {
   readonly batchSize: number
+  readonly maxBatchBytes: number
   readonly lingerMs: number
   readonly highWaterMark: number
   /** Full batches waiting, then the one being filled (last). */
@@ -73,9 +88,12 @@ export class BatchSender {
     options: BatchSenderOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 2000
+    this.maxBatchBytes = options.maxBatchBytes ?? 512 * 1024
     this.lingerMs = options.lingerMs ?? 5
     this.highWaterMark = options.highWaterMark ?? this.batchSize * 3
+    this.stampAtSend = options.stampAtSend ?? false
   }
+  private readonly stampAtSend: boolean
 
   /** Messages queued and not yet handed to Kafka. */
   get queued(): number {
@@ -92,8 +110,9 @@ export class BatchSender {
       onAck?.(err)
       return Promise.reject(err)
     }
+    const bytes = message.value.length + message.key.length + 70
     let batch = this.batches[this.batches.length - 1]
-    if (!batch || batch.size >= this.batchSize) {
+    if (!batch || this.isFull(batch) || (batch.size > 0 && batch.bytes + bytes > this.maxBatchBytes)) {
       batch = newBatch()
       this.batches.push(batch)
     }
@@ -105,13 +124,21 @@ export class BatchSender {
     list.push({
       key: message.key,
       value: message.value,
-      timestamp: String(message.timestamp ?? Date.now()),
+      // Empty = stamp at send (see stampAtSend).
+      timestamp:
+        message.timestamp !== undefined
+          ? String(message.timestamp)
+          : this.stampAtSend
+            ? ''
+            : String(Date.now()),
       headers: message.headers,
+      partition: message.partition,
     })
     batch.callbacks.push(onAck)
     batch.size++
+    batch.bytes += bytes
     this.queuedCount++
-    if (batch.size >= this.batchSize) this.startDrain()
+    if (this.isFull(batch)) this.startDrain()
     else this.timer ??= setTimeout(() => this.startDrain(), this.lingerMs)
     return batch.promise
   }
@@ -138,6 +165,10 @@ export class BatchSender {
     this.closed = true
   }
 
+  private isFull(batch: Batch): boolean {
+    return batch.size >= this.batchSize || batch.bytes >= this.maxBatchBytes
+  }
+
   private startDrain(): void {
     if (this.timer) {
       clearTimeout(this.timer)
@@ -148,7 +179,7 @@ export class BatchSender {
       this.draining = null
       // Messages queued while the last batch flew wait at most one linger more.
       if (this.queuedCount > 0) {
-        if (this.queuedCount >= this.batchSize) this.startDrain()
+        if (this.isFull(this.batches[0]!)) this.startDrain()
         else this.timer ??= setTimeout(() => this.startDrain(), this.lingerMs)
       }
     })
@@ -156,10 +187,15 @@ export class BatchSender {
 
   private async drain(): Promise<void> {
     // Full batches always go; a partial one only when the linger expired or a flush asked (timer cleared).
-    while (this.batches.length > 0 && (this.batches[0]!.size >= this.batchSize || !this.timer)) {
+    while (this.batches.length > 0 && (this.isFull(this.batches[0]!) || !this.timer)) {
       const batch = this.batches.shift()!
       this.queuedCount -= batch.size
       let error: RiskStreamError | undefined
+      if (this.stampAtSend) {
+        const now = String(Date.now())
+        for (const list of batch.byTopic.values())
+          for (const m of list) if (m.timestamp === '') m.timestamp = now
+      }
       try {
         await this.producer.sendBatch({
           topicMessages: [...batch.byTopic].map(([topic, messages]) => ({ topic, messages })),
