@@ -65,11 +65,13 @@ export class BackgroundCommitter {
     if (this.inflight || this.pending.size === 0) return
     const batch = [...this.pending.values()]
     this.pending.clear()
+    let failed = false
     this.inflight = this.o
       .commit(batch)
       .then(
         () => this.o.onCommitted?.(batch),
         (err: unknown) => {
+          failed = true
           // Keep them for the next attempt unless a newer offset was offered meanwhile.
           for (const b of batch) {
             const k = `${b.topic}\0${b.partition}`
@@ -82,6 +84,8 @@ export class BackgroundCommitter {
       )
       .finally(() => {
         this.inflight = null
+        // What was offered while this commit flew goes now (a failure waits for its retry timer).
+        if (!failed) this.kick()
       })
   }
 
