@@ -9,8 +9,8 @@
  * outcome timestamp − request timestamp ≥ labelDelayMs.
  */
 import { isRiskStreamError, RiskStreamError } from '../lib/errors/index.ts'
-import type { Deps } from '../lib/runtime/index.ts'
 import { BatchSender } from '../lib/kafka/batcher.ts'
+import type { Deps } from '../lib/runtime/index.ts'
 import type { SimEvent } from './generator.ts'
 import { createClinicalProducer } from './index.ts'
 import { INJECTED_HEADER, malformedPayload } from './malformed.ts'

@@ -15,11 +15,16 @@ import type { IHeaders } from 'kafkajs'
 import { RiskStreamError } from '../lib/errors/index.ts'
 import type { OutcomeLabelEvent as OutcomeEvent, PredictionRequestEvent } from '../lib/events/index.ts'
 import { FEATURES, type FeatureName, validateFeatures } from '../lib/features/index.ts'
+import { type AckCallback, BatchSender, type BatchSenderOptions } from '../lib/kafka/batcher.ts'
 import { getLogger } from '../lib/log/index.ts'
 import type { Deps } from '../lib/runtime/index.ts'
-import { type AckCallback, BatchSender, type BatchSenderOptions } from '../lib/kafka/batcher.ts'
 
-export { type AckCallback, BatchSender, type BatchSenderOptions, type OutgoingMessage } from '../lib/kafka/batcher.ts'
+export {
+  type AckCallback,
+  BatchSender,
+  type BatchSenderOptions,
+  type OutgoingMessage,
+} from '../lib/kafka/batcher.ts'
 
 const log = getLogger('producer')
 
