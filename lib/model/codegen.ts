@@ -47,6 +47,21 @@ export interface PerfectForest {
   leaf: Float64Array
 }
 
+/** A zeroed perfect forest of `nTrees` trees of depth `depth`, to be filled slot by slot. */
+export function emptyPerfectForest(nTrees: number, depth: number): PerfectForest {
+  const NI = (1 << depth) - 1
+  const NL = 1 << depth
+  return {
+    depth,
+    nTrees,
+    feature: new Int32Array(nTrees * NI),
+    threshold: new Float64Array(nTrees * NI),
+    nanRight: new Int32Array(nTrees * NI),
+    split: new Uint8Array(nTrees * NI),
+    leaf: new Float64Array(nTrees * NL),
+  }
+}
+
 /** Sums of tree outputs (before aggregation and link): same contract as the scorer's walkers. */
 export interface GeneratedWalker {
   sumOne(X: Float64Array, off: number): number

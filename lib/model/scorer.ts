@@ -19,7 +19,7 @@
  * concurrent callers sharing one instance — fine in Node's single thread.
  */
 import { RiskStreamError } from '../errors/index.ts'
-import { generateWalker, type PerfectForest } from './codegen.ts'
+import { emptyPerfectForest, generateWalker, type PerfectForest } from './codegen.ts'
 import type {
   FlatTree,
   LinearModel,
@@ -376,15 +376,7 @@ function padToPerfect(model: TreeEnsembleModel, D: number): PerfectForest {
   const nTrees = model.trees.length
   const NI = (1 << D) - 1
   const NL = 1 << D
-  const f: PerfectForest = {
-    depth: D,
-    nTrees,
-    feature: new Int32Array(nTrees * NI),
-    threshold: new Float64Array(nTrees * NI),
-    nanRight: new Int32Array(nTrees * NI),
-    split: new Uint8Array(nTrees * NI),
-    leaf: new Float64Array(nTrees * NL),
-  }
+  const f = emptyPerfectForest(nTrees, D)
   model.trees.forEach((t, ti) => {
     const place = (orig: number, slot: number, d: number): void => {
       if (d === D) {

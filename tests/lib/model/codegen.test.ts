@@ -1,7 +1,12 @@
 import seedrandom from 'seedrandom'
 import { describe, expect, it } from 'vitest'
 import { isRiskStreamError } from '../../../lib/errors/index.ts'
-import { generateWalker, numberLiteral, type PerfectForest } from '../../../lib/model/codegen.ts'
+import {
+  emptyPerfectForest,
+  generateWalker,
+  numberLiteral,
+  type PerfectForest,
+} from '../../../lib/model/codegen.ts'
 
 /** Evaluates generated source the way the walker does: `new Function` in strict mode. */
 const evaluate = (src: string): number => new Function(`'use strict'; return ${src}`)() as number
@@ -69,15 +74,7 @@ describe('numberLiteral', () => {
 function randomForest(rng: () => number, nTrees: number, D: number, nf: number, pPad: number): PerfectForest {
   const NI = (1 << D) - 1
   const NL = 1 << D
-  const f: PerfectForest = {
-    depth: D,
-    nTrees,
-    feature: new Int32Array(nTrees * NI),
-    threshold: new Float64Array(nTrees * NI),
-    nanRight: new Int32Array(nTrees * NI),
-    split: new Uint8Array(nTrees * NI),
-    leaf: new Float64Array(nTrees * NL),
-  }
+  const f = emptyPerfectForest(nTrees, D)
   for (let t = 0; t < nTrees; t++) {
     const place = (k: number, d: number, padValue: number | null): void => {
       if (d === D) {
