@@ -50,7 +50,10 @@ export interface MonitorServiceOptions {
   beforeCheckpoint?: () => void | Promise<void>
   /** How often the analytics consumer checkpoints (default DEFAULT_CHECKPOINT_POLICY). */
   checkpoint?: CheckpointPolicy
-  /** Passed to the analytics consumer (tests use a small maxBytesPerPartition to get many batches). */
+  /**
+   * Passed to every consumer of the service: analytics, shadow and DLQ sink (tests use a short
+   * session and a small maxBytesPerPartition to get many batches).
+   */
   consumerConfig?: Partial<ConsumerConfig>
   /** Artifact of a model version (default: model_artifacts in ClickHouse, sha-verified). */
   loadArtifact?: (modelName: string, version: number) => Promise<MonitoredArtifact | null>
@@ -312,11 +315,17 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
               return []
             },
             log,
+            consumerConfig: opts.consumerConfig,
           }),
         )
       }
-      for (const c of consumers) await c.start()
-      if (!opts.analyticsOnly) dlqConsumer = await startDlqSink(deps, `${groupId}-dlq`)
+      // Joined together: after a crash each group waits out the dead member's session, and
+      // one at a time that wait was paid once per group before the service counted as started.
+      const [dlq] = await Promise.all([
+        opts.analyticsOnly ? undefined : startDlqSink(deps, `${groupId}-dlq`, opts.consumerConfig),
+        ...consumers.map((c) => c.start()),
+      ])
+      dlqConsumer = dlq
     },
     async stop() {
       clearTimeout(idleTimer)
@@ -344,8 +353,12 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
 }
 
 /** Raw consumer (DLQ records are undecodable by definition): headers → dlq_records, commit after the insert. */
-async function startDlqSink(deps: Deps, groupId: string): Promise<Consumer> {
-  const consumer = deps.kafka.consumer({ groupId, allowAutoTopicCreation: false })
+async function startDlqSink(
+  deps: Deps,
+  groupId: string,
+  consumerConfig: Partial<ConsumerConfig> = {},
+): Promise<Consumer> {
+  const consumer = deps.kafka.consumer({ ...consumerConfig, groupId, allowAutoTopicCreation: false })
   await consumer.connect()
   for (const t of Object.values(deps.topics.dlq)) await consumer.subscribe({ topic: t, fromBeginning: true })
   await consumer.run({

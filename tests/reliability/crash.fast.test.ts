@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { uniqueId, waitFor } from '../helpers/index.ts'
 import { findCanaries } from './support/canary.ts'
 import { type Life, playLives } from './support/lives.ts'
-import { committed, sendLoad, written } from './support/load.ts'
+import { committed, LoadGate, sendLoad, written } from './support/load.ts'
 import { ALL_OUTPUT, spawnChild, spawnCli } from './support/procs.ts'
 import { publishTable, recordResult } from './support/results.ts'
 import { createRun, predictionCounts, type Run } from './support/run.ts'
@@ -21,7 +21,7 @@ import { CRASH_N, FULL_SUITE } from './support/sizes.ts'
 
 const FILE = 'crash'
 const N = CRASH_N
-/** Slow enough that three restarts fit inside the load (~35 s at N = 10,000). */
+/** Requests per second; the load is held while a role restarts (LoadGate), so any rate works. */
 const RATE = FULL_SUITE ? 2000 : 300
 const runs: Run[] = []
 
@@ -53,7 +53,9 @@ describe('crash recovery (kill -9)', () => {
     const monitor = spawnCli('monitor', ['run', 'monitors'], run.monitorEnv)
     track(monitor)
     await monitor.waitForLine(/running: /)
-    const load = sendLoad(run.deps, { runId, n: N, rate: RATE })
+    // Held until the first life runs, and again from each crash until the next life runs.
+    const gate = new LoadGate(true)
+    const load = sendLoad(run.deps, { runId, n: N, rate: RATE, gate })
     const progress = async () =>
       (await committed(run.admin, run.groups.inference, run.deps.topics.requests)) / N
     const env = run.inferenceEnv
@@ -85,7 +87,7 @@ describe('crash recovery (kill -9)', () => {
         end: { kind: 'final' },
       },
     ]
-    const played = await playLives(lives, progress, track)
+    const played = await playLives(lives, progress, track, gate)
     const sent = await load
     await drained(run)
     await played.recovered
@@ -121,7 +123,9 @@ describe('crash recovery (kill -9)', () => {
     const track = (p: (typeof run.procs)[number]) => run.procs.push(p)
     const inference = spawnCli('inference', ['run', 'inference'], run.inferenceEnv)
     track(inference)
-    const load = sendLoad(run.deps, { runId, n: N, rate: RATE })
+    // Held until the first life runs, and again from each crash until the next life runs.
+    const gate = new LoadGate(true)
+    const load = sendLoad(run.deps, { runId, n: N, rate: RATE, gate })
     const progress = async () =>
       (await committed(run.admin, run.groups.monitor, run.deps.topics.predictions)) / N
     const env = run.monitorEnv
@@ -152,7 +156,7 @@ describe('crash recovery (kill -9)', () => {
         end: { kind: 'final' },
       },
     ]
-    const played = await playLives(lives, progress, track)
+    const played = await playLives(lives, progress, track, gate)
     const sent = await load
     await drained(run)
     await played.recovered

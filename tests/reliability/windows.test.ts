@@ -52,7 +52,7 @@ async function play(run: Run, input: StreamInput, crashes: { predictions: string
   const phase = async (topic: string, hooks: string[]): Promise<Proc> => {
     for (const hook of hooks) {
       const p = life([hook])
-      const { signal } = await p.exited
+      const { signal } = await p.exitWithin(90_000, `its ${hook} crash hook should have fired`)
       if (signal !== 'SIGKILL') throw new Error(`${p.name} exited with ${signal}; see ${p.logFile}`)
       kills++
     }

@@ -17,11 +17,10 @@
  */
 import { createClickHouse, migrate, queryRows } from '../../../lib/clickhouse/index.ts'
 import { loadConfig } from '../../../lib/config/index.ts'
-import { ensureTopics, registerContracts, TOPIC_SCHEMAS } from '../../../lib/kafka/index.ts'
 import { initLogging } from '../../../lib/log/index.ts'
 import { encodeArtifact } from '../../../lib/model/artifact.ts'
 import { insertArtifact } from '../../../lib/registry/store.ts'
-import { closeDeps, createDeps, type Deps, type Service } from '../../../lib/runtime/index.ts'
+import { closeDeps, createDeps, type Deps, prepare, type Service } from '../../../lib/runtime/index.ts'
 import { createInferenceService } from '../../../processors/inference/index.ts'
 import { createMonitorService } from '../../../processors/monitors/service.ts'
 import { stumpArtifact } from '../../processors/inference/fixtures.ts'
@@ -55,17 +54,11 @@ function die(where: string): never {
   throw new Error('unreachable')
 }
 
-async function prepare(deps: Deps): Promise<void> {
-  const admin = deps.kafka.admin()
-  await admin.connect()
-  try {
-    await ensureTopics(admin, deps.config)
-  } finally {
-    await admin.disconnect()
-  }
-  await registerContracts(deps.serde, deps.topics, TOPIC_SCHEMAS)
-  await migrate(deps.clickhouse)
-}
+/**
+ * One line per start-up step ("step: <what>"), so a life that hangs before it runs names the
+ * step it hangs in (the runs once saw a restarted monitor print nothing at all).
+ */
+const step = (what: string) => console.log(`step: ${what}`)
 
 /**
  * Prints every consumer group join of this process ("group-join: <group> member <id>"), so a
@@ -86,11 +79,14 @@ function traceGroupJoins(deps: Deps): void {
 }
 
 async function runRole(make: (deps: Deps) => Service): Promise<void> {
+  step(`pid ${process.pid} loaded`)
   const deps = await createDeps(config)
+  step('producer connected')
   traceGroupJoins(deps)
   const service = make(deps)
   try {
-    await prepare(deps)
+    await prepare(deps, (m) => step(`prepare: ${m}`))
+    step('topics, contracts and migrations ready')
     await service.start()
     console.log(`running: ${service.name}`)
     await new Promise<void>((resolve) => {

@@ -4,6 +4,7 @@
  * final, uninterrupted one. After every crash the next life starts at once; the recovery time
  * is how long until the role's committed progress moves past where the crashed life left it.
  */
+import type { LoadGate } from './load.ts'
 import type { Proc } from './procs.ts'
 
 export type LifeEnd = { kind: 'self' } | { kind: 'kill'; at: number } | { kind: 'final' }
@@ -25,41 +26,45 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /**
  * Runs the lives in order and returns the final (running) process and the crashes.
- * `progress` is the role's committed progress as a fraction of the run (0..1).
+ * `progress` is the role's committed progress as a fraction of the run (0..1). With a `gate`
+ * (the load's), the load is held from each crash until the next life runs, so every kill lands
+ * at its fraction of the input rather than wherever the load got to during the restart.
  */
 export async function playLives(
   lives: Life[],
   progress: () => Promise<number>,
   track: (p: Proc) => void,
+  gate?: LoadGate,
 ): Promise<{ final: Proc; crashes: Crash[]; recovered: Promise<void> }> {
   const crashes: Crash[] = []
   const recoveries: Promise<void>[] = []
   for (const life of lives) {
     const proc = life.start()
     track(proc)
-    if (life.end.kind === 'final')
-      return { final: proc, crashes, recovered: Promise.all(recoveries).then(() => undefined) }
     if (life.end.kind === 'self') {
-      const { signal } = await withTimeout(
-        proc.exited,
-        180_000,
-        `${life.label}: the crash hook never fired; see ${proc.logFile}`,
-      )
+      // A crash hook may fire before the life prints "running:" when a backlog is waiting.
+      await proc.waitForLine(/running: /).catch(() => undefined)
+      gate?.release()
+      const { signal } = await proc.exitWithin(180_000, `${life.label}: its crash hook should have fired`)
       if (signal !== 'SIGKILL')
         throw new Error(
           `${life.label}: exited with ${signal} instead of the SIGKILL crash hook; see ${proc.logFile}`,
         )
     } else {
-      const at = life.end.at
       await proc.waitForLine(/running: /)
+      gate?.release()
+      if (life.end.kind === 'final')
+        return { final: proc, crashes, recovered: Promise.all(recoveries).then(() => undefined) }
+      const at = life.end.at
       const deadline = Date.now() + 180_000
       while ((await progress()) < at) {
         if (!proc.isRunning()) throw new Error(`${life.label} died on its own; see ${proc.logFile}`)
         if (Date.now() > deadline) throw new Error(`${life.label}: progress never reached ${at}`)
-        await sleep(50)
+        await sleep(20)
       }
       await proc.kill9()
     }
+    gate?.hold()
     const crash: Crash = { label: life.label, progressAtCrash: await progress() }
     crashes.push(crash)
     const t0 = Date.now()
@@ -78,16 +83,4 @@ export async function playLives(
     )
   }
   throw new Error('the last life must be final')
-}
-
-export async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let t: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(message)), ms))),
-    ])
-  } finally {
-    clearTimeout(t)
-  }
 }

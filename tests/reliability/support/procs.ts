@@ -3,8 +3,8 @@
  * the test runner (support/child.ts, the same roles with a crash hook). Every line a child
  * writes is kept (for the canary check) and appended to a log file under the OS temp dir.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { appendFileSync, mkdtempSync } from 'node:fs'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { appendFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { REPO_ROOT } from '../../../lib/config/index.ts'
@@ -30,6 +30,11 @@ export interface Proc {
   stop(): Promise<void>
   /** Resolves when a line matches. */
   waitForLine(re: RegExp, timeoutMs?: number): Promise<string>
+  /** Resolves with the exit; on timeout kills the child and rejects with a diagnosis of where it hung. */
+  exitWithin(
+    timeoutMs: number,
+    expected: string,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   logFile: string
 }
 
@@ -46,6 +51,10 @@ function start(name: string, script: string, args: string[], env: Record<string,
     env: { ...process.env, LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  // Each line stamped with the time the test saw it: the lives' timings are read from here.
+  const log = (text: string) => appendFileSync(logFile, `${new Date().toISOString().slice(11, 23)} ${text}`)
+  // Written before the child says anything, so a child that never speaks still has a log.
+  log(`spawn: pid ${child.pid ?? '(none)'} ${path.basename(script)} ${args.join(' ')}\n`)
   const lines: string[] = []
   const stderrLines: string[] = []
   const waiters: { re: RegExp; resolve: (l: string) => void }[] = []
@@ -60,7 +69,7 @@ function start(name: string, script: string, args: string[], env: Record<string,
         lines.push(line)
         if (stream === 'stderr') stderrLines.push(line)
         ALL_OUTPUT.push({ where: `${name} ${stream}`, text: line })
-        appendFileSync(logFile, `${stream}: ${line}\n`)
+        log(`${stream}: ${line}\n`)
         for (const w of [...waiters]) {
           if (w.re.test(line)) {
             waiters.splice(waiters.indexOf(w), 1)
@@ -72,12 +81,22 @@ function start(name: string, script: string, args: string[], env: Record<string,
   }
   child.stdout!.on('data', onData('stdout'))
   child.stderr!.on('data', onData('stderr'))
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.on('exit', (code, signal) => {
       running = false
+      log(`exit: code ${code} signal ${signal}\n`)
       resolve({ code, signal })
     })
+    // A child that could not be spawned emits 'error' and never 'exit'.
+    child.on('error', (err) => {
+      if (!running) return
+      running = false
+      log(`spawn-error: ${err.message}\n`)
+      reject(new Error(`${name} could not run: ${err.message}`, { cause: err }))
+    })
   })
+  // Callers that only poll isRunning() must not leave the rejection unhandled.
+  exited.catch(() => {})
   const proc: Proc = {
     name,
     child,
@@ -95,6 +114,20 @@ function start(name: string, script: string, args: string[], env: Record<string,
       const t = setTimeout(() => child.kill('SIGKILL'), 60_000)
       await exited
       clearTimeout(t)
+    },
+    async exitWithin(timeoutMs, expected) {
+      let timer: NodeJS.Timeout | undefined
+      const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)))
+      const result = await Promise.race([exited, timedOut]).finally(() => clearTimeout(timer))
+      if (result !== 'timeout') return result
+      const diagnosis = diagnose(child.pid)
+      log(`hang: ${diagnosis}\n`)
+      child.kill('SIGKILL')
+      await exited
+      throw new Error(
+        `${name} did not exit within ${timeoutMs} ms (${expected}); last line: ${lines.at(-1) ?? '(none)'}; ` +
+          `diagnosis and output in ${logFile}`,
+      )
     },
     waitForLine(re, timeoutMs = 120_000) {
       const hit = lines.find((l) => re.test(l))
@@ -123,6 +156,32 @@ function start(name: string, script: string, args: string[], env: Record<string,
     },
   }
   return proc
+}
+
+/**
+ * Where a hung child is: its kernel state and wait channel, and the native stack of every
+ * thread when gdb is installed (a hang inside the embedded ClickHouse or the Kafka client's
+ * socket shows there; a JS-level await shows as an idle event loop, named by the child's
+ * last "step:" line instead).
+ */
+function diagnose(pid: number | undefined): string {
+  if (pid === undefined) return 'never spawned'
+  const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').trim() : '(gone)')
+  const state = read(`/proc/${pid}/status`)
+    .split('\n')
+    .filter((l) => /^(State|Threads|VmRSS):/.test(l))
+    .join('; ')
+  let stacks = '(gdb not installed)'
+  try {
+    stacks = execFileSync('gdb', ['-p', String(pid), '-batch', '-ex', 'thread apply all bt 12'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+  } catch (err) {
+    stacks = `(gdb failed: ${(err as Error).message.split('\n')[0]})`
+  }
+  return `${state}; wchan ${read(`/proc/${pid}/wchan`)}\n${stacks}`
 }
 
 /** `riskstream <args>` as its own process. */
