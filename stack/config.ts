@@ -8,6 +8,7 @@ export function stackOptionsFrom(config: Readonly<Config>, log: (m: string) => v
     kafkaPort: config.stack.kafkaPort,
     kafkaControllerPort: config.stack.kafkaControllerPort,
     registryPort: config.stack.registryPort,
+    javaHome: config.stack.javaHome,
     clickhouseUrl: config.clickhouse.url,
     mode: config.stack.mode,
     log,

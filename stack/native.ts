@@ -257,10 +257,10 @@ interface Jdk {
   major: number
 }
 
-/** Every JDK we can find (JAVA_HOME, PATH, the usual install roots), deduplicated. */
-export function findJdks(): Jdk[] {
+/** Every JDK we can find (the configured JAVA_HOME, PATH, the usual install roots), deduplicated. */
+export function findJdks(javaHome?: string): Jdk[] {
   const homes = new Set<string>()
-  if (process.env.JAVA_HOME) homes.add(process.env.JAVA_HOME)
+  if (javaHome) homes.add(javaHome)
   const roots = [
     '/usr/lib/jvm',
     '/usr/java',
@@ -318,7 +318,7 @@ function javaMajor(home: string, java: string): number | undefined {
 }
 
 /** The oldest JDK that satisfies minMajor: the most conservative runtime a service supports. */
-function pickJdk(minMajor: number, jdks = findJdks()): Jdk | undefined {
+function pickJdk(minMajor: number, jdks: Jdk[]): Jdk | undefined {
   return jdks.find((j) => j.major >= minMajor)
 }
 
@@ -518,7 +518,7 @@ async function startKafkaLocked(opts: StackOptions): Promise<void> {
     opts.log(`kafka: ${kafkaBrokers(opts)} already answers but was not started by this stack; using it`)
     return
   }
-  const jdk = pickJdk(KAFKA_MIN_JAVA)
+  const jdk = pickJdk(KAFKA_MIN_JAVA, findJdks(opts.javaHome))
   if (!jdk) throw new RiskStreamError('STACK_FAILED', `Kafka needs Java ${KAFKA_MIN_JAVA}+; no JDK found`)
   await ensureKafkaLibs(opts)
   writeKafkaConfig(opts)
@@ -544,7 +544,7 @@ function installedRegistryVersion(opts: StackOptions): string | undefined {
 
 /** Downloads and unpacks the registry's Quarkus app once; returns the version and JDK to run it. */
 export async function ensureRegistry(opts: StackOptions): Promise<{ version: string; jdk: Jdk }> {
-  const jdks = findJdks()
+  const jdks = findJdks(opts.javaHome)
   const installed = installedRegistryVersion(opts)
   if (installed) {
     const min = REGISTRY_CANDIDATES.find((c) => c.version === installed)?.minJava ?? 21

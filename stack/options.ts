@@ -16,6 +16,8 @@ export interface StackOptions {
   registryPort: number
   /** Remote ClickHouse to ping in status; unset means the in-process chDB is used. */
   clickhouseUrl?: string
+  /** JDK tried first (JAVA_HOME); then PATH and the usual install roots. */
+  javaHome?: string
   /** auto: docker when `docker info` answers, else native. */
   mode: StackMode
   log: (msg: string) => void

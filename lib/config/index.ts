@@ -55,6 +55,8 @@ export interface Config {
     kafkaPort: number
     kafkaControllerPort: number
     registryPort: number
+    /** JDK the native stack tries first. */
+    javaHome?: string
   }
   model: { name: string }
   training: {
@@ -192,6 +194,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
       kafkaPort: env.KAFKA_PORT,
       kafkaControllerPort: env.KAFKA_CONTROLLER_PORT,
       registryPort: env.REGISTRY_PORT,
+      javaHome: env.JAVA_HOME,
     },
     model: { name: env.MODEL_NAME },
     training: {

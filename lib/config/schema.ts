@@ -58,6 +58,7 @@ export const EnvSchema = T.Object(
     KAFKA_PORT: int(9092, 1024, 65535, 'Native Kafka listener port'),
     KAFKA_CONTROLLER_PORT: int(9093, 1024, 65535, 'Native Kafka controller port'),
     REGISTRY_PORT: int(8081, 1024, 65535, 'Native registry port'),
+    JAVA_HOME: optStr('JDK tried first by the native stack (then PATH and the usual install roots)'),
 
     // Model and training (original names and defaults)
     MODEL_NAME: str('diabetes-risk', 'Model name', { pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }),
