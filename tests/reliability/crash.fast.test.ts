@@ -14,7 +14,7 @@ import { uniqueId, waitFor } from '../helpers/index.ts'
 import { findCanaries } from './support/canary.ts'
 import { type Life, playLives } from './support/lives.ts'
 import { committed, LoadGate, sendLoad, written } from './support/load.ts'
-import { ALL_OUTPUT, spawnChild, spawnCli } from './support/procs.ts'
+import { ALL_OUTPUT, type Proc, spawnChild, spawnCli } from './support/procs.ts'
 import { publishTable, recordResult } from './support/results.ts'
 import { createRun, predictionCounts, type Run } from './support/run.ts'
 import { CRASH_N, FULL_SUITE } from './support/sizes.ts'
@@ -44,58 +44,73 @@ async function drained(run: Run): Promise<void> {
   )
 }
 
+type Role = 'inference' | 'monitor'
+
+/**
+ * The five lives of a role in a crash run: its crash hook, kill -9 at 10, 50 and 90 % of its
+ * committed progress, then the production CLI, which takes over the group the others left.
+ */
+function crashLives(role: Role, env: Record<string, string>, hook: { label: string; flag: string }): Life[] {
+  const command = role === 'inference' ? 'inference' : 'monitors'
+  return [
+    {
+      label: `${role} crash hook ${hook.label}`,
+      start: () => spawnChild(`${role}-hook`, [command, hook.flag], env),
+      end: { kind: 'self' },
+    },
+    ...[0.1, 0.5, 0.9].map(
+      (at, i): Life => ({
+        label: `${role} kill -9 at ${at * 100} %`,
+        start: () => spawnChild(`${role}-${i + 1}`, [command], env),
+        end: { kind: 'kill', at },
+      }),
+    ),
+    {
+      label: `${role} (CLI)`,
+      start: () => spawnCli(`${role}-cli`, ['run', command], env),
+      end: { kind: 'final' },
+    },
+  ]
+}
+
+/**
+ * One crash run: the other role runs uninterrupted (the CLI) while `role` lives through its
+ * crash lives under the load; then every prediction is counted in ClickHouse.
+ */
+async function crashRun(role: Role, hook: { label: string; flag: string }) {
+  const run = await createRun()
+  runs.push(run)
+  const runId = uniqueId(role === 'inference' ? 'ri' : 'rm')
+  const track = (p: Proc) => run.procs.push(p)
+  const other: Role = role === 'inference' ? 'monitor' : 'inference'
+  const envOf = (r: Role) => (r === 'inference' ? run.inferenceEnv : run.monitorEnv)
+  const otherProc = spawnCli(other, ['run', other === 'inference' ? 'inference' : 'monitors'], envOf(other))
+  track(otherProc)
+  await otherProc.waitForLine(/running: /)
+  // Held until the first life runs, and again from each crash until the next life runs.
+  const gate = new LoadGate(true)
+  const load = sendLoad(run.deps, { runId, n: N, rate: RATE, gate })
+  // The role's committed progress: requests for inference, predictions for the monitor.
+  const progress =
+    role === 'inference'
+      ? async () => (await committed(run.admin, run.groups.inference, run.deps.topics.requests)) / N
+      : async () => (await committed(run.admin, run.groups.monitor, run.deps.topics.predictions)) / N
+  const played = await playLives(crashLives(role, envOf(role), hook), progress, track, gate)
+  const sent = await load
+  await drained(run)
+  await played.recovered
+  const wire = await written(run.admin, run.deps.topics.predictions)
+  for (const p of run.procs) await p.stop()
+  const counts = await predictionCounts(run, runId)
+  const recoveredS = Math.max(...played.crashes.map((x) => (x.recoveryMs ?? Number.NaN) / 1000))
+  const crashedAt = played.crashes.map((x) => `${Math.round(x.progressAtCrash * 100)}%`).join(', ')
+  return { counts, crashes: played.crashes, crashedAt, recoveredS, wire, outcomes: sent.outcomes }
+}
+
 describe('crash recovery (kill -9)', () => {
   it(`inference killed at ~10/50/90 % and between produce-ack and commit: N=${N} predictions exactly once`, async () => {
-    const run = await createRun()
-    runs.push(run)
-    const runId = uniqueId('ri')
-    const track = (p: (typeof run.procs)[number]) => run.procs.push(p)
-    const monitor = spawnCli('monitor', ['run', 'monitors'], run.monitorEnv)
-    track(monitor)
-    await monitor.waitForLine(/running: /)
-    // Held until the first life runs, and again from each crash until the next life runs.
-    const gate = new LoadGate(true)
-    const load = sendLoad(run.deps, { runId, n: N, rate: RATE, gate })
-    const progress = async () =>
-      (await committed(run.admin, run.groups.inference, run.deps.topics.requests)) / N
-    const env = run.inferenceEnv
-    const lives: Life[] = [
-      {
-        label: 'inference crash hook after produce-ack',
-        start: () => spawnChild('inference-hook', ['inference', '--kill-after-acked=5'], env),
-        end: { kind: 'self' },
-      },
-      {
-        label: 'inference kill -9 at 10 %',
-        start: () => spawnChild('inference-1', ['inference'], env),
-        end: { kind: 'kill', at: 0.1 },
-      },
-      {
-        label: 'inference kill -9 at 50 %',
-        start: () => spawnChild('inference-2', ['inference'], env),
-        end: { kind: 'kill', at: 0.5 },
-      },
-      {
-        label: 'inference kill -9 at 90 %',
-        start: () => spawnChild('inference-3', ['inference'], env),
-        end: { kind: 'kill', at: 0.9 },
-      },
-      // The last life is the production CLI: it takes over the group the crashed runners left.
-      {
-        label: 'inference (CLI)',
-        start: () => spawnCli('inference-cli', ['run', 'inference'], env),
-        end: { kind: 'final' },
-      },
-    ]
-    const played = await playLives(lives, progress, track, gate)
-    const sent = await load
-    await drained(run)
-    await played.recovered
-    const wire = await written(run.admin, run.deps.topics.predictions)
-    for (const p of run.procs) await p.stop()
-    const c = await predictionCounts(run, runId)
-    const recoveredS = Math.max(...played.crashes.map((x) => (x.recoveryMs ?? Number.NaN) / 1000))
-    const pass = c.final === N && c.uniq === N && c.foreign === 0
+    const r = await crashRun('inference', { label: 'after produce-ack', flag: '--kill-after-acked=5' })
+    const c = r.counts
     recordResult(FILE, {
       id: '1a',
       fault: 'inference kill -9 ×4 (~10/50/90 %, after produce-ack)',
@@ -103,67 +118,25 @@ describe('crash recovery (kill -9)', () => {
       lost: N - c.uniq,
       duplicated: c.final - c.uniq,
       dlq: 0,
-      recoveredS,
-      pass,
-      note: `crashed at ${played.crashes.map((x) => `${Math.round(x.progressAtCrash * 100)}%`).join(', ')}; ${wire - N} duplicate predictions on the wire absorbed; ${sent.outcomes} outcomes`,
+      recoveredS: r.recoveredS,
+      pass: c.final === N && c.uniq === N && c.foreign === 0,
+      note: `crashed at ${r.crashedAt}; ${r.wire - N} duplicate predictions on the wire absorbed; ${r.outcomes} outcomes`,
     })
-    expect(played.crashes).toHaveLength(4)
+    expect(r.crashes).toHaveLength(4)
     expect(c.foreign).toBe(0)
     expect(c.uniq).toBe(N)
     expect(c.final).toBe(N)
     // Negative control: without idempotent storage (the raw prediction stream) the same check
     // fails, because the batch whose commit the crash prevented was produced twice.
-    expect(wire).toBeGreaterThan(N)
+    expect(r.wire).toBeGreaterThan(N)
   }, 600_000)
 
   it(`monitor killed at ~10/50/90 %, and between ClickHouse write and commit: N=${N} rows exactly once`, async () => {
-    const run = await createRun()
-    runs.push(run)
-    const runId = uniqueId('rm')
-    const track = (p: (typeof run.procs)[number]) => run.procs.push(p)
-    const inference = spawnCli('inference', ['run', 'inference'], run.inferenceEnv)
-    track(inference)
-    // Held until the first life runs, and again from each crash until the next life runs.
-    const gate = new LoadGate(true)
-    const load = sendLoad(run.deps, { runId, n: N, rate: RATE, gate })
-    const progress = async () =>
-      (await committed(run.admin, run.groups.monitor, run.deps.topics.predictions)) / N
-    const env = run.monitorEnv
-    const lives: Life[] = [
-      {
-        label: 'monitor crash hook between ClickHouse write and commit',
-        start: () => spawnChild('monitor-hook-commit', ['monitors', '--kill-before-commit=2'], env),
-        end: { kind: 'self' },
-      },
-      {
-        label: 'monitor kill -9 at 10 %',
-        start: () => spawnChild('monitor-1', ['monitors'], env),
-        end: { kind: 'kill', at: 0.1 },
-      },
-      {
-        label: 'monitor kill -9 at 50 %',
-        start: () => spawnChild('monitor-2', ['monitors'], env),
-        end: { kind: 'kill', at: 0.5 },
-      },
-      {
-        label: 'monitor kill -9 at 90 %',
-        start: () => spawnChild('monitor-3', ['monitors'], env),
-        end: { kind: 'kill', at: 0.9 },
-      },
-      {
-        label: 'monitor (CLI)',
-        start: () => spawnCli('monitor-cli', ['run', 'monitors'], env),
-        end: { kind: 'final' },
-      },
-    ]
-    const played = await playLives(lives, progress, track, gate)
-    const sent = await load
-    await drained(run)
-    await played.recovered
-    for (const p of run.procs) await p.stop()
-    const c = await predictionCounts(run, runId)
-    const recoveredS = Math.max(...played.crashes.map((x) => (x.recoveryMs ?? Number.NaN) / 1000))
-    const pass = c.final === N && c.uniq === N && c.foreign === 0
+    const r = await crashRun('monitor', {
+      label: 'between ClickHouse write and commit',
+      flag: '--kill-before-commit=2',
+    })
+    const c = r.counts
     recordResult(FILE, {
       id: '1b',
       fault: 'monitor kill -9 ×4 (~10/50/90 %, between CH write and commit)',
@@ -171,11 +144,11 @@ describe('crash recovery (kill -9)', () => {
       lost: N - c.uniq,
       duplicated: c.final - c.uniq,
       dlq: 0,
-      recoveredS,
-      pass,
-      note: `crashed at ${played.crashes.map((x) => `${Math.round(x.progressAtCrash * 100)}%`).join(', ')}; ${c.raw - c.final} unmerged duplicate rows without FINAL; ${sent.outcomes} outcomes`,
+      recoveredS: r.recoveredS,
+      pass: c.final === N && c.uniq === N && c.foreign === 0,
+      note: `crashed at ${r.crashedAt}; ${c.raw - c.final} unmerged duplicate rows without FINAL; ${r.outcomes} outcomes`,
     })
-    expect(played.crashes).toHaveLength(4)
+    expect(r.crashes).toHaveLength(4)
     expect(c.foreign).toBe(0)
     expect(c.uniq).toBe(N)
     expect(c.final).toBe(N)
