@@ -4,13 +4,16 @@
  * Maven Central through `mvn` (the ~/.m2 cache makes later runs offline) and lives under dataDir:
  *
  *   kafka-libs/            jars from stack/kafka/pom.xml        run/*.pid    pid files
+ *                          (or opts.kafkaLibsDir, shared with another stack)
  *   kafka/server.properties, kafka/data/ (KRaft log dirs)       logs/*.log   process output
+ *   kafka/tls/             CA, keystore and secrets when opts.kafkaSecurity is set (kafka-security.ts)
  *   registry/app/          unpacked apicurio-registry-app tarball
  *   registry/db/           H2 file database: schemas survive stack restarts
  */
 import { type SpawnOptions, spawn, spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import {
+  chmodSync,
   closeSync,
   existsSync,
   mkdirSync,
@@ -26,6 +29,14 @@ import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { RiskStreamError } from '../lib/errors/index.ts'
+import {
+  assertScramUsersMatch,
+  ensureKafkaTls,
+  type KafkaTls,
+  kafkaSecurityProps,
+  recordScramUsers,
+  scramFormatArgs,
+} from './kafka-security.ts'
 import { kafkaBrokers, registryBaseUrl, type StackOptions } from './options.ts'
 import { isKafkaUp, isRegistryUp, setRegistryCompatibility } from './probe.ts'
 
@@ -48,13 +59,13 @@ const REGISTRY_STOP_GRACE_MS = 15_000
 
 export type NativeServiceName = 'kafka' | 'registry'
 
-export function nativePaths(opts: Pick<StackOptions, 'dataDir'>) {
+export function nativePaths(opts: Pick<StackOptions, 'dataDir' | 'kafkaLibsDir'>) {
   const root = resolve(opts.dataDir)
   return {
     root,
     runDir: join(root, 'run'),
     logsDir: join(root, 'logs'),
-    kafkaLibs: join(root, 'kafka-libs'),
+    kafkaLibs: opts.kafkaLibsDir ? resolve(opts.kafkaLibsDir) : join(root, 'kafka-libs'),
     kafkaDir: join(root, 'kafka'),
     kafkaData: join(root, 'kafka', 'data'),
     kafkaConfig: join(root, 'kafka', 'server.properties'),
@@ -396,7 +407,7 @@ export async function ensureKafkaLibs(opts: StackOptions): Promise<string> {
   return kafkaLibs
 }
 
-function writeKafkaConfig(opts: StackOptions): void {
+function writeKafkaConfig(opts: StackOptions, tls?: KafkaTls): void {
   const p = nativePaths(opts)
   mkdirSync(p.kafkaDir, { recursive: true })
   // Rewritten on every start so port changes apply. A static voter set (controller.quorum.voters)
@@ -429,6 +440,8 @@ function writeKafkaConfig(opts: StackOptions): void {
     'log.retention.hours': 24,
     'log.segment.bytes': 64 * 1024 * 1024,
     'num.recovery.threads.per.data.dir': 1,
+    // kafkaSecurity: the client listener becomes SASL_SSL (SCRAM); see kafka-security.ts.
+    ...(tls ? kafkaSecurityProps(opts, tls) : {}),
   }
   writeFileSync(
     p.kafkaConfig,
@@ -436,6 +449,8 @@ function writeKafkaConfig(opts: StackOptions): void {
       .map(([k, v]) => `${k}=${v}`)
       .join('\n')}\n`,
   )
+  // With kafkaSecurity it holds the keystore password and the broker's own SCRAM password.
+  if (tls) chmodSync(p.kafkaConfig, 0o600)
   // Kafka 4 logs through log4j2; keep its own logs in rolling files next to the process log.
   writeFileSync(
     p.kafkaLog4j,
@@ -482,9 +497,12 @@ function kafkaJvmArgs(opts: StackOptions): string[] {
 }
 
 /** `kafka-storage format` once: KRaft refuses to start on an unformatted log dir. */
-async function formatKafkaStorage(opts: StackOptions, java: string): Promise<void> {
+async function formatKafkaStorage(opts: StackOptions, java: string, tls?: KafkaTls): Promise<void> {
   const p = nativePaths(opts)
-  if (existsSync(join(p.kafkaData, 'meta.properties'))) return
+  if (existsSync(join(p.kafkaData, 'meta.properties'))) {
+    if (opts.kafkaSecurity) assertScramUsersMatch(opts)
+    return
+  }
   // A cluster id is a base64url (no padding) 16-byte UUID, as `kafka-storage random-uuid` prints.
   const clusterId = randomBytes(16).toString('base64url')
   opts.log(`kafka: formatting ${p.kafkaData} (cluster id ${clusterId})`)
@@ -497,9 +515,11 @@ async function formatKafkaStorage(opts: StackOptions, java: string): Promise<voi
     `--cluster-id=${clusterId}`,
     '--config',
     p.kafkaConfig,
+    ...(tls ? scramFormatArgs(opts, tls) : []),
   ])
   if (r.status !== 0)
     throw new RiskStreamError('STACK_FAILED', `kafka storage format failed: ${r.output}`.trim())
+  if (opts.kafkaSecurity) recordScramUsers(opts)
 }
 
 export function startKafka(opts: StackOptions): Promise<void> {
@@ -521,8 +541,9 @@ async function startKafkaLocked(opts: StackOptions): Promise<void> {
   const jdk = pickJdk(KAFKA_MIN_JAVA, findJdks(opts.javaHome))
   if (!jdk) throw new RiskStreamError('STACK_FAILED', `Kafka needs Java ${KAFKA_MIN_JAVA}+; no JDK found`)
   await ensureKafkaLibs(opts)
-  writeKafkaConfig(opts)
-  await formatKafkaStorage(opts, jdk.java)
+  const tls = opts.kafkaSecurity ? await ensureKafkaTls(opts, jdk.java) : undefined
+  writeKafkaConfig(opts, tls)
+  await formatKafkaStorage(opts, jdk.java, tls)
   const p = nativePaths(opts)
   const pid = spawnDetached(opts, 'kafka', jdk.java, [...kafkaJvmArgs(opts), 'kafka.Kafka', p.kafkaConfig], {
     cwd: p.kafkaDir,

@@ -5,6 +5,19 @@
 
 export type StackMode = 'auto' | 'native' | 'docker'
 
+export type ScramMechanism = 'SCRAM-SHA-256' | 'SCRAM-SHA-512'
+
+/** A SASL_SSL + SCRAM client listener for the native broker (stack/kafka-security.ts). */
+export interface KafkaSecurityOptions {
+  /**
+   * SCRAM users bootstrapped when the KRaft log dir is formatted, with a credential for every
+   * mechanism. A formatted dataDir keeps its users: changing this list needs a fresh dataDir.
+   */
+  users: ReadonlyArray<{ username: string; password: string }>
+  /** Mechanisms the listener accepts; default both, SHA-512 first. */
+  mechanisms?: ReadonlyArray<ScramMechanism>
+}
+
 export interface StackOptions {
   /** Root of everything the native stack writes: jars, Kafka log dirs, registry DB, pid and log files. */
   dataDir: string
@@ -18,6 +31,17 @@ export interface StackOptions {
   clickhouseUrl?: string
   /** JDK tried first (JAVA_HOME); then PATH and the usual install roots. */
   javaHome?: string
+  /**
+   * Broker jars; default `<dataDir>/kafka-libs`. A second stack pointed at the first one's
+   * directory reuses its jars instead of resolving them again.
+   */
+  kafkaLibsDir?: string
+  /**
+   * Native stack only: the client listener on kafkaPort speaks SASL_SSL (SCRAM) instead of
+   * PLAINTEXT, with TLS material generated under `<dataDir>/kafka/tls` (clients trust `ca.pem`).
+   * Unset: a plaintext broker, as before.
+   */
+  kafkaSecurity?: KafkaSecurityOptions
   /** auto: docker when `docker info` answers, else native. */
   mode: StackMode
   log: (msg: string) => void

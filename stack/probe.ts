@@ -3,11 +3,27 @@
  * TCP connections before its metadata is ready and Quarkus binds before the registry's storage is up.
  */
 import { Kafka, logLevel } from 'kafkajs'
+import { kafkaProbeAuth } from './kafka-security.ts'
 import { kafkaBrokers, registryCcompatUrl, type StackOptions } from './options.ts'
 
-/** True when a kafkajs admin can fetch cluster metadata from the broker. */
-export async function isKafkaUp(opts: Pick<StackOptions, 'kafkaPort'>, timeoutMs = 3000): Promise<boolean> {
+/**
+ * True when a kafkajs admin can fetch cluster metadata from the broker. A secured broker
+ * (kafkaSecurity) is probed through its SASL_SSL listener as the broker's own SCRAM user, so
+ * "up" also means TLS and authentication work.
+ */
+export async function isKafkaUp(
+  opts: Pick<StackOptions, 'kafkaPort' | 'kafkaSecurity'> & Partial<Pick<StackOptions, 'dataDir'>>,
+  timeoutMs = 3000,
+): Promise<boolean> {
+  let auth: ReturnType<typeof kafkaProbeAuth>
+  if (opts.kafkaSecurity) {
+    auth = opts.dataDir
+      ? kafkaProbeAuth({ dataDir: opts.dataDir, kafkaSecurity: opts.kafkaSecurity })
+      : undefined
+    if (!auth) return false
+  }
   const kafka = new Kafka({
+    ...auth,
     clientId: 'riskstream-stack-probe',
     brokers: [kafkaBrokers(opts)],
     connectionTimeout: Math.min(timeoutMs, 1000),

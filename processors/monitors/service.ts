@@ -267,8 +267,12 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
     engine,
     stats,
     async start() {
+      // Debug lines per start-up step: a start that hangs names the step it hangs in.
+      log.debug('start: registering the drift event contract')
       await deps.serde.register(deps.topics.driftEvents, 'DriftEvent')
+      log.debug('start: restoring the last checkpoint')
       await restoreState()
+      log.debug('start: reading the production version')
       // Preload the serving version so its first predictions are monitored without a lookup stall.
       try {
         const prod = await latestProductionFromTopic(deps.kafka, deps.serde, topics.modelVersions, modelName)
@@ -319,6 +323,10 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
           }),
         )
       }
+      log.debug(
+        { groups: consumers.length + (opts.analyticsOnly ? 0 : 1) },
+        'start: joining the consumer groups',
+      )
       // Joined together: after a crash each group waits out the dead member's session, and
       // one at a time that wait was paid once per group before the service counted as started.
       const [dlq] = await Promise.all([
