@@ -20,8 +20,9 @@ import { closeDeps, createDeps, type Deps } from '../../lib/runtime/index.ts'
 import { stackOptionsFrom } from '../../stack/config.ts'
 import { isKafkaUp, type StackOptions, stackDown, startKafka, stopKafka } from '../../stack/index.ts'
 import { uniqueId, waitFor } from '../helpers/index.ts'
+import { checkLogCanaries } from './support/canary.ts'
 import { committed, sendLoad } from './support/load.ts'
-import { spawnCli } from './support/procs.ts'
+import { ALL_OUTPUT, spawnCli } from './support/procs.ts'
 import { publishTable, recordResult } from './support/results.ts'
 import { createRun, predictionCounts, type Run } from './support/run.ts'
 import { FULL_SUITE } from './support/sizes.ts'
@@ -192,4 +193,10 @@ describe('broker restart under load', () => {
     expect(c.uniq).toBe(N)
     expect(c.final).toBe(N)
   }, 600_000)
+
+  it('no canary patient data in any log line of the processes that rode out the outage', () => {
+    // The outage drives the error and retry paths, where a record is most likely to be logged.
+    expect(ALL_OUTPUT.length).toBeGreaterThan(0)
+    expect(checkLogCanaries(FILE, '8c', 'broker outage run')).toEqual([])
+  })
 })

@@ -12,11 +12,12 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { uniqueId, waitFor } from '../helpers/index.ts'
+import { checkLogCanaries } from './support/canary.ts'
 import { committed, written } from './support/load.ts'
-import { type Proc, queryIn, spawnChild } from './support/procs.ts'
+import { ALL_OUTPUT, type Proc, queryIn, spawnChild } from './support/procs.ts'
 import { publishTable, recordResult } from './support/results.ts'
 import { createRun, type Run } from './support/run.ts'
-import { type StreamInput, sendValues, streamInput } from './support/stream.ts'
+import { type StreamInput, sendValues, streamInput, withCanaries } from './support/stream.ts'
 
 const FILE = 'windows'
 const N = 4000
@@ -98,7 +99,9 @@ describe('window rows after crashes', () => {
     runs.push(crashed)
     // Same records in both runs (each run has its own model name, stripped from the ids).
     const input = (run: Run) =>
-      streamInput({ n: N, seed, model: run.model, scenario: { kind: 'glucose_shift', at: N / 2, sds: 1 } })
+      withCanaries(
+        streamInput({ n: N, seed, model: run.model, scenario: { kind: 'glucose_shift', at: N / 2, sds: 1 } }),
+      )
     const a = await play(clean, input(clean), { predictions: [], outcomes: [] })
     const t0 = Date.now()
     const b = await play(crashed, input(crashed), {
@@ -142,4 +145,9 @@ describe('window rows after crashes', () => {
     expect(b.rows).toEqual(a.rows)
     expect(b.events).toEqual(a.events)
   }, 240_000)
+
+  it('no canary patient data in any log line of the monitor lives', () => {
+    expect(ALL_OUTPUT.length).toBeGreaterThan(0)
+    expect(checkLogCanaries(FILE, '8d', 'window crash runs')).toEqual([])
+  })
 })

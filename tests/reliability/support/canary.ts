@@ -6,6 +6,8 @@
  * The feature canary is a value no generator produces (three decimals), so finding "187.123"
  * anywhere in a log can only come from a request's feature vector.
  */
+import { ALL_OUTPUT } from './procs.ts'
+import { recordResult } from './results.ts'
 export const CANARY = {
   /** Looks like a medical record number, where a pseudonymous id is expected. */
   mrn: 'MRN-CANARY-99173344',
@@ -36,5 +38,25 @@ export function findCanaries(texts: { where: string; text: string }[]): string[]
   for (const { where, text } of texts) {
     for (const c of CANARY_STRINGS) if (text.includes(c)) hits.push(`${c} in ${where}`)
   }
+  return hits
+}
+
+/**
+ * Promise 8 for one test file: searches every line every child of this file wrote, records the
+ * row `id` of the table and returns the hits (the caller asserts there are none).
+ */
+export function checkLogCanaries(file: string, id: string, runs: string): string[] {
+  const hits = findCanaries(ALL_OUTPUT)
+  recordResult(file, {
+    id,
+    fault: `canary patient data in logs (${runs})`,
+    events: ALL_OUTPUT.length,
+    lost: 0,
+    duplicated: 0,
+    dlq: 0,
+    recoveredS: null,
+    pass: ALL_OUTPUT.length > 0 && hits.length === 0,
+    note: `${ALL_OUTPUT.length} log lines searched, ${hits.length} hits`,
+  })
   return hits
 }

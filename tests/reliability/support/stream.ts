@@ -6,6 +6,7 @@
 import type { Deps } from '../../../lib/runtime/index.ts'
 import type { OutcomeEvent, PredictionEvent } from '../../../processors/monitors/sink/rows.ts'
 import { pimaStream, type Scenario } from '../../processors/monitors/streams.ts'
+import { CANARY } from './canary.ts'
 
 export interface StreamInput {
   predictions: PredictionEvent[]
@@ -25,6 +26,20 @@ export function streamInput(o: { n: number; seed: string; model: string; scenari
     if (item.type === 'prediction') predictions.push(item.value)
     else outcomes.push(item.value)
   return { predictions, outcomes }
+}
+
+/**
+ * Every 10th prediction carries the canary patient data (an MRN as its patient id, the canary
+ * glucose value): the monitor's logs must never show them (promise 8). Both runs of a
+ * comparison plant them alike, so window rows stay comparable.
+ */
+export function withCanaries(input: StreamInput): StreamInput {
+  return {
+    predictions: input.predictions.map((p, i) =>
+      i % 10 === 0 ? { ...p, patientId: CANARY.mrn, glucose: CANARY.glucose } : p,
+    ),
+    outcomes: input.outcomes,
+  }
 }
 
 /** Sends records round-robin over the topic's partitions, 1,000 per produce call (acks=all). */
