@@ -1,4 +1,5 @@
 import { type Logger, pino } from 'pino'
+import { FEATURES } from '../features/index.ts'
 
 export type { Logger } from 'pino'
 
@@ -10,14 +11,8 @@ const SENSITIVE = [
   'patientId',
   'features',
   'notes',
-  'pregnancies',
-  'glucose',
-  'bloodPressure',
-  'skinThickness',
-  'insulin',
-  'bmi',
-  'diabetesPedigreeFunction',
-  'age',
+  // Every model feature by its own name, so a feature added later is redacted too.
+  ...FEATURES,
   'value',
   'payload',
   'body',
