@@ -9,6 +9,7 @@
  *   routes/models.ts     /v1/predict, /v1/models…, /v1/runs/:id
  *   routes/ops.ts        /health, /ready, /metrics
  *   routes/dashboard.ts  /dashboard (static) and its JSON under /v1/dashboard/*
+ * Reads of the read routes go through one read cache per app (cache.ts, API_CACHE_TTL_MS).
  * Request bodies are never logged (Fastify's per-request logging is off; one line per response
  * at debug level carries method, route, status and latency only).
  */
@@ -19,8 +20,9 @@ import fastifySwaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import { createClickHouse } from '../lib/clickhouse/index.ts'
 import { getLogger } from '../lib/log/index.ts'
-import { createRegistry } from '../lib/registry/index.ts'
+import { createRegistry, type ModelRegistry } from '../lib/registry/index.ts'
 import { createKeyChecker, requireKey } from './auth.ts'
+import { createReadCache, type ReadCache } from './cache.ts'
 import type { ApiContext, ApiDeps } from './context.ts'
 import { errorHandler, notFoundHandler } from './errors.ts'
 import { createApiMetrics } from './metrics.ts'
@@ -42,6 +44,34 @@ export interface BuildAppOptions {
   defaultMetrics?: boolean
   /** Per-check timeout of /ready (default 1500 ms). */
   readyTimeoutMs?: number
+}
+
+/**
+ * The registry as read routes see it: reads through the app's cache (the dashboard polls the
+ * production version, versions and history as often as its series), writes to `registry` and
+ * then a cleared cache, so a client that promotes and then reads sees the change. Cleared even
+ * after a failed write: it may have written part of the transition, and a reload is cheap.
+ */
+function cachedRegistry(registry: ModelRegistry, cache: ReadCache): ModelRegistry {
+  const thenClear = async <T>(write: () => Promise<T>): Promise<T> => {
+    try {
+      return await write()
+    } finally {
+      cache.clear()
+    }
+  }
+  return {
+    register: (artifact, opts) => thenClear(() => registry.register(artifact, opts)),
+    setStage: (model, version, stage, reason) =>
+      thenClear(() => registry.setStage(model, version, stage, reason)),
+    rollback: (model, reason) => thenClear(() => registry.rollback(model, reason)),
+    loadArtifact: (event) => registry.loadArtifact(event),
+    listVersions: (model) => cache.read('registry.listVersions', [model], () => registry.listVersions(model)),
+    getVersion: (model, version) =>
+      cache.read('registry.getVersion', [model, version], () => registry.getVersion(model, version)),
+    production: (model) => cache.read('registry.production', [model], () => registry.production(model)),
+    history: (model) => cache.read('registry.history', [model], () => registry.history(model)),
+  }
 }
 
 export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
@@ -72,6 +102,10 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
       clickhouse: deps.clickhouse,
     })
   const now = deps.now ?? Date.now
+  // One cache per app, never module-wide: two apps in one process must not share results.
+  const cacheTtlMs = config.api.cacheTtlMs
+  const cache = createReadCache({ ttlMs: cacheTtlMs })
+  const readNow = cacheTtlMs > 0 ? () => Math.floor(now() / cacheTtlMs) * cacheTtlMs : now
   const metrics = createApiMetrics({ defaultMetrics: opts.defaultMetrics })
   const checkKey = createKeyChecker(config.api.keys)
   const keyed = requireKey(checkKey)
@@ -81,8 +115,10 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
     deps,
     config,
     modelName: config.model.name,
-    reader,
-    registry,
+    reader: { client: reader, cache },
+    registry: cachedRegistry(registry, cache),
+    freshRegistry: registry,
+    // The scorer has its own refresh (scorerRefreshMs) and is invalidated by promote/rollback.
     scorer: createProductionScorer({
       registry,
       modelName: config.model.name,
@@ -91,6 +127,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
     }),
     metrics,
     now,
+    readNow,
     readGuard: config.api.readOpen ? [] : [keyed],
     writeGuard: [keyed],
     async ensureSchema(topic, schema) {

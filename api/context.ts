@@ -7,6 +7,7 @@ import type { SchemaName } from '../lib/kafka/index.ts'
 import type { ModelRegistry } from '../lib/registry/index.ts'
 import type { Deps } from '../lib/runtime/index.ts'
 import type { ApiMetrics } from './metrics.ts'
+import type { Reader } from './queries.ts'
 import type { ProductionScorer } from './scoring.ts'
 
 /** The core Deps plus optional pieces injected by the composing process or by tests. */
@@ -25,12 +26,25 @@ export interface ApiContext {
   deps: ApiDeps
   config: Readonly<Config>
   modelName: string
-  /** Reads (monitoring, dashboard, runs). Writes go through the model registry only. */
-  reader: ClickHouseClient
+  /**
+   * Reads (monitoring, dashboard, runs), through this app's read cache (cache.ts,
+   * API_CACHE_TTL_MS): a read route may answer up to the TTL old. Writes go through the model
+   * registry only.
+   */
+  reader: Reader
+  /** The registry as read routes see it: reads through the same cache; writes delegate, then clear it. */
   registry: ModelRegistry
+  /** The same registry without the cache: for reads that decide a write (rollback's checks). */
+  freshRegistry: ModelRegistry
   scorer: ProductionScorer
   metrics: ApiMetrics
   now: () => number
+  /**
+   * "Now" for the period bounds of read routes: `now()` rounded down to the cache TTL, so the
+   * requests within one TTL send the same query parameters and share one cache entry (the
+   * period then ends less than one TTL ago). Exactly `now()` when the cache is off.
+   */
+  readNow: () => number
   /** preHandler for read routes: open, or keyed when config.api.readOpen is false. */
   readGuard: preHandlerAsyncHookHandler[]
   /** preHandler for mutating routes: always keyed. */

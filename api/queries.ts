@@ -3,6 +3,7 @@
  * (`{name:Type}`), never by concatenation, so a path or query parameter is always a value.
  * Raw tables are read with FINAL (ReplacingMergeTree: a redelivered record must count once).
  * Times travel as epoch milliseconds (`toUnixTimestamp64Milli`) so JSON carries plain numbers.
+ * Every read goes through `rows()`, and through the app's read cache when the Reader has one.
  */
 import { type ClickHouseClient, queryRows } from '../lib/clickhouse/index.ts'
 import { RiskStreamError } from '../lib/errors/index.ts'
@@ -13,6 +14,7 @@ import {
   type TrainingRun,
   toTrainingRun,
 } from '../lib/registry/index.ts'
+import type { ReadCache } from './cache.ts'
 
 const num = (x: unknown): number | null => {
   if (x === null || x === undefined) return null
@@ -20,9 +22,19 @@ const num = (x: unknown): number | null => {
   return Number.isFinite(n) ? n : null
 }
 
-async function rows<T>(ch: ClickHouseClient, sql: string, params: Record<string, unknown>): Promise<T[]> {
+/**
+ * Where the reads go: a ClickHouse client, and the app's read cache when there is one (a cached
+ * result is shared between callers and frozen: map it, never edit it in place).
+ */
+export interface Reader {
+  client: ClickHouseClient
+  cache?: ReadCache
+}
+
+async function rows<T>(r: Reader, sql: string, params: Record<string, unknown>): Promise<T[]> {
+  const load = () => queryRows<T>(r.client, sql, params)
   try {
-    return await queryRows<T>(ch, sql, params)
+    return await (r.cache ? r.cache.read(sql, params, load) : load())
   } catch (err) {
     if (err instanceof RiskStreamError) throw err
     const msg = err instanceof Error ? err.message : String(err)
@@ -67,7 +79,7 @@ const LABELLED_PREDICTIONS = `
   LEFT JOIN (SELECT request_id, outcome, toUInt8(1) AS has FROM outcomes FINAL) AS o ON p.request_id = o.request_id`
 
 export async function performanceSummary(
-  ch: ClickHouseClient,
+  reader: Reader,
   model: string,
   from: number,
   to: number,
@@ -85,7 +97,7 @@ export async function performanceSummary(
     roc_auc: number | null
   }
   const [agg] = await rows<Agg>(
-    ch,
+    reader,
     `SELECT count() AS total, countIf(has = 1) AS labelled, if(count() = 0, NULL, avg(probability)) AS avg_probability,
        countIf(label = 1) AS positive,
        countIf(has = 1 AND label = 1 AND outcome = 1) AS tp, countIf(has = 1 AND label = 1 AND outcome = 0) AS fp,
@@ -96,7 +108,7 @@ export async function performanceSummary(
     params,
   )
   const hist = await rows<{ bin: number; n: number }>(
-    ch,
+    reader,
     `SELECT least(toUInt8(floor(probability * 10)), 9) AS bin, count() AS n FROM predictions FINAL
      WHERE model_name = {model:String}
        AND event_time >= fromUnixTimestamp64Milli({from:Int64}) AND event_time < fromUnixTimestamp64Milli({to:Int64})
@@ -167,7 +179,7 @@ export interface RecentPrediction {
 }
 
 export async function recentPredictions(
-  ch: ClickHouseClient,
+  reader: Reader,
   model: string,
   limit: number,
 ): Promise<RecentPrediction[]> {
@@ -181,7 +193,7 @@ export async function recentPredictions(
     event_ms: number
     scored_ms: number
   }>(
-    ch,
+    reader,
     `SELECT request_id, patient_id, model_version, probability, label, threshold,
        toUnixTimestamp64Milli(event_time) AS event_ms, toUnixTimestamp64Milli(scored_at) AS scored_ms
      FROM predictions FINAL WHERE model_name = {model:String}
@@ -190,7 +202,7 @@ export async function recentPredictions(
   )
   if (preds.length === 0) return []
   const outcomes = await rows<{ request_id: string; outcome: number }>(
-    ch,
+    reader,
     'SELECT request_id, outcome FROM outcomes FINAL WHERE request_id IN {ids:Array(String)}',
     { ids: preds.map((p) => p.request_id) },
   )
@@ -225,9 +237,9 @@ export interface LatestPsi {
 }
 
 /** Newest sliding-window PSI per feature and version (view v_latest_psi, migrations/020). */
-export async function latestPsi(ch: ClickHouseClient, model: string): Promise<LatestPsi[]> {
+export async function latestPsi(reader: Reader, model: string): Promise<LatestPsi[]> {
   const r = await rows<LatestPsi & { window_end_ms: number }>(
-    ch,
+    reader,
     `SELECT model_version, feature, psi, ks, toUnixTimestamp64Milli(window_end) AS window_end_ms, window_size, band
      FROM v_latest_psi WHERE model_name = {model:String} ORDER BY model_version, feature`,
     { model },
@@ -252,7 +264,7 @@ export interface LatestPerformanceWindow {
 
 /** The newest sliding performance window per version (accuracy, expected_accuracy, accuracy_drop, …). */
 export async function latestPerformanceWindows(
-  ch: ClickHouseClient,
+  reader: Reader,
   model: string,
 ): Promise<LatestPerformanceWindow[]> {
   const r = await rows<{
@@ -262,7 +274,7 @@ export async function latestPerformanceWindows(
     metric: string
     value: number
   }>(
-    ch,
+    reader,
     `SELECT model_version, toUnixTimestamp64Milli(window_end) AS window_end_ms, window_size, metric, value
      FROM monitor_windows FINAL
      WHERE model_name = {model:String} AND monitor = 'performance' AND window_type = 'sliding'
@@ -305,7 +317,7 @@ export interface AlertRow {
 }
 
 export async function recentAlerts(
-  ch: ClickHouseClient,
+  reader: Reader,
   model: string,
   opts: { limit: number; kind?: string; since?: number },
 ): Promise<{ alerts: AlertRow[]; total: number }> {
@@ -313,14 +325,14 @@ export async function recentAlerts(
   const where = `model_name = {model:String} AND ({kind:String} = '' OR kind = {kind:String})
     AND detected_at >= fromUnixTimestamp64Milli({since:Int64})`
   const list = await rows<AlertRow & { ws: number; we: number; det: number }>(
-    ch,
+    reader,
     `SELECT event_id, kind, severity, model_version, window_type, toUnixTimestamp64Milli(window_start) AS ws,
        toUnixTimestamp64Milli(window_end) AS we, window_size, features, scores, toUnixTimestamp64Milli(detected_at) AS det
      FROM v_alert_history WHERE ${where} ORDER BY detected_at DESC, event_id LIMIT {limit:UInt32}`,
     params,
   )
   const [count] = await rows<{ n: number }>(
-    ch,
+    reader,
     `SELECT count() AS n FROM v_alert_history WHERE ${where}`,
     params,
   )
@@ -359,27 +371,27 @@ function toRunRow({ updatedAt: _updatedAt, ...run }: TrainingRun): RunRow {
 }
 
 export async function listRuns(
-  ch: ClickHouseClient,
+  reader: Reader,
   model: string,
   limit: number,
 ): Promise<{ runs: RunRow[]; total: number }> {
   // Parameters and per-family candidates can be large: only the single-run route returns them.
   const r = await rows<RunRecord>(
-    ch,
+    reader,
     `SELECT ${RUN_SUMMARY_COLUMNS} FROM training_runs FINAL WHERE model_name = {model:String} ORDER BY started_at DESC, run_id LIMIT {limit:UInt32}`,
     { model, limit },
   )
   const [count] = await rows<{ n: number }>(
-    ch,
+    reader,
     'SELECT count() AS n FROM training_runs FINAL WHERE model_name = {model:String}',
     { model },
   )
   return { runs: r.map((x) => toRunRow(toTrainingRun(x))), total: Number(count?.n ?? 0) }
 }
 
-export async function getRun(ch: ClickHouseClient, runId: string): Promise<RunRow | null> {
+export async function getRun(reader: Reader, runId: string): Promise<RunRow | null> {
   const r = await rows<RunRecord>(
-    ch,
+    reader,
     `SELECT ${RUN_COLUMNS} FROM training_runs FINAL WHERE run_id = {id:String}`,
     { id: runId },
   )
@@ -395,14 +407,14 @@ export interface SeriesPoint {
 
 /** Sliding-window values of one monitor over time, grouped by subject (drift) or metric (performance). */
 export async function windowSeries(
-  ch: ClickHouseClient,
+  reader: Reader,
   model: string,
   monitor: 'drift' | 'performance',
   metrics: string[],
   since: number,
 ): Promise<{ key: string; version: number; t: number; v: number }[]> {
   const r = await rows<{ key: string; model_version: number; t: number; value: number }>(
-    ch,
+    reader,
     `SELECT if({monitor:String} = 'drift', subject, metric) AS key, model_version, toUnixTimestamp64Milli(window_end) AS t, value
      FROM monitor_windows FINAL
      WHERE model_name = {model:String} AND monitor = {monitor:String} AND window_type = 'sliding'
@@ -415,14 +427,14 @@ export async function windowSeries(
 
 /** Predictions and labelled predictions per time bucket. */
 export async function volumeSeries(
-  ch: ClickHouseClient,
+  reader: Reader,
   model: string,
   since: number,
   to: number,
   bucketSeconds: number,
 ) {
   const r = await rows<{ t: number; predictions: number; labelled: number; positive: number }>(
-    ch,
+    reader,
     `SELECT toUnixTimestamp64Milli(toDateTime64(toStartOfInterval(p.event_time, toIntervalSecond({bucket:UInt32})), 3)) AS t,
        count() AS predictions, countIf(o.has = 1) AS labelled, countIf(p.label = 1) AS positive
      FROM (

@@ -1,15 +1,20 @@
 /**
  * API throughput and latency with the real stack: POST /v1/predict (with a key; each call
- * scores one request and publishes request + prediction to Kafka, acks=all) and one monitoring
- * read (GET /mlops/api/monitoring/performance/30, a ClickHouse join over the predictions).
+ * scores one request and publishes request + prediction to Kafka, acks=all) and three reads,
+ * each with the read cache off (API_CACHE_TTL_MS=0: one ClickHouse query per read, as before
+ * the cache; these keep their earlier names) and on (`… cached`, --cache-ttl-ms):
+ *   GET /mlops/api/monitoring/performance/30  a ClickHouse join over the predictions (2 queries)
+ *   GET /v1/dashboard/summary?hours=24        the dashboard's heaviest poll (registry + drift + performance)
+ *   GET /mlops/api/model/info                 one registry read
+ * Every connection asks the same URL, as a dashboard open in many browsers does.
  *
- *   npx tsx bench/api.bench.ts [--duration 10] [--connections 20] [--predictions 5000]
+ *   npx tsx bench/api.bench.ts [--duration 10] [--connections 20] [--predictions 5000] [--cache-ttl-ms 1000]
  *
- * Local app on an ephemeral port, its own topic prefix (deleted afterwards) and a throw-away
+ * Local apps on ephemeral ports, its own topic prefix (deleted afterwards) and a throw-away
  * chDB directory. Prints a table and one JSON line (for bench/run.ts to collect).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
@@ -28,11 +33,13 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '20' },
     predictions: { type: 'string', default: '5000' },
+    'cache-ttl-ms': { type: 'string', default: '1000' },
   },
 })
 const duration = Number(values.duration)
 const connections = Number(values.connections)
 const nPredictions = Number(values.predictions)
+const cacheTtlMs = Number(values['cache-ttl-ms'])
 
 const KEY = 'bench-key'
 const chdb = mkdtempSync(path.join(tmpdir(), 'riskstream-api-bench-'))
@@ -97,8 +104,12 @@ try {
   await insertPredictions(deps.clickhouse, preds, 'bench-p')
   await insertOutcomes(deps.clickhouse, outs, 'bench-o')
 
-  const app = await buildApp({ ...deps, registry })
+  // Two apps on the same stack: reads without and with the cache (one cache per app).
+  const withTtl = (ttl: number) => ({ ...config, api: { ...config.api, cacheTtlMs: ttl } })
+  const app = await buildApp({ ...deps, config: withTtl(0), registry })
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  const cachedApp = await buildApp({ ...deps, config: withTtl(cacheTtlMs), registry })
+  const cachedBase = await cachedApp.listen({ host: '127.0.0.1', port: 0 })
   const body = JSON.stringify({
     patientId: 'bench-patient',
     glucose: 140,
@@ -124,33 +135,48 @@ try {
     duration: 2,
   } as autocannon.Options)
 
-  const results = [
-    await run('POST /v1/predict', {
-      url: `${base}/v1/predict`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': KEY },
-      body,
-    }),
-    await run('GET /mlops/api/monitoring/performance/30', {
-      url: `${base}/mlops/api/monitoring/performance/30`,
-    }),
-    await run('GET /mlops/api/model/info', { url: `${base}/mlops/api/model/info` }),
+  const reads = [
+    '/mlops/api/monitoring/performance/30',
+    '/v1/dashboard/summary?hours=24',
+    '/mlops/api/model/info',
   ]
+  const results: { result: autocannon.Result; cacheMs: number }[] = [
+    {
+      cacheMs: 0,
+      result: await run('POST /v1/predict', {
+        url: `${base}/v1/predict`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+        body,
+      }),
+    },
+  ]
+  for (const url of reads) {
+    results.push({ cacheMs: 0, result: await run(`GET ${url}`, { url: `${base}${url}` }) })
+    results.push({
+      cacheMs: cacheTtlMs,
+      result: await run(`GET ${url} cached`, { url: `${cachedBase}${url}` }),
+    })
+  }
   await app.close()
+  await cachedApp.close()
 
-  const rows = results.map((r) => ({
+  const rows = results.map(({ result: r, cacheMs }) => ({
     route: r.title ?? '',
+    'cache ms': cacheMs,
     'req/s': Math.round(r.requests.average),
     'p50 ms': r.latency.p50,
     'p99 ms': r.latency.p99,
     non2xx: r.non2xx,
     errors: r.errors,
   }))
+  const load1 = Math.round(loadavg()[0]! * 100) / 100
   console.log(
-    `api bench: ${connections} connections × ${duration} s each, ${nPredictions} stored predictions`,
+    `api bench: ${connections} connections × ${duration} s each, ${nPredictions} stored predictions, ` +
+      `cache ${cacheTtlMs} ms on "cached" rows, load1 at the end ${load1}`,
   )
   console.table(rows)
-  console.log(JSON.stringify({ bench: 'api', connections, duration, results: rows }))
+  console.log(JSON.stringify({ bench: 'api', connections, duration, cacheTtlMs, load1, results: rows }))
 } finally {
   await admin.deleteTopics({ topics: topicSpecs(config).map((t) => t.topic) }).catch(() => undefined)
   await admin.disconnect()

@@ -100,7 +100,11 @@ const BENCHES: BenchSpec[] = [
     script: 'api.bench.ts',
     args: ['--duration', '10', '--connections', '20'],
     quickArgs: ['--duration', '2', '--connections', '10', '--predictions', '1000'],
-    expects: ['api.predict.requests_per_s'],
+    expects: [
+      'api.predict.requests_per_s',
+      'api.monitoring_performance.requests_per_s',
+      'api.get_mlops_api_monitoring_performance_30_cached.requests_per_s',
+    ],
     parse: parseApi,
     timeoutMs: 10 * 60_000,
   },

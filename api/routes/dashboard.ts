@@ -48,7 +48,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
     '/v1/dashboard/summary',
     { ...read, schema: { ...range, summary: 'Production model, drift verdict, period totals' } },
     async (request) => {
-      const to = ctx.now()
+      const to = ctx.readNow()
       const [prod, drift, performance] = await Promise.all([
         ctx.registry.production(ctx.modelName),
         driftReport(ctx),
@@ -73,7 +73,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
         ctx.modelName,
         'drift',
         ['psi'],
-        ctx.now() - request.query.hours * HOUR_MS,
+        ctx.readNow() - request.query.hours * HOUR_MS,
       )
       const series: Record<string, { t: number; v: number; version: number }[]> = {}
       for (const p of points) {
@@ -101,7 +101,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
         ctx.modelName,
         'performance',
         metrics,
-        ctx.now() - request.query.hours * HOUR_MS,
+        ctx.readNow() - request.query.hours * HOUR_MS,
       )
       const series: Record<string, { t: number; v: number; version: number }[]> = Object.fromEntries(
         metrics.map((m) => [m, []]),
@@ -126,7 +126,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
     '/v1/dashboard/volume',
     { ...read, schema: { ...range, summary: 'Predictions and labelled predictions per bucket' } },
     async (request) => {
-      const to = ctx.now()
+      const to = ctx.readNow()
       const bucket = bucketSeconds(request.query.hours)
       const buckets = await volumeSeries(
         ctx.reader,
@@ -145,7 +145,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
     async (request) => {
       const { alerts, total } = await recentAlerts(ctx.reader, ctx.modelName, {
         limit: 1000,
-        since: ctx.now() - request.query.hours * HOUR_MS,
+        since: ctx.readNow() - request.query.hours * HOUR_MS,
       })
       return { success: true, alerts, total_count: total }
     },

@@ -60,7 +60,7 @@ export function mlopsRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (request) => {
-      const to = ctx.now()
+      const to = ctx.readNow()
       const from = to - request.params.days * DAY_MS
       const performance = await performanceSummary(ctx.reader, ctx.modelName, from, to)
       return { success: true, days: request.params.days, model_name: ctx.modelName, performance }

@@ -167,7 +167,8 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
         success: true,
         model_name: ctx.modelName,
         production_version: prod?.version ?? null,
-        models: versions.sort((a, b) => b.version - a.version).map(modelInfo),
+        // A copy: the list may be the cache's shared (frozen) result.
+        models: [...versions].sort((a, b) => b.version - a.version).map(modelInfo),
       }
     },
   )
@@ -192,6 +193,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (request) => {
       const { version } = request.params
+      // Through ctx.registry, whose writes clear the read cache: the next read sees the promotion.
       const event = await ctx.registry.setStage(
         ctx.modelName,
         version,
@@ -218,12 +220,14 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (request) => {
       const { version } = request.params
-      const target = await ctx.registry.getVersion(ctx.modelName, version)
+      // Fresh reads: a cached (up to API_CACHE_TTL_MS old) stage must not decide a write.
+      const fresh = ctx.freshRegistry
+      const target = await fresh.getVersion(ctx.modelName, version)
       if (!target) throw new RiskStreamError('MODEL_NOT_FOUND', `${ctx.modelName} v${version}`)
-      const prod = await ctx.registry.production(ctx.modelName)
+      const prod = await fresh.production(ctx.modelName)
       if (prod?.version === version)
         throw new RiskStreamError('BAD_REQUEST', `v${version} is already the production version`)
-      const history = await ctx.registry.history(ctx.modelName)
+      const history = await fresh.history(ctx.modelName)
       if (!history.some((e) => e.version === version && e.stage === 'production')) {
         throw new RiskStreamError('BAD_REQUEST', `v${version} was never in production; promote it instead`)
       }

@@ -82,7 +82,7 @@ export function opsRoutes(app: FastifyInstance, ctx: ApiContext, opts: { readyTi
           await res.body?.cancel()
         }),
         timed(t, async () => {
-          const r = await ctx.reader.ping()
+          const r = await ctx.reader.client.ping()
           if (!r.success) throw r.error
         }),
       ])

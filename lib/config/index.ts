@@ -91,6 +91,8 @@ export interface Config {
     readOpen: boolean
     rateLimitMax: number
     rateLimitWindowMs: number
+    /** API_CACHE_TTL_MS: read routes may answer this old; 0 = every read goes to ClickHouse. */
+    cacheTtlMs: number
   }
 }
 
@@ -235,6 +237,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
       readOpen: env.API_READ_OPEN,
       rateLimitMax: env.API_RATE_LIMIT_MAX,
       rateLimitWindowMs: env.API_RATE_LIMIT_WINDOW_MS,
+      cacheTtlMs: env.API_CACHE_TTL_MS,
     },
   }
   return deepFreeze(config)

@@ -104,6 +104,7 @@ export const EnvSchema = T.Object(
     API_READ_OPEN: bool(true, 'Read routes need no key when true'),
     API_RATE_LIMIT_MAX: int(600, 1, 1000000, 'Requests per client per API_RATE_LIMIT_WINDOW_MS'),
     API_RATE_LIMIT_WINDOW_MS: int(60000, 1000, 3600000, 'Rate-limit window'),
+    API_CACHE_TTL_MS: int(1000, 0, 60000, 'How long (ms) read routes reuse a ClickHouse read; 0 = no cache'),
   },
   { additionalProperties: false },
 )
