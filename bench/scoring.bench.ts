@@ -8,6 +8,8 @@
  * Prints rows/s for batch scoring (every layout and tree loop order) and for single-row scoring.
  * The first line is the default path (createScorer without options), which production uses: it
  * starts on the array walker and moves to generated code once warm (the line after it says when).
+ * The next two score the FIRST rows of fresh default scorers, as inference does right after a
+ * model swap: cold, and after `warmUp` (what the inference follower does before the swap).
  * Target: ≥ 1,000,000 rows/s batch for the 200-tree depth-3 ensemble.
  * Run: npx tsx bench/scoring.bench.ts [rows]
  */
@@ -15,13 +17,14 @@
 import seedrandom from 'seedrandom'
 import { createScorer, type ScorerOptions } from '../lib/model/scorer.ts'
 import type { FlatTree, LinearModel, Preprocessing, TreeEnsembleModel } from '../lib/model/types.ts'
+import { type WarmUpReport, warmUp } from '../lib/model/warmup.ts'
 
 const NF = 8
 const ROWS = Number(process.argv[2] ?? 200_000)
 const rng = seedrandom('bench-scoring')
 
 /** A random tree: each node splits until depth `maxDepth`, or stops early with prob `pLeaf`. */
-function randomTree(maxDepth: number, pLeaf: number): FlatTree {
+function randomTree(maxDepth: number, pLeaf: number, rnd: () => number = rng): FlatTree {
   const t: FlatTree = { feature: [], threshold: [], left: [], right: [], missingLeft: [], value: [] }
   const add = (): number => {
     t.feature.push(-1)
@@ -29,14 +32,14 @@ function randomTree(maxDepth: number, pLeaf: number): FlatTree {
     t.left.push(-1)
     t.right.push(-1)
     t.missingLeft.push(0)
-    t.value.push(rng() - 0.5)
+    t.value.push(rnd() - 0.5)
     return t.value.length - 1
   }
   const grow = (i: number, depth: number): void => {
-    if (depth >= maxDepth || (depth > 1 && rng() < pLeaf)) return
-    t.feature[i] = Math.floor(rng() * NF)
-    t.threshold[i] = rng() * 100
-    t.missingLeft[i] = rng() < 0.5 ? 1 : 0
+    if (depth >= maxDepth || (depth > 1 && rnd() < pLeaf)) return
+    t.feature[i] = Math.floor(rnd() * NF)
+    t.threshold[i] = rnd() * 100
+    t.missingLeft[i] = rnd() < 0.5 ? 1 : 0
     const l = add()
     const r = add()
     t.left[i] = l
@@ -140,9 +143,81 @@ function report(
   if (tiers.length > 0) console.log(`${''.padEnd(4)}default path settled: ${tiers.join('; ')}`)
 }
 
+/** Rows per scoreBatch call in the first-rows cases: a batch of a busy inference consumer. */
+const LIVE_BATCH = 1_000
+const FIRST_RUNS = 3
+// Own stream: each run gets a fresh model of the boosting shape (a scorer is new once only).
+const firstRowsRng = seedrandom('bench-scoring-first-rows')
+const freshBoosting = (): TreeEnsembleModel => ({
+  ...boosting,
+  trees: Array.from({ length: 200 }, () => randomTree(3, 0, firstRowsRng)),
+})
+/** The bench's rows are uniform in [0, 100] (thresholds too): warm up in the same range. */
+const BENCH_BOUNDS = Array.from({ length: NF }, () => ({ min: 0, max: 100 }))
+
+const warmNote = (w: WarmUpReport): string =>
+  `warm-up ${w.tier.batch}/${w.tier.one} (${w.stoppedBy}) after ${w.rows.toLocaleString('en-US')} rows, ${Math.round(w.ms)} ms (busy ${Math.round(w.busyMs)}, longest slice ${Math.round(w.maxSliceMs)})`
+
+/**
+ * Rows/s over the first ROWS rows (in LIVE_BATCH-row batches) and the first ≤ 100k single rows
+ * of fresh default scorers, created cold or warmed up first (warm-up time not counted: the
+ * follower warms while the old version serves). Best of FIRST_RUNS, each on a fresh model.
+ */
+async function reportFirstRows(label: string, warm: boolean): Promise<void> {
+  const singleRows = Math.min(ROWS, 100_000)
+  const row = new Float64Array(NF)
+  let batch = { wall: Number.POSITIVE_INFINITY, cpu: Number.POSITIVE_INFINITY }
+  let single = Number.POSITIVE_INFINITY
+  const runs: string[] = []
+  for (let run = 0; run < FIRST_RUNS; run++) {
+    let live = -1 // rows scored live so far; -1 while warming up
+    let switched = 'stayed warming'
+    const s = createScorer(freshBoosting(), treePre, {
+      onTier: (layout, path) => {
+        if (path === 'batch' && live >= 0)
+          switched = `→ ${layout} at live row ${live.toLocaleString('en-US')}`
+      },
+    })
+    const w = warm ? await warmUp(s, { bounds: BENCH_BOUNDS }) : null
+    if (s.tier().batch !== 'warming') switched = `already ${s.tier().batch}`
+    live = 0
+    const c0 = process.cpuUsage()
+    const t0 = process.hrtime.bigint()
+    for (let r0 = 0; r0 < ROWS; r0 += LIVE_BATCH) {
+      const n = Math.min(LIVE_BATCH, ROWS - r0)
+      s.scoreBatch(X.subarray(r0 * NF), n, out.subarray(r0))
+      live += n
+    }
+    const wall = Number(process.hrtime.bigint() - t0) / 1e9
+    const c = process.cpuUsage(c0)
+    const cpu = (c.user + c.system) / 1e6
+    sink += out[ROWS - 1]!
+    if (wall < batch.wall) batch = { wall, cpu }
+    runs.push(
+      `${w ? `${warmNote(w)}, ` : ''}batch path ${switched}, ${fmt(ROWS / wall).trim()} rows/s (${fmt(ROWS / cpu).trim()} per CPU-s)`,
+    )
+
+    const s1 = createScorer(freshBoosting(), treePre)
+    if (warm) await warmUp(s1, { bounds: BENCH_BOUNDS })
+    const t1 = process.hrtime.bigint()
+    for (let r = 0; r < singleRows; r++) {
+      for (let j = 0; j < NF; j++) row[j] = X[r * NF + j]!
+      sink += s1.scoreOne(row)
+    }
+    single = Math.min(single, Number(process.hrtime.bigint() - t1) / 1e9)
+  }
+  console.log(
+    `${label.padEnd(58)} batch ${fmt(ROWS / batch.wall)} rows/s (${fmt(ROWS / batch.cpu)} per CPU-s)   single ${fmt(singleRows / single)} rows/s`,
+  )
+  for (const [i, r] of runs.entries())
+    console.log(`${''.padEnd(4)}run ${i + 1}, first ${ROWS.toLocaleString('en-US')} rows: ${r}`)
+}
+
 const nodes = (m: TreeEnsembleModel): number => m.trees.reduce((s, t) => s + t.value.length, 0)
 console.log(`${ROWS} rows × ${NF} features, one core; best of 5 runs`)
 report('boosting 200 × depth 3, default (tiered: array → code)', boosting, treePre)
+await reportFirstRows('boosting 200 × depth 3, default, first rows, cold', false)
+await reportFirstRows('boosting 200 × depth 3, default scorer after warm-up, first rows', true)
 report('boosting 200 × depth 3, generated code', boosting, treePre, { layout: 'codegen' })
 report('boosting 200 × depth 3, perfect layout (array walker)', boosting, treePre, { layout: 'perfect' })
 report('boosting 200 × depth 3, linked layout, blocked', boosting, treePre, { layout: 'linked' })

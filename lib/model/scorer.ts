@@ -26,6 +26,7 @@ import type {
   Preprocessing,
   ScorableModel,
   Scorer,
+  ScorerTiers,
   TreeEnsembleModel,
 } from './types.ts'
 import { validateModel, validatePreprocessing } from './validate.ts'
@@ -181,9 +182,11 @@ export function createScorer(
     return useLogistic ? logistic(m) : m
   }
   const depth = Math.max(...model.trees.map(treeDepth))
-  const walker = treeWalker(model, depth, nf, options)
+  const tiers: ScorerTiers = { batch: 'warming', one: 'warming' }
+  const walker = treeWalker(model, depth, nf, options, tiers)
   return {
     nFeatures: nf,
+    tier: () => ({ ...tiers }),
     scoreBatch(rows: Float64Array, nRows: number, out?: Float64Array): Float64Array {
       const o = checkBatch(rows, nRows, out)
       walker.sumBatch(prepBatch(rows, nRows), nRows, o)
@@ -224,13 +227,24 @@ function treeDepth(t: FlatTree): number {
  * the direction per node, so it would almost never apply (generated code needs no NaN term).
  */
 
-function treeWalker(model: TreeEnsembleModel, depth: number, nf: number, options: ScorerOptions): Walker {
+/** Picks the walker and keeps `tiers` (the scorer's `tier()`) up to date with it. */
+function treeWalker(
+  model: TreeEnsembleModel,
+  depth: number,
+  nf: number,
+  options: ScorerOptions,
+  tiers: ScorerTiers,
+): Walker {
   const layout = options.layout ?? (depth <= MAX_PERFECT_DEPTH ? 'tiered' : 'linked')
+  if (layout !== 'tiered') tiers.batch = tiers.one = layout
   if (layout === 'linked') return linkedWalker(model, nf, options.treeLoop)
   const forest = padToPerfect(model, depth)
   if (layout === 'perfect') return perfectWalker(forest, nf)
   if (layout === 'codegen') return generateWalker(forest, nf)
-  return tieredWalker(forest, nf, options.onTier)
+  return tieredWalker(forest, nf, (settled, path) => {
+    tiers[path] = settled
+    options.onTier?.(settled, path)
+  })
 }
 
 /** A scorer that has scored this many rows is taken to be long-lived: it starts warming up code. */
@@ -278,7 +292,9 @@ class Race {
  * up in the background while the array walker does most of the work. Scores are identical on
  * both paths (same trees, same order), so mixing them within a batch is invisible. Where the
  * code's lead is small (~10% for depth-6 batches) the probes may never show it, and the scorer
- * stays on the array walker: the switch is only made when measured.
+ * stays on the array walker: the switch is only made when measured. A caller that knows its
+ * scorer is long-lived (inference, on loading a version) need not leave this to live traffic:
+ * `warmUp` (warmup.ts) runs synthetic rows through it until it settles, before it serves.
  */
 function tieredWalker(forest: PerfectForest, nf: number, onTier: ScorerOptions['onTier']): Walker {
   const array = perfectWalker(forest, nf)
@@ -523,6 +539,7 @@ function linearScorer(
   }
   return {
     nFeatures: nf,
+    tier: () => ({ batch: 'linear', one: 'linear' }),
     scoreBatch(rows: Float64Array, nRows: number, out?: Float64Array): Float64Array {
       const o = checkBatch(rows, nRows, out)
       for (let r = 0; r < nRows; r++) {

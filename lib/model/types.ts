@@ -55,11 +55,26 @@ export interface Preprocessing {
   scale?: number[]
 }
 
+/**
+ * How one scoring path (batch or single row) computes its scores. 'warming' is the default
+ * scorer of a shallow ensemble while it still races generated code against the array walker
+ * (see `tieredWalker` in scorer.ts); it settles on 'codegen' or 'perfect'. Every other scorer
+ * is settled from the start. A settled tier never changes again.
+ */
+export type ScorerTier = 'warming' | 'codegen' | 'perfect' | 'linked' | 'linear'
+
+export interface ScorerTiers {
+  batch: ScorerTier
+  one: ScorerTier
+}
+
 /** One scorer interface for all families; rows are a flat row-major Float64Array, NaN = missing. */
 export interface Scorer {
   readonly nFeatures: number
   scoreBatch(rows: Float64Array, nRows: number, out?: Float64Array): Float64Array
   scoreOne(row: ArrayLike<number>): number
+  /** Where each path scores now (a snapshot); long-lived users warm a 'warming' scorer up (warmup.ts). */
+  tier(): ScorerTiers
 }
 
 export interface DatasetFingerprint {

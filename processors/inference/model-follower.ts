@@ -11,9 +11,10 @@
  * of request processing.
  *
  * The swap is a single reference assignment (`served = next`) made only after the new
- * artifact is verified and its scorer built. The request handler reads `served` once at the
- * start of every batch, so a batch is scored entirely by one version and the switch happens
- * between batches. A refused artifact leaves `served` untouched: the old version keeps serving.
+ * artifact is verified, its scorer built and warmed up (`warmLoadedModel`). The request
+ * handler reads `served` once at the start of every batch, so a batch is scored entirely by
+ * one version and the switch happens between batches. A refused artifact leaves `served`
+ * untouched: the old version keeps serving.
  */
 import { randomBytes } from 'node:crypto'
 import type { Consumer, Kafka } from 'kafkajs'
@@ -23,6 +24,7 @@ import type { AvroSerde } from '../../lib/kafka/index.ts'
 import type { Logger } from '../../lib/log/index.ts'
 import { createScorer } from '../../lib/model/scorer.ts'
 import type { ModelArtifact, Scorer } from '../../lib/model/types.ts'
+import { type WarmUpReport, warmUp } from '../../lib/model/warmup.ts'
 import type { ModelVersionEvent } from '../../lib/registry/index.ts'
 import type { InferenceMetrics } from './metrics.ts'
 import { columnMap } from './requests.ts'
@@ -100,6 +102,35 @@ export function buildLoadedModel(
   }
 }
 
+/**
+ * Runs synthetic in-range rows through a freshly built scorer until it settles on its fastest
+ * tier (or the warm-up budget runs out), yielding between slices so the current version keeps
+ * serving meanwhile. Done before the swap, so the first live batches of a version do not pay
+ * for it. Only inference does this: the trainer's scorers are short-lived and must not.
+ */
+export async function warmLoadedModel(
+  model: LoadedModel,
+  slot: 'serving' | 'shadow',
+  log?: Logger,
+): Promise<WarmUpReport> {
+  const report = await warmUp(model.scorer, { bounds: Array.from(model.columns, (f) => FEATURE_SPECS[f]!) })
+  const fields = {
+    model: model.modelName,
+    version: model.version,
+    slot,
+    tier: report.tier,
+    stoppedBy: report.stoppedBy,
+    rows: report.rows,
+    ms: Math.round(report.ms),
+    busyMs: Math.round(report.busyMs),
+    maxSliceMs: Math.round(report.maxSliceMs),
+  }
+  // Nothing to warm (linear models, deep forests) is not worth an info line on every load.
+  if (report.rows > 0) log?.info(fields, 'model scorer warmed up')
+  else log?.debug(fields, 'model scorer needs no warm-up')
+  return report
+}
+
 export function createModelFollower(options: ModelFollowerOptions): ModelFollower {
   const { kafka, serde, topic, modelName, metrics, log } = options
   let served: LoadedModel | null = null
@@ -122,6 +153,7 @@ export function createModelFollower(options: ModelFollowerOptions): ModelFollowe
     try {
       const artifact = await options.loadArtifact(event)
       const model = buildLoadedModel(event, artifact, log)
+      await warmLoadedModel(model, slot, log)
       metrics.reloads.inc({ model: modelName, slot })
       return model
     } catch (err) {
