@@ -43,8 +43,6 @@ import {
 import { insertCompact } from './sink/insert.ts'
 import type { OutcomeEvent, PredictionEvent } from './sink/rows.ts'
 
-/** Longest stretch of engine work (ms) before a batch yields to the event loop. */
-const ENGINE_SLICE_MS = 4
 /** The parts of a decoded Kafka record the pipeline reads. */
 export interface PipelineRecord<T> {
   value: T
@@ -194,21 +192,11 @@ export class AnalyticsPipeline {
         }
         await this.o.ensureArtifacts(versions)
       }
-      // From here to the `processed` update, engine and offsets move together: nothing else
-      // touches the engine meanwhile (the service runs batches, idle flushes and checkpoints
-      // one at a time), so yielding between slices is safe and a crash mid-batch loses nothing
-      // durable. The yields keep a large batch from blocking the event loop for its whole
-      // length, which in the all-in-one process delays inference's predictions.
+      // Synchronous from here to the `processed` update: engine and offsets move together.
       const engine = this.o.engine
-      let sliceStart = performance.now()
-      for (let i = from; i < records.length; i++) {
-        if (isPredictions) engine.onPrediction(records[i]!.value as PredictionEvent)
-        else engine.onOutcome(records[i]!.value as OutcomeEvent)
-        if ((i & 255) === 255 && performance.now() - sliceStart > ENGINE_SLICE_MS) {
-          await new Promise<void>((r) => setImmediate(r))
-          sliceStart = performance.now()
-        }
-      }
+      if (isPredictions)
+        for (let i = from; i < records.length; i++) engine.onPrediction(records[i]!.value as PredictionEvent)
+      else for (let i = from; i < records.length; i++) engine.onOutcome(records[i]!.value as OutcomeEvent)
       const out = engine.takeOutputs()
       for (const r of out.rows) this.pendingRows.push(r)
       for (const e of out.events) this.pendingEvents.push(e)
