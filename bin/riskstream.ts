@@ -9,6 +9,7 @@ import { Command } from 'commander'
 import { migrate } from '../lib/clickhouse/index.ts'
 import { type Config, getConfig } from '../lib/config/index.ts'
 import { type ErrorCode, isRiskStreamError, toRiskStreamError } from '../lib/errors/index.ts'
+import { kafkaSecurityError } from '../lib/kafka/index.ts'
 import { getLogger, initLogging } from '../lib/log/index.ts'
 import { createRegistry } from '../lib/registry/index.ts'
 import {
@@ -42,7 +43,7 @@ async function entry(body: () => Promise<number | undefined | void>): Promise<vo
     process.exitCode = (await body()) ?? 0
   } catch (err) {
     // One line for people; the stack only at debug level (LOG_LEVEL=debug), for us.
-    const e = toRiskStreamError(err, classify(err))
+    const e = kafkaSecurityError(err) ?? toRiskStreamError(err, classify(err))
     console.error(
       `riskstream: ${e.code}: ${e.message}${e.retriable ? ' (transient: retry when the service is back)' : ''}`,
     )

@@ -14,6 +14,11 @@ export interface ErrorSpec {
 export const ERROR_CODES = {
   CONFIG_INVALID: { message: 'Invalid configuration', retriable: false, status: 500 },
   KAFKA_UNAVAILABLE: { message: 'Kafka broker is not reachable', retriable: true, status: 503 },
+  KAFKA_SECURITY_FAILED: {
+    message: 'Kafka refused the client: check the KAFKA_SSL* and KAFKA_SASL_* settings',
+    retriable: false,
+    status: 503,
+  },
   REGISTRY_UNAVAILABLE: { message: 'Schema registry is not reachable', retriable: true, status: 503 },
   CLICKHOUSE_UNAVAILABLE: { message: 'ClickHouse is not reachable', retriable: true, status: 503 },
   SCHEMA_INCOMPATIBLE: { message: 'Schema change rejected by the registry', retriable: false, status: 409 },

@@ -9,6 +9,7 @@ import {
   type SASLOptions,
 } from 'kafkajs'
 import type { Config } from '../config/index.ts'
+import { RiskStreamError } from '../errors/index.ts'
 import { getLogger } from '../log/index.ts'
 
 const log = getLogger('kafka')
@@ -74,12 +75,55 @@ const CONNECTION_ERRORS = new Set([
   'KafkaJSBrokerNotFound',
 ])
 
+/** Node's codes for a broker certificate the client cannot verify (a TLS setup error, not an outage). */
+const TLS_VERIFY_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+])
+
+type ErrorLink = { name?: string; code?: unknown; message?: string; cause?: unknown }
+
+function* causes(err: unknown): Generator<ErrorLink> {
+  for (let e = err as ErrorLink | undefined, depth = 0; e && depth < 5; depth++) {
+    yield e
+    e = e.cause as ErrorLink | undefined
+  }
+}
+
+/**
+ * The broker refused this client's TLS or SASL settings: a wrong password, or a certificate the
+ * client cannot verify. Retrying cannot help, so such an error is KAFKA_SECURITY_FAILED at once
+ * instead of passing for an outage (which a send would wait out for minutes). Returns null for
+ * anything else. A plaintext client on a TLS listener only sees "Closed connection", which an
+ * outage looks like too, so that case stays KAFKA_UNAVAILABLE.
+ */
+export function kafkaSecurityError(err: unknown): RiskStreamError | null {
+  for (const e of causes(err)) {
+    if (e.name === 'KafkaJSSASLAuthenticationError')
+      return new RiskStreamError('KAFKA_SECURITY_FAILED', `SASL authentication failed: ${e.message}`, {
+        cause: err,
+      })
+    if (typeof e.code === 'string' && TLS_VERIFY_CODES.has(e.code))
+      return new RiskStreamError(
+        'KAFKA_SECURITY_FAILED',
+        `TLS to the broker failed (${e.code}): ${e.message}; is KAFKA_SSL_CA_FILE the CA that signed it?`,
+        { cause: err },
+      )
+  }
+  return null
+}
+
 /** True when the error (or one of its causes) is a lost or refused broker connection. */
 export function isConnectionLoss(err: unknown): boolean {
-  for (let e = err as { name?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
-    if (e.name && CONNECTION_ERRORS.has(e.name)) return true
-    e = e.cause as typeof e
-  }
+  if (kafkaSecurityError(err)) return false
+  for (const e of causes(err)) if (e.name && CONNECTION_ERRORS.has(e.name)) return true
   return false
 }
 

@@ -1,4 +1,4 @@
-export { createKafka, createProducer } from './client.ts'
+export { createKafka, createProducer, isConnectionLoss, kafkaSecurityError } from './client.ts'
 export {
   type BatchContext,
   createStreamConsumer,

@@ -18,11 +18,12 @@ import path from 'node:path'
 import type { Kafka } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { configWith, loadConfig } from '../../lib/config/index.ts'
-import { createKafka, createProducer } from '../../lib/kafka/client.ts'
+import { createKafka, createProducer, isConnectionLoss, kafkaSecurityError } from '../../lib/kafka/client.ts'
 import { kafkaCaFile } from '../../stack/kafka-security.ts'
 import { nativePaths, startKafka, stopKafka } from '../../stack/native.ts'
 import { kafkaBrokers, type StackOptions } from '../../stack/options.ts'
 import { collectMessages, uniqueId, waitFor } from '../helpers/index.ts'
+import { spawnCli } from './support/procs.ts'
 import { publishTable, recordResult } from './support/results.ts'
 
 const FILE = 'kafka-security'
@@ -215,6 +216,9 @@ describe('Kafka SASL_SSL + SCRAM-SHA-512 on a real broker (7)', () => {
     expect(r.resolved, 'wrong password: the send succeeded').toBeUndefined()
     expect(r.error?.name).toBe('KafkaJSSASLAuthenticationError')
     expect(r.error?.message).toMatch(/SASL SCRAM SHA512 authentication failed/i)
+    // Classified as a security failure, not an outage: nothing waits it out.
+    expect(kafkaSecurityError(r.error)?.code).toBe('KAFKA_SECURITY_FAILED')
+    expect(isConnectionLoss(r.error)).toBe(false)
     const broker = await brokerLogged(
       /Failed authentication with \S+ \([^)]*\) \([^)]*(invalid credentials[^)]*)\)/,
     )
@@ -254,6 +258,29 @@ describe('Kafka SASL_SSL + SCRAM-SHA-512 on a real broker (7)', () => {
     expect(r.hung, 'no CA: no answer within the bound').toBeUndefined()
     expect(r.resolved, 'no CA: connected to an untrusted broker').toBeUndefined()
     expect(describeError(r.error)).toMatch(/self[- ]signed certificate|unable to (get|verify)/i)
+    expect(kafkaSecurityError(r.error)?.code).toBe('KAFKA_SECURITY_FAILED')
+    expect(isConnectionLoss(r.error)).toBe(false)
     seen.noCa = describeError(r.error)
+  })
+
+  it('(e) the CLI started with a wrong password stops with one line naming the security failure', async () => {
+    const p = spawnCli('secured-cli', ['run', 'inference'], {
+      KAFKA_BROKERS: kafkaBrokers(stack!),
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: USER,
+      KAFKA_SASL_PASSWORD: 'not-the-password',
+      KAFKA_SSL: 'true',
+      KAFKA_SSL_CA_FILE: kafkaCaFile(stack!),
+      TOPIC_PREFIX: `${uniqueId('sec')}.`,
+      CLICKHOUSE_PATH: mkdtempSync(path.join(tmpdir(), 'riskstream-kafka-sec-ch-')),
+      LOG_LEVEL: 'warn',
+    })
+    const { code } = await p.exitWithin(REFUSAL_BOUND_MS, 'a refused start-up must exit')
+    expect(code).toBe(1)
+    expect(p.stderrLines.filter((l) => l.length > 0)).toEqual([
+      expect.stringMatching(
+        /^riskstream: KAFKA_SECURITY_FAILED: Kafka refused the client: .*SASL authentication failed: /,
+      ),
+    ])
   })
 })
