@@ -18,43 +18,20 @@ import seedrandom from 'seedrandom'
 import { createScorer, type ScorerOptions } from '../lib/model/scorer.ts'
 import type { FlatTree, LinearModel, Preprocessing, TreeEnsembleModel } from '../lib/model/types.ts'
 import { type WarmUpReport, warmUp } from '../lib/model/warmup.ts'
+import { randomTree } from '../tests/lib/model/fixtures.ts'
 
 const NF = 8
 const ROWS = Number(process.argv[2] ?? 200_000)
 const rng = seedrandom('bench-scoring')
 
-/** A random tree: each node splits until depth `maxDepth`, or stops early with prob `pLeaf`. */
-function randomTree(maxDepth: number, pLeaf: number, rnd: () => number = rng): FlatTree {
-  const t: FlatTree = { feature: [], threshold: [], left: [], right: [], missingLeft: [], value: [] }
-  const add = (): number => {
-    t.feature.push(-1)
-    t.threshold.push(0)
-    t.left.push(-1)
-    t.right.push(-1)
-    t.missingLeft.push(0)
-    t.value.push(rnd() - 0.5)
-    return t.value.length - 1
-  }
-  const grow = (i: number, depth: number): void => {
-    if (depth >= maxDepth || (depth > 1 && rnd() < pLeaf)) return
-    t.feature[i] = Math.floor(rnd() * NF)
-    t.threshold[i] = rnd() * 100
-    t.missingLeft[i] = rnd() < 0.5 ? 1 : 0
-    const l = add()
-    const r = add()
-    t.left[i] = l
-    t.right[i] = r
-    grow(l, depth + 1)
-    grow(r, depth + 1)
-  }
-  grow(add(), 0)
-  return t
-}
+/** A random tree of the bench: the root and depth 1 always split; thresholds in 0..100. */
+const tree = (maxDepth: number, pLeaf: number, rnd: () => number = rng): FlatTree =>
+  randomTree({ rnd, maxDepth, nFeatures: NF, pLeaf, leafFrom: 2, threshold: () => rnd() * 100 })
 
 const boosting: TreeEnsembleModel = {
   kind: 'tree_ensemble',
   nFeatures: NF,
-  trees: Array.from({ length: 200 }, () => randomTree(3, 0)),
+  trees: Array.from({ length: 200 }, () => tree(3, 0)),
   baseMargin: -0.6,
   aggregation: 'sum',
   link: 'logistic',
@@ -62,7 +39,7 @@ const boosting: TreeEnsembleModel = {
 const forest: TreeEnsembleModel = {
   kind: 'tree_ensemble',
   nFeatures: NF,
-  trees: Array.from({ length: 200 }, () => randomTree(10, 0.2)),
+  trees: Array.from({ length: 200 }, () => tree(10, 0.2)),
   baseMargin: 0,
   aggregation: 'mean',
   link: 'identity',
@@ -87,7 +64,7 @@ const out = new Float64Array(ROWS)
 // Drawn after everything else, so the other models and the rows stay as they always were.
 const boosting6: TreeEnsembleModel = {
   ...boosting,
-  trees: Array.from({ length: 200 }, () => randomTree(6, 0)),
+  trees: Array.from({ length: 200 }, () => tree(6, 0)),
 }
 let sink = 0
 
@@ -150,7 +127,7 @@ const FIRST_RUNS = 3
 const firstRowsRng = seedrandom('bench-scoring-first-rows')
 const freshBoosting = (): TreeEnsembleModel => ({
   ...boosting,
-  trees: Array.from({ length: 200 }, () => randomTree(3, 0, firstRowsRng)),
+  trees: Array.from({ length: 200 }, () => tree(3, 0, firstRowsRng)),
 })
 /** The bench's rows are uniform in [0, 100] (thresholds too): warm up in the same range. */
 const BENCH_BOUNDS = Array.from({ length: NF }, () => ({ min: 0, max: 100 }))

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { isRiskStreamError } from '../../../lib/errors/index.ts'
 import { createScorer, type ScorerOptions } from '../../../lib/model/scorer.ts'
 import type { FlatTree, LinearModel, TreeEnsembleModel } from '../../../lib/model/types.ts'
+import { randomTree } from './fixtures.ts'
 
 const NaN_ = Number.NaN
 const sigmoid = (m: number): number => 1 / (1 + Math.exp(-m))
@@ -70,34 +71,12 @@ describe('createScorer: trees', () => {
 
   it('gives the same scores in every layout and loop order on a random deep ensemble', () => {
     const rng = seedrandom('scorer-layouts')
-    const randomTree = (maxDepth: number): FlatTree => {
-      const t: FlatTree = { feature: [], threshold: [], left: [], right: [], missingLeft: [], value: [] }
-      const add = (): number => {
-        t.feature.push(-1)
-        t.threshold.push(0)
-        t.left.push(-1)
-        t.right.push(-1)
-        t.missingLeft.push(0)
-        t.value.push(rng())
-        return t.value.length - 1
-      }
-      const grow = (i: number, d: number): void => {
-        if (d >= maxDepth || (d > 0 && rng() < 0.3)) return
-        t.feature[i] = Math.floor(rng() * 4)
-        t.threshold[i] = rng()
-        t.missingLeft[i] = rng() < 0.5 ? 1 : 0
-        t.left[i] = add()
-        t.right[i] = add()
-        grow(t.left[i]!, d + 1)
-        grow(t.right[i]!, d + 1)
-      }
-      grow(add(), 0)
-      return t
-    }
+    const tree = (maxDepth: number): FlatTree =>
+      randomTree({ rnd: rng, maxDepth, nFeatures: 4, pLeaf: 0.3, leafValue: rng })
     const model: TreeEnsembleModel = {
       kind: 'tree_ensemble',
       nFeatures: 4,
-      trees: Array.from({ length: 30 }, () => randomTree(6)),
+      trees: Array.from({ length: 30 }, () => tree(6)),
       baseMargin: 0.1,
       aggregation: 'sum',
       link: 'logistic',
@@ -124,33 +103,16 @@ describe('createScorer: trees', () => {
     const rng = seedrandom('scorer-codegen-exact')
     // Thresholds from a small pool, so rows can hit them exactly (x === t goes right).
     const pool = Array.from({ length: 40 }, (_, i) => (i === 0 ? -0 : (rng() - 0.5) * 10 ** (i % 7)))
-    const randomTree = (maxDepth: number, nf: number): FlatTree => {
-      const t: FlatTree = { feature: [], threshold: [], left: [], right: [], missingLeft: [], value: [] }
-      const add = (): number => {
-        t.feature.push(-1)
-        t.threshold.push(0)
-        t.left.push(-1)
-        t.right.push(-1)
-        t.missingLeft.push(0)
-        t.value.push(rng() - 0.5)
-        return t.value.length - 1
-      }
-      // Early leaves (p = 0.25 below the root) make trees shallower than the ensemble's depth.
-      const grow = (i: number, d: number): void => {
-        if (d >= maxDepth || (d > 0 && rng() < 0.25)) return
-        t.feature[i] = Math.floor(rng() * nf)
-        t.threshold[i] = pool[Math.floor(rng() * pool.length)]!
-        t.missingLeft[i] = rng() < 0.5 ? 1 : 0
-        // Right child first every other time: node numbering must not matter.
-        const [a, b] = rng() < 0.5 ? [add(), add()] : [add(), add()].reverse()
-        t.left[i] = a!
-        t.right[i] = b!
-        grow(a!, d + 1)
-        grow(b!, d + 1)
-      }
-      grow(add(), 0)
-      return t
-    }
+    // Early leaves (p = 0.25 below the root) make trees shallower than the ensemble's depth.
+    const tree = (maxDepth: number, nf: number): FlatTree =>
+      randomTree({
+        rnd: rng,
+        maxDepth,
+        nFeatures: nf,
+        pLeaf: 0.25,
+        threshold: () => pool[Math.floor(rng() * pool.length)]!,
+        shuffleChildren: true,
+      })
     const variants: Pick<TreeEnsembleModel, 'aggregation' | 'link'>[] = [
       { aggregation: 'sum', link: 'logistic' },
       { aggregation: 'mean', link: 'identity' },
@@ -161,7 +123,7 @@ describe('createScorer: trees', () => {
       const model: TreeEnsembleModel = {
         kind: 'tree_ensemble',
         nFeatures: nf,
-        trees: Array.from({ length: 25 + depth }, () => randomTree(depth, nf)),
+        trees: Array.from({ length: 25 + depth }, () => tree(depth, nf)),
         baseMargin: rng() - 0.5,
         ...variants[depth % variants.length]!,
       }
