@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { childEnv } from '../lib/config/index.ts'
 import { RiskStreamError } from '../lib/errors/index.ts'
 import type { StackOptions } from './options.ts'
 
@@ -22,9 +23,9 @@ interface Result {
 function docker(args: string[], opts?: StackOptions, timeoutMs = 300_000): Promise<Result> {
   return new Promise((resolve) => {
     // Host ports follow the stack options; docker-compose.yml reads them with defaults.
-    const env = opts
-      ? { ...process.env, KAFKA_PORT: String(opts.kafkaPort), REGISTRY_PORT: String(opts.registryPort) }
-      : process.env
+    const env = childEnv(
+      opts ? { KAFKA_PORT: String(opts.kafkaPort), REGISTRY_PORT: String(opts.registryPort) } : {},
+    )
     const child = spawn('docker', args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs })
     let stdout = ''
     let stderr = ''

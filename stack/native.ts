@@ -28,6 +28,7 @@ import {
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { childEnv } from '../lib/config/index.ts'
 import { RiskStreamError } from '../lib/errors/index.ts'
 import {
   assertScramUsersMatch,
@@ -632,8 +633,7 @@ async function startRegistryLocked(opts: StackOptions): Promise<void> {
     const p = nativePaths(opts)
     mkdirSync(p.registryDb, { recursive: true })
     mkdirSync(p.registryTmp, { recursive: true })
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
+    const env: NodeJS.ProcessEnv = childEnv({
       // SQL storage on an H2 *file* (the default is H2 in-memory), so schemas and their ids survive
       // `stack down`/`up`. Credentials must stay constant: H2 stores them in the file.
       APICURIO_STORAGE_KIND: 'sql',
@@ -650,7 +650,7 @@ async function startRegistryLocked(opts: StackOptions): Promise<void> {
       QUARKUS_MANAGEMENT_HOST: '127.0.0.1',
       QUARKUS_MANAGEMENT_PORT: '0',
       QUARKUS_OTEL_SDK_DISABLED: 'true',
-    }
+    })
     const pid = spawnDetached(
       opts,
       'registry',

@@ -5,6 +5,7 @@
  * benchmarks must never leave stray processes on the shared machine.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { childEnv } from '../../lib/config/index.ts'
 
 const live = new Set<ChildProcess>()
 
@@ -56,7 +57,7 @@ export function runScript(script: string, args: string[], opts: RunScriptOptions
   const t0 = performance.now()
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: opts.cwd,
-    env: { ...process.env, ...opts.env },
+    env: childEnv(opts.env),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   })

@@ -266,6 +266,15 @@ export function getConfig(): Readonly<Config> {
   return cached
 }
 
+/**
+ * The environment for a child process (a role, Kafka, the registry, a bench script): this
+ * process's environment (PATH, HOME, JAVA_HOME…) with `overrides` on top. Children get their
+ * settings through it, so the environment is still read in this module only.
+ */
+export function childEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides }
+}
+
 /** A configuration for tests and tools: the process environment with some values replaced. */
 export function configWith(overrides: Record<string, string>): Readonly<Config> {
   return loadConfig({ ...process.env, ...overrides })

@@ -7,7 +7,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { appendFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { REPO_ROOT } from '../../../lib/config/index.ts'
+import { childEnv, REPO_ROOT } from '../../../lib/config/index.ts'
 
 const CLI = path.join(REPO_ROOT, 'bin', 'riskstream.ts')
 const CHILD = path.join(REPO_ROOT, 'tests', 'reliability', 'support', 'child.ts')
@@ -48,7 +48,7 @@ function start(name: string, script: string, args: string[], env: Record<string,
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: REPO_ROOT,
     // debug: the most log lines, so the canary check sees every code path that logs.
-    env: { ...process.env, LOG_LEVEL: 'debug', ...env },
+    env: childEnv({ LOG_LEVEL: 'debug', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   // Each line stamped with the time the test saw it: the lives' timings are read from here.
