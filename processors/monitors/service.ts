@@ -329,11 +329,15 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
       )
       // Joined together: after a crash each group waits out the dead member's session, and
       // one at a time that wait was paid once per group before the service counted as started.
-      const [dlq] = await Promise.all([
+      // allSettled, not all: when one group fails to start, the DLQ sink that did start must
+      // still be known to stop(), or its connection would outlive the failed service.
+      const [dlq, ...started] = await Promise.allSettled([
         opts.analyticsOnly ? undefined : startDlqSink(deps, `${groupId}-dlq`, opts.consumerConfig),
         ...consumers.map((c) => c.start()),
       ])
-      dlqConsumer = dlq
+      if (dlq.status === 'fulfilled') dlqConsumer = dlq.value
+      const failure = [dlq, ...started].find((r) => r.status === 'rejected')
+      if (failure) throw failure.reason
     },
     async stop() {
       clearTimeout(idleTimer)
