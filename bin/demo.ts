@@ -7,7 +7,7 @@
  */
 import type { Config } from '../lib/config/index.ts'
 import { createRegistry } from '../lib/registry/index.ts'
-import { closeDeps, createDeps, type Deps, type Service } from '../lib/runtime/index.ts'
+import { closeDeps, createDeps, type Deps, prepare, type Service } from '../lib/runtime/index.ts'
 import type { Progress } from '../producers/engine.ts'
 import { loadScenario } from '../producers/scenario.ts'
 import { type SimulateSummary, simulate } from '../producers/simulate.ts'
@@ -58,7 +58,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const stopTraffic = new AbortController()
   let ticker: NodeJS.Timeout | undefined
   try {
-    const { prepare } = await import('./riskstream.ts')
     await prepare(deps, (m) => say(`[setup] ${m}`))
     const initialVersion = await ensureInitialModel(deps, options, say)
 
