@@ -72,6 +72,9 @@ export interface Config {
   }
   drift: {
     window: number
+    /** DRIFT_FALSE_ALARMS_PER_MILLION: the budget the calibrated PSI thresholds are derived from. */
+    falseAlarmsPerMillion: number
+    /** Floors (0 = none) under the calibrated alarm and clear thresholds. */
     threshold: number
     clearThreshold: number
     consecutiveWindows: number
@@ -212,6 +215,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
     },
     drift: {
       window: env.DRIFT_DETECTION_WINDOW,
+      falseAlarmsPerMillion: env.DRIFT_FALSE_ALARMS_PER_MILLION,
       threshold: env.DRIFT_THRESHOLD,
       clearThreshold: env.DRIFT_CLEAR_THRESHOLD,
       consecutiveWindows: env.DRIFT_CONSECUTIVE_WINDOWS,

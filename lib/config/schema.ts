@@ -74,10 +74,21 @@ export const EnvSchema = T.Object(
     SEARCH_BUDGET: int(8, 1, 200, 'Hyperparameter configurations tried per family'),
     TRAIN_MAX_ROWS: int(145000, 1000, 1000000, 'Rows above this are stratified-subsampled before training'),
 
-    // Drift and retraining (original names and defaults, DRIFT_THRESHOLD corrected to 0.1)
+    // Drift and retraining (original names; DRIFT_THRESHOLD is now a floor under calibrated thresholds)
     DRIFT_DETECTION_WINDOW: int(1000, 50, 1000000, 'Sliding window size in predictions'),
-    DRIFT_THRESHOLD: num(0.1, 0, 10, 'PSI at or above which a feature has drifted'),
-    DRIFT_CLEAR_THRESHOLD: num(0.05, 0, 10, 'PSI below which an active drift alert clears (hysteresis)'),
+    DRIFT_FALSE_ALARMS_PER_MILLION: num(
+      1,
+      0.000001,
+      1000000,
+      'Data-drift false-alarm budget per million stationary events; sets the calibrated PSI thresholds',
+    ),
+    DRIFT_THRESHOLD: num(0, 0, 10, 'Optional floor of the calibrated PSI threshold (0 = none)'),
+    DRIFT_CLEAR_THRESHOLD: num(
+      0,
+      0,
+      10,
+      'Optional floor of the PSI below which a drift alert clears (0 = none)',
+    ),
     DRIFT_CONSECUTIVE_WINDOWS: int(2, 1, 100, 'Consecutive windows over threshold before an alert'),
     DRIFT_MIN_WINDOW: int(200, 1, 1000000, 'Minimum events in a window before any verdict'),
     DRIFT_EVAL_EVERY: int(250, 1, 1000000, 'Evaluate the sliding window every N events'),

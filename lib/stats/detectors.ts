@@ -9,6 +9,8 @@
  *     below `threshold` before that resets the streak;
  *   - once raised, the alert clears only when a score falls below `clearThreshold`
  *     (≤ threshold). Scores in between keep it raised: that gap is the hysteresis.
+ *   - `update` may pass the bounds for this score (calibrated thresholds depend on the
+ *     window's size, see drift-null.ts); otherwise the constructor's bounds apply.
  */
 
 import { RiskStreamError } from '../errors/index.ts'
@@ -58,18 +60,24 @@ export class HysteresisDetector {
     return this.state
   }
 
-  update(score: number, windowSize: number): DetectorVerdict {
+  update(
+    score: number,
+    windowSize: number,
+    bounds?: { threshold: number; clearThreshold: number },
+  ): DetectorVerdict {
     const before = this.state
     let raised = false
     let cleared = false
+    const threshold = bounds?.threshold ?? this.opts.threshold
+    const clearThreshold = Math.min(bounds?.clearThreshold ?? this.opts.clearThreshold, threshold)
     if (windowSize >= this.opts.minWindow && !Number.isNaN(score)) {
       if (this.state === 'alert') {
-        if (score < this.opts.clearThreshold) {
+        if (score < clearThreshold) {
           this.state = 'ok'
           this.streak = 0
           cleared = true
         }
-      } else if (score >= this.opts.threshold) {
+      } else if (score >= threshold) {
         this.streak++
         if (this.streak >= this.opts.consecutive) {
           this.state = 'alert'

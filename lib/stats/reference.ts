@@ -28,6 +28,7 @@
  */
 
 import { RiskStreamError } from '../errors/index.ts'
+import { calibratePsiNull, type PsiNullModel } from './drift-null.ts'
 
 export interface ReferenceDistribution {
   /** Interior cut points, strictly increasing (deduplicated training quantiles). */
@@ -38,6 +39,12 @@ export interface ReferenceDistribution {
   missingShare: number
   /** Number of training values the reference was built from, missing ones included. */
   n: number
+  /**
+   * PSI's sampling distribution under no drift for this reference, per window size
+   * (drift-null.ts), computed at training time. Absent in older artifacts: the monitors then
+   * use the analytic approximation.
+   */
+  psiNull?: PsiNullModel
 }
 
 function isMissing(x: number | null | undefined): boolean {
@@ -52,11 +59,16 @@ function quantileSorted(sorted: Float64Array, j: number, bins: number): number {
 }
 
 /**
- * Builds the reference for one feature from its training values. `bins` value bins are
+ * Builds the reference for one feature from its training values. With `psiNull`, also the
+ * calibration of its PSI alarm threshold (drift-null.ts). `bins` value bins are
  * requested; ties can leave fewer (see the header). Throws CONFIG_INVALID for bins < 1 and
  * DATASET_INVALID for an empty input.
  */
-export function buildReference(values: ArrayLike<number | null>, bins = 10): ReferenceDistribution {
+export function buildReference(
+  values: ArrayLike<number | null>,
+  bins = 10,
+  opts: { psiNull?: boolean } = {},
+): ReferenceDistribution {
   if (!Number.isInteger(bins) || bins < 1) {
     throw new RiskStreamError('CONFIG_INVALID', `reference bins must be a positive integer, got ${bins}`)
   }
@@ -80,7 +92,10 @@ export function buildReference(values: ArrayLike<number | null>, bins = 10): Ref
 
   const counts = binCounts(edges, values)
   const shares = Array.from(counts.subarray(0, edges.length + 1), (c) => c / n)
-  return { edges, shares, missingShare: counts[edges.length + 1]! / n, n }
+  const ref: ReferenceDistribution = { edges, shares, missingShare: counts[edges.length + 1]! / n, n }
+  // The alarm threshold's null distribution (drift-null.ts), for references PSI alarms on.
+  if (opts.psiNull) ref.psiNull = calibratePsiNull(ref)
+  return ref
 }
 
 /**

@@ -11,6 +11,12 @@
 import type { Config } from '../../../lib/config/index.ts'
 import { FEATURES } from '../../../lib/features/index.ts'
 import {
+  type AlarmBounds,
+  CLEAR_ALPHA,
+  PsiAlarmThresholds,
+  psiNullSurvival,
+} from '../../../lib/stats/drift-null.ts'
+import {
   type ClassificationMetrics,
   classificationMetrics,
   type DetectorSnapshot,
@@ -42,6 +48,9 @@ export type DriftSettings = Config['drift']
  * ≥ 200 events (the noisiest feature, insulin at 49% missing, has a standard error of 3.5 points).
  */
 export const QUALITY_THRESHOLD = 0.1
+
+/** Detector state as stored in the `psi_state` / `concept_state` window rows. */
+export const STATE_CODE = { ok: 0, pending: 1, alert: 2 } as const
 export const QUALITY_CLEAR = 0.05
 
 /** Labelled predictions kept per tumbling performance window (metrics need the scores for ROC-AUC). */
@@ -103,6 +112,8 @@ export class VersionMonitor {
   private labelFilled = 0
   private readonly perfTumbling: { widthMs: number; bucket: PerfBucket | null; late: number }[]
   private readonly featureDetectors: HysteresisDetector[]
+  /** Calibrated PSI alarm/clear thresholds per drift subject and window size (lib/stats/drift-null.ts). */
+  readonly thresholds: PsiAlarmThresholds
   private readonly qualityDetector: HysteresisDetector
   private readonly conceptDetector: DropDetector
 
@@ -139,6 +150,12 @@ export class VersionMonitor {
       minWindow: opts.drift.minWindow,
     }
     this.featureDetectors = this.layout.driftSubjects.map(() => new HysteresisDetector(hyst))
+    this.thresholds = new PsiAlarmThresholds(this.layout.refs, {
+      falseAlarmsPerMillion: opts.drift.falseAlarmsPerMillion,
+      evalEvery: opts.drift.evalEvery,
+      floor: opts.drift.threshold,
+      clearFloor: opts.drift.clearThreshold,
+    })
     this.qualityDetector = new HysteresisDetector({
       ...hyst,
       threshold: QUALITY_THRESHOLD,
@@ -300,12 +317,46 @@ export class VersionMonitor {
     }
 
     // Data drift: one detector per column, so an event names exactly the features in alert.
+    // Each column's threshold is calibrated for its reference and this window's size (see
+    // lib/stats/drift-null.ts); the verdict and its bounds are stored with the window's rows.
     let raised = false
     const alerting: string[] = []
+    const bounds: AlarmBounds[] = []
     this.featureDetectors.forEach((d, c) => {
-      const v = d.update(stats.psi[c]!, count)
+      const b = this.thresholds.at(c, count)
+      bounds.push(b)
+      const v = d.update(stats.psi[c]!, count, b)
       if (v.raised) raised = true
       if (v.state === 'alert') alerting.push(this.layout.driftSubjects[c]!)
+      if (count >= this.drift.minWindow && Number.isFinite(stats.psi[c]!)) {
+        const subject = this.layout.driftSubjects[c]!
+        rows.push(
+          this.row(
+            'drift',
+            'sliding',
+            size,
+            this.seq,
+            start,
+            now,
+            count,
+            subject,
+            'psi_threshold',
+            b.threshold,
+          ),
+          this.row(
+            'drift',
+            'sliding',
+            size,
+            this.seq,
+            start,
+            now,
+            count,
+            subject,
+            'psi_state',
+            STATE_CODE[v.state],
+          ),
+        )
+      }
     })
     if (raised) {
       const scores: Record<string, number> = {}
@@ -313,10 +364,21 @@ export class VersionMonitor {
         if (Number.isFinite(stats.psi[c]!)) scores[s] = stats.psi[c]!
       })
       const maxPsi = Math.max(...alerting.map((s) => scores[s] ?? 0))
-      const severity = psiBand(maxPsi)
+      const severity = psiBand(maxPsi) === 'significant' ? 'significant' : 'moderate'
       const evidence = {
-        rule: `PSI >= ${this.drift.threshold} for ${this.drift.consecutiveWindows} consecutive sliding windows (clears below ${this.drift.clearThreshold})`,
+        rule: `PSI >= its calibrated threshold (false-alarm budget ${this.drift.falseAlarmsPerMillion} per million events, ${(this.thresholds.alpha).toExponential(2)} per subject and evaluation${this.drift.threshold > 0 ? `, floor ${this.drift.threshold}` : ''}) for ${this.drift.consecutiveWindows} consecutive sliding windows; clears below the null's ${100 * (1 - CLEAR_ALPHA)}th percentile${this.drift.clearThreshold > 0 ? ` or ${this.drift.clearThreshold}` : ''}`,
         psi: scores,
+        thresholds: Object.fromEntries(this.layout.driftSubjects.map((s, c) => [s, bounds[c]!.threshold])),
+        clearThresholds: Object.fromEntries(
+          this.layout.driftSubjects.map((s, c) => [s, bounds[c]!.clearThreshold]),
+        ),
+        pValues: Object.fromEntries(
+          alerting.map((s) => {
+            const c = this.layout.driftSubjects.indexOf(s)
+            return [s, psiNullSurvival(this.layout.refs[c]!, count, scores[s] ?? 0)]
+          }),
+        ),
+        calibration: Object.fromEntries(this.layout.driftSubjects.map((s, c) => [s, bounds[c]!.source])),
         ks: Object.fromEntries(this.layout.driftSubjects.map((s, c) => [s, stats.ks[c]])),
         bands: Object.fromEntries(alerting.map((s) => [s, psiBand(scores[s] ?? 0)])),
         window,
@@ -377,6 +439,20 @@ export class VersionMonitor {
     this.perfRows('sliding', size, this.labelSeq, start, now, m, n, rows)
     const expected = this.artifact.metrics
     const v = this.conceptDetector.update(m.accuracy, expected.accuracy, n)
+    rows.push(
+      this.row(
+        'performance',
+        'sliding',
+        size,
+        this.labelSeq,
+        start,
+        now,
+        n,
+        '',
+        'concept_state',
+        STATE_CODE[v.state],
+      ),
+    )
     if (v.raised) {
       const window = {
         windowType: 'sliding' as const,

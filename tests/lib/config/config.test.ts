@@ -8,7 +8,12 @@ describe('config', () => {
   it('applies the original project defaults and freezes the result', () => {
     const c = loadConfig({})
     expect(c.training).toMatchObject({ minAccuracy: 0.75, minRocAuc: 0.8, minF1: 0.65 })
-    expect(c.drift).toMatchObject({ window: 1000, threshold: 0.1, timeWindowsMs: [300_000, 3_600_000] })
+    expect(c.drift).toMatchObject({
+      window: 1000,
+      threshold: 0,
+      falseAlarmsPerMillion: 1,
+      timeWindowsMs: [300_000, 3_600_000],
+    })
     expect(c.retrain).toMatchObject({ autoEnabled: true, minNewData: 100 })
     expect(c.api.port).toBe(8080)
     expect(Object.isFrozen(c)).toBe(true)

@@ -35,8 +35,13 @@ export const glucoseSd = (() => {
   return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1))
 })()
 
-/** Artifact fields the monitors use, built from the same data the streams resample. */
-export function pimaArtifact(threshold = 0.5): MonitoredArtifact {
+/**
+ * Artifact fields the monitors use, built from the same data the streams resample. With
+ * `psiNull` (the default, as the trainer builds them) the references carry the calibration of
+ * their PSI thresholds; without it they look like an older artifact's (analytic thresholds).
+ */
+export function pimaArtifact(threshold = 0.5, opts: { psiNull?: boolean } = {}): MonitoredArtifact {
+  const psiNull = opts.psiNull ?? true
   const probs = pima.rows.map(score)
   const m = classificationMetrics(pima.labels, probs, threshold)
   const features: Record<string, ReturnType<typeof buildReference>> = {}
@@ -44,10 +49,11 @@ export function pimaArtifact(threshold = 0.5): MonitoredArtifact {
     features[f] = buildReference(
       pima.rows.map((r) => r[f]),
       10,
+      { psiNull },
     )
   return {
     threshold,
-    reference: { features, probability: buildReference(probs, 10) },
+    reference: { features, probability: buildReference(probs, 10, { psiNull }) },
     metrics: {
       roc_auc: m.rocAuc,
       accuracy: m.accuracy,
