@@ -1,6 +1,6 @@
 /**
  * Command-line front end of the producers: `riskstream produce replay|simulate|scenarios`.
- * The lead's bin/riskstream.ts mounts it with `producerCommands(program, makeDeps)`.
+ * The CLI (cli/program.ts) mounts it with `producerCommands(program, makeDeps)`.
  * On a terminal a progress bar shows rate and ETA; otherwise (CI, pipes, logs) a plain
  * line is written every few seconds. Either way a final summary line is printed.
  * Ctrl-C stops generating, flushes what is queued and still prints the summary.
@@ -78,19 +78,23 @@ async function withProgress<S extends ReplaySummary>(
 ): Promise<S> {
   const out = opts.out ?? process.stdout
   const reporter = progressReporter(total, opts)
-  // Ctrl-C: stop generating, flush and still report what was sent.
+  // Ctrl-C: stop generating, flush and still report what was sent. The CLI passes its own
+  // shutdown signal; a library caller without one gets a SIGINT listener for the run.
   const abort = new AbortController()
   const onSigint = () => abort.abort()
-  process.once('SIGINT', onSigint)
+  if (!opts.signal) process.once('SIGINT', onSigint)
+  const signal = opts.signal ?? abort.signal
   try {
     const summary = await run({
       ...opts,
       onProgress: reporter.onProgress,
       progressEveryMs: reporter.everyMs,
-      signal: abort.signal,
+      signal,
     })
     reporter.stop()
     out.write(`${formatSummary(summary)}\n`)
+    if (signal.aborted)
+      out.write(`interrupted: ${summary.sent} of ${total} events sent; the rest was not produced\n`)
     return summary
   } catch (err) {
     reporter.stop()
@@ -187,14 +191,22 @@ async function withDeps<T>(makeDeps: () => Promise<Deps>, fn: (deps: Deps) => Pr
  * Adds `produce replay`, `produce simulate` and `produce scenarios` to `program`.
  * `makeDeps` is called once per command run; the deps are closed when it ends.
  */
-export function producerCommands(program: Command, makeDeps: () => Promise<Deps>): Command {
+export function producerCommands(
+  program: Command,
+  makeDeps: () => Promise<Deps>,
+  stop: { signal?: AbortSignal; onInterrupted?: () => void } = {},
+): Command {
+  const interruptedCheck = () => {
+    if (stop.signal?.aborted) stop.onInterrupted?.()
+  }
   const produce = program
     .command('produce')
     .description('Publish prediction requests and late outcomes to Kafka')
 
   addRunOptions(produce.command('replay').description('Replay the Pima data set as a live stream')).action(
     async (o: CommandOptions) => {
-      await withDeps(makeDeps, (deps) => runReplay(deps, toRunOptions(o)))
+      await withDeps(makeDeps, (deps) => runReplay(deps, { ...toRunOptions(o), signal: stop.signal }))
+      interruptedCheck()
     },
   )
 
@@ -205,8 +217,9 @@ export function producerCommands(program: Command, makeDeps: () => Promise<Deps>
       .option('--scenario <name-or-path>', `scenario: ${listScenarios().join(', ')} or a file`, 'stable'),
   ).action(async (o: CommandOptions) => {
     await withDeps(makeDeps, (deps) =>
-      runSimulate(deps, { ...toRunOptions(o), scenario: o.scenario ?? 'stable' }),
+      runSimulate(deps, { ...toRunOptions(o), scenario: o.scenario ?? 'stable', signal: stop.signal }),
     )
+    interruptedCheck()
   })
 
   produce

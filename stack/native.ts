@@ -51,7 +51,7 @@ export const REGISTRY_CANDIDATES = [
   { version: '3.0.9', minJava: 17 },
 ] as const
 /** Kafka 4.x brokers need Java 17+. */
-const KAFKA_MIN_JAVA = 17
+export const KAFKA_MIN_JAVA = 17
 
 const KAFKA_START_TIMEOUT_MS = 90_000
 const REGISTRY_START_TIMEOUT_MS = 180_000

@@ -23,6 +23,9 @@ const OWNED_PREFIXES = [
   'MIN_MODEL_',
   'TOPIC_',
   'SCHEMA_REGISTRY_',
+  'EVENT_TIME_',
+  'DLQ_',
+  'MODEL_SIGNING_',
 ]
 /** Variables in those families that belong to other tools or to the test runner. */
 const FOREIGN_ALLOWED = new Set(['RISKSTREAM_TEST_MODE', 'KAFKA_HEAP_OPTS', 'KAFKA_OPTS', 'KAFKA_HOME'])
@@ -87,11 +90,21 @@ export interface Config {
     labelJoinTtlMs: number
   }
   retrain: { autoEnabled: boolean; minNewData: number; cooldownMs: number }
+  /** Allowed distance of event times from now (lib/events/domain.ts). */
+  events: { maxAgeMs: number; maxAheadMs: number }
+  dlq: { retentionMs: number }
+  /** HMAC key of model artifacts; undefined = the generated key file under data.dir (lib/model/signing.ts). */
+  signing: { key?: string }
   api: {
     host: string
     port: number
+    /** Scoring and (unless readOpen) reads. */
     keys: string[]
+    /** Promote, rollback, retrain (and everything `keys` may do). */
+    adminKeys: string[]
     readOpen: boolean
+    /** How long a manual retrain counts as queued without a result. */
+    retrainPendingMs: number
     rateLimitMax: number
     rateLimitWindowMs: number
     /** API_CACHE_TTL_MS: read routes may answer this old; 0 = every read goes to ClickHouse. */
@@ -134,7 +147,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
     if (value === undefined) continue
     if (known.has(key)) {
       // An empty value means "unset" so that `FOO=` in a .env file falls back to the default.
-      if (value !== '' || key === 'TOPIC_PREFIX' || key === 'API_KEYS' || key.endsWith('PASSWORD'))
+      if (
+        value !== '' ||
+        key === 'TOPIC_PREFIX' ||
+        key === 'API_KEYS' ||
+        key === 'API_ADMIN_KEYS' ||
+        key.endsWith('PASSWORD')
+      )
         raw[key] = value
     } else if (OWNED_PREFIXES.some((p) => key.startsWith(p)) && !FOREIGN_ALLOWED.has(key)) {
       problems.push(`${key} is not a RiskStream setting`)
@@ -155,6 +174,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
       `DRIFT_CLEAR_THRESHOLD=${env.DRIFT_CLEAR_THRESHOLD} must not exceed DRIFT_THRESHOLD=${env.DRIFT_THRESHOLD}`,
     )
   }
+  if (env.MODEL_SIGNING_KEY !== undefined && env.MODEL_SIGNING_KEY.length < 32)
+    problems.push('MODEL_SIGNING_KEY must be at least 32 characters')
+  if (env.CLICKHOUSE_API_USER && env.CLICKHOUSE_URL && env.CLICKHOUSE_API_USER === env.CLICKHOUSE_USER)
+    problems.push('CLICKHOUSE_API_USER must not be CLICKHOUSE_USER (the API user is read-only)')
   if (problems.length > 0) throw new RiskStreamError('CONFIG_INVALID', problems.join('; '))
 
   const dataDir = path.resolve(REPO_ROOT, env.DATA_DIR ?? '.data')
@@ -187,9 +210,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
       database: env.CLICKHOUSE_DATABASE,
       username: env.CLICKHOUSE_USER,
       password: env.CLICKHOUSE_PASSWORD,
+      // Embedded chDB has no users (the API reads through a readonly=1 wrapper instead).
       api: {
-        username: env.CLICKHOUSE_API_USER ?? env.CLICKHOUSE_USER,
-        password: env.CLICKHOUSE_API_PASSWORD || env.CLICKHOUSE_PASSWORD,
+        username: env.CLICKHOUSE_API_USER ?? '',
+        password: env.CLICKHOUSE_API_PASSWORD,
       },
     },
     data: { dir: dataDir, pimaCsvPath: resolvePimaPath(env.PIMA_CSV_PATH, dataDir) },
@@ -232,13 +256,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
       minNewData: env.MIN_NEW_DATA_THRESHOLD,
       cooldownMs: env.RETRAIN_COOLDOWN_MS,
     },
+    events: { maxAgeMs: env.EVENT_TIME_MAX_AGE_MS, maxAheadMs: env.EVENT_TIME_MAX_AHEAD_MS },
+    dlq: { retentionMs: env.DLQ_RETENTION_MS },
+    signing: { key: env.MODEL_SIGNING_KEY },
     api: {
       host: env.API_HOST,
       port: env.API_PORT,
-      keys: env.API_KEYS.split(',')
-        .map((k) => k.trim())
-        .filter(Boolean),
+      keys: splitKeys(env.API_KEYS),
+      adminKeys: splitKeys(env.API_ADMIN_KEYS),
       readOpen: env.API_READ_OPEN,
+      retrainPendingMs: env.API_RETRAIN_PENDING_MS,
       rateLimitMax: env.API_RATE_LIMIT_MAX,
       rateLimitWindowMs: env.API_RATE_LIMIT_WINDOW_MS,
       cacheTtlMs: env.API_CACHE_TTL_MS,
@@ -247,12 +274,22 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
   return deepFreeze(config)
 }
 
+function splitKeys(list: string): string[] {
+  return list
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean)
+}
+
 function resolvePimaPath(configured: string | undefined, _dataDir: string): string {
   if (configured) return path.resolve(REPO_ROOT, configured)
-  // Development and CI keep the data set beside the repo; a user's machine downloads it into data/.
+  // PIMA_CSV_PATH, then data/, then the copy beside the repo; else data/ is where the verified
+  // download goes (the CLI's prerequisite check fetches it there).
+  const local = path.join(REPO_ROOT, 'data', 'pima-indians-diabetes.csv')
+  if (existsSync(local)) return local
   const shared = path.resolve(REPO_ROOT, '..', 'shared', 'data', 'pima-indians-diabetes.csv')
   if (existsSync(shared)) return shared
-  return path.join(REPO_ROOT, 'data', 'pima-indians-diabetes.csv')
+  return local
 }
 
 function deepFreeze<T>(value: T): T {

@@ -146,3 +146,8 @@ export function fromCsvValue(spec: FeatureSpec, raw: number): number | null {
 export function toRow(v: FeatureVector): number[] {
   return FEATURES.map((f) => (v[f] === null || v[f] === undefined ? Number.NaN : (v[f] as number)))
 }
+
+/** The ClickHouse column of each feature in `predictions` (snake_case of the event field). */
+export const FEATURE_COLUMNS: Readonly<Record<FeatureName, string>> = Object.fromEntries(
+  FEATURES.map((f) => [f, f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)]),
+) as Record<FeatureName, string>

@@ -1,4 +1,5 @@
 import { type Logger, pino } from 'pino'
+import pretty from 'pino-pretty'
 import { FEATURES } from '../features/index.ts'
 
 export type { Logger } from 'pino'
@@ -42,7 +43,17 @@ export interface LoggerOptions {
   level?: string
   /** A writable destination; tests pass a stream to scan what was written. */
   destination?: NodeJS.WritableStream
+  /** Append JSON lines to this file (created with its folder), written synchronously. */
+  file?: string
+  /** Human-readable lines on stderr (pino-pretty) instead of JSON. */
+  pretty?: boolean
+  /** Write JSON lines to this file descriptor (1 = stdout, the default; 2 = stderr). */
+  fd?: 1 | 2
 }
+
+/** The serialisable part of the options, so a worker thread logs where its parent does. */
+export type LogSettings = Pick<LoggerOptions, 'level' | 'file' | 'pretty' | 'fd'>
+let settings: LogSettings = { level: 'info' }
 
 export function createRootLogger(options: LoggerOptions = {}): Logger {
   const opts = {
@@ -51,6 +62,9 @@ export function createRootLogger(options: LoggerOptions = {}): Logger {
     formatters: { log: (obj: Record<string, unknown>) => scrub(obj) as Record<string, unknown> },
     timestamp: pino.stdTimeFunctions.isoTime,
   }
+  if (options.pretty) return pino(opts, pretty({ destination: 2, sync: true, colorize: false }))
+  if (options.file) return pino(opts, pino.destination({ dest: options.file, mkdir: true, sync: true }))
+  if (options.fd === 2) return pino(opts, pino.destination({ dest: 2, sync: true }))
   return options.destination ? pino(opts, options.destination as pino.DestinationStream) : pino(opts)
 }
 
@@ -58,6 +72,7 @@ const children = new Map<string, Logger>()
 
 /** Sets the process-wide root logger (done once by each process entry, after config is read). */
 export function initLogging(options: LoggerOptions = {}): Logger {
+  settings = { level: options.level, file: options.file, pretty: options.pretty, fd: options.fd }
   root = createRootLogger(options)
   children.clear()
   return root
@@ -73,9 +88,9 @@ function childFor(module: string): Logger {
   return child
 }
 
-/** The root logger's level, for worker threads that set up their own logging. */
-export function currentLogLevel(): string {
-  return root?.level ?? 'info'
+/** Where and how the root logger writes, for worker threads that set up their own logging. */
+export function currentLogSettings(): LogSettings {
+  return { ...settings, level: root?.level ?? settings.level ?? 'info' }
 }
 
 /**

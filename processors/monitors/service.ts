@@ -19,9 +19,15 @@
 
 import type { Consumer, ConsumerConfig } from 'kafkajs'
 import { queryRows } from '../../lib/clickhouse/index.ts'
-import { toRiskStreamError } from '../../lib/errors/index.ts'
-import { type BatchContext, createStreamConsumer, type StreamConsumer } from '../../lib/kafka/consumer.ts'
-import type { DecodedRecord } from '../../lib/kafka/index.ts'
+import { type RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
+import { checkDomain, type DomainContext, outcomeIssues, predictionIssues } from '../../lib/events/domain.ts'
+import {
+  type BatchContext,
+  createStreamConsumer,
+  type Rejection,
+  type StreamConsumer,
+} from '../../lib/kafka/consumer.ts'
+import { type DecodedRecord, sendToDlq } from '../../lib/kafka/index.ts'
 import { decodeArtifact } from '../../lib/model/artifact.ts'
 import { selectArtifact } from '../../lib/registry/store.ts'
 import { latestProductionFromTopic } from '../../lib/registry/topic.ts'
@@ -37,7 +43,7 @@ import {
 } from './engine/store.ts'
 import type { DriftEventRecord } from './engine/types.ts'
 import { AnalyticsPipeline, type CheckpointPolicy } from './pipeline.ts'
-import { batchToken, insertDlqRecords, insertShadowPredictions } from './sink/insert.ts'
+import { batchToken, insertRowsIsolating } from './sink/insert.ts'
 import { dlqRow, type OutcomeEvent, type PredictionEvent, shadowPredictionRow } from './sink/rows.ts'
 
 export interface MonitorServiceOptions {
@@ -81,11 +87,15 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
       const stored = await selectArtifact(ch, name, version)
       return stored ? decodeArtifact(stored.bytes, stored.sha256) : null
     })
+  const skew = config.events
+  const domain = (): DomainContext => ({ now: Date.now(), skew })
   const engine = new MonitorEngine({
     modelName,
     drift: config.drift,
     artifactFor: (v) => artifacts.get(v),
     joinMaxSize: opts.joinMaxSize,
+    // The monitoring clock cannot be pushed past now plus the allowed skew.
+    clockLimit: () => Date.now() + skew.maxAheadMs,
   })
   const stats = { batches: 0, records: 0, events: 0, published: 0, checkpoints: 0 }
   const consumers: StreamConsumer[] = []
@@ -139,6 +149,34 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
     publish,
     policy: opts.checkpoint,
     beforeCheckpoint: () => opts.beforeCheckpoint?.(),
+    // Rows ClickHouse refuses: re-encoded (they were decoded from valid Avro) onto the DLQ of
+    // their topic with reason CLICKHOUSE_ROW_REJECTED; the rest of the insert is written.
+    deadLetter: async (rejected) => {
+      const byTopic = new Map<string, typeof rejected>()
+      for (const r of rejected) byTopic.set(r.record.topic, [...(byTopic.get(r.record.topic) ?? []), r])
+      for (const [topic, items] of byTopic) {
+        const isOutcome = topic === topics.outcomes
+        await sendToDlq(
+          deps.producer,
+          isOutcome ? topics.dlq.outcomes : topics.dlq.predictions,
+          items.map((r) => ({
+            record: {
+              topic,
+              partition: r.record.partition,
+              offset: r.record.offset,
+              key: (r.record.value as { requestId?: string }).requestId ?? null,
+              value: deps.serde.encode(topic, r.record.value),
+            },
+            error: r.error,
+          })),
+        )
+        for (const r of items)
+          log.warn(
+            { code: r.error.code, topic, partition: r.record.partition, offset: r.record.offset },
+            'row refused by ClickHouse; dead-lettered',
+          )
+      }
+    },
   })
   /**
    * Set while the last batch failed: the in-memory state is then neither flushed when idle nor
@@ -227,14 +265,32 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
     idleTimer.unref()
   }
 
+  /** Records outside their domain (lib/events/domain.ts) never reach ClickHouse or the engine. */
+  function admit(records: DecodedRecord<PredictionEvent | OutcomeEvent>[]) {
+    const ok: DecodedRecord<PredictionEvent | OutcomeEvent>[] = []
+    const rejected: Rejection[] = []
+    const d = domain()
+    const outcomes = records[0]?.topic === topics.outcomes
+    for (const r of records) {
+      const error: RiskStreamError | null = outcomes
+        ? checkDomain('outcome', outcomeIssues, r.value as OutcomeEvent, d)
+        : checkDomain('prediction', predictionIssues, r.value as PredictionEvent, d)
+      if (error) rejected.push({ record: r, error })
+      else ok.push(r)
+    }
+    return { ok, rejected }
+  }
+
   async function handleBatch(
     records: DecodedRecord<PredictionEvent | OutcomeEvent>[],
     ctx: BatchContext,
-  ): Promise<[]> {
+  ): Promise<Rejection[]> {
     clearTimeout(idleTimer)
+    const { ok, rejected } = admit(records)
+    const last = records[records.length - 1]!
     try {
       await exclusive(async () => {
-        const cp = await pipeline.handle(records, ctx.offsetLag === '0')
+        const cp = await pipeline.handle(ok, ctx.offsetLag === '0', last)
         syncStats()
         if (ctx.isActive()) await commitCovered(cp, ctx.commit)
       })
@@ -245,7 +301,7 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
     // A retried batch that now succeeds: the process lives on, so its state counts again.
     failed = false
     armIdleFlush()
-    return []
+    return rejected
   }
 
   async function restoreState(): Promise<void> {
@@ -311,12 +367,22 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
             handleBatch: async (records) => {
               const f = records[0]!
               const l = records[records.length - 1]!
-              await insertShadowPredictions(
+              const d = domain()
+              const rejections: Rejection[] = []
+              const ok: DecodedRecord<PredictionEvent>[] = []
+              for (const r of records) {
+                const error = checkDomain('shadow prediction', predictionIssues, r.value, d)
+                if (error) rejections.push({ record: r, error })
+                else ok.push(r)
+              }
+              const refused = await insertRowsIsolating(
                 ch,
-                records.map((r) => shadowPredictionRow(r.value, r)),
+                'shadow_predictions',
+                ok.map((r) => shadowPredictionRow(r.value, r)),
                 batchToken('shadow_predictions', f.topic, f.partition, f.offset, l.offset),
               )
-              return []
+              for (const x of refused) rejections.push({ record: ok[x.index]!, error: x.error })
+              return rejections
             },
             log,
             consumerConfig: opts.consumerConfig,
@@ -341,7 +407,8 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
     },
     async stop() {
       clearTimeout(idleTimer)
-      for (const c of consumers.splice(0)) await c.stop()
+      // The groups are independent: leaving them one after another only adds up their waits.
+      await Promise.all(consumers.splice(0).map((c) => c.stop()))
       await chain
       analytics = undefined
       // Graceful stop: checkpoint what was processed since the last one, so a restart replays
@@ -391,11 +458,24 @@ async function startDlqSink(
           batch.topic,
         ),
       )
-      await insertDlqRecords(
+      // A dead letter's row is built from our own headers; one ClickHouse still refuses is
+      // logged (never retried for ever: there is no DLQ of the DLQ).
+      const refused = await insertRowsIsolating(
         deps.clickhouse,
+        'dlq_records',
         rows,
         batchToken('dlq_records', batch.topic, batch.partition, f.offset, l.offset),
       )
+      for (const x of refused)
+        deps.log.warn(
+          {
+            code: x.error.code,
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: rows[x.index]?.kafka_offset,
+          },
+          'dead letter refused by ClickHouse; not recorded',
+        )
       if (!isRunning() || isStale()) return
       await consumer.commitOffsets([
         { topic: batch.topic, partition: batch.partition, offset: (BigInt(l.offset) + 1n).toString() },

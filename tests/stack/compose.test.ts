@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { ROLES } from '../../bin/roles.ts'
+import { ROLES } from '../../cli/roles.ts'
 import { REPO_ROOT } from '../../lib/config/index.ts'
 
 interface Service {

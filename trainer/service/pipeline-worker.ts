@@ -9,17 +9,17 @@
  * { type: 'error', message, code }.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { initLogging } from '../../lib/log/index.ts'
+import { initLogging, type LogSettings } from '../../lib/log/index.ts'
 import type { Dataset } from '../learners/types.ts'
 import { closeXGBoostWorker } from '../learners/xgboost.ts'
 import { type TrainCandidatesOptions, trainCandidates } from '../pipeline/train.ts'
 
-const { data, opts, logLevel } = workerData as {
+const { data, opts, logging } = workerData as {
   data: Dataset
   opts: Omit<TrainCandidatesOptions, 'onProgress' | 'now'>
-  logLevel?: string
+  logging?: LogSettings
 }
-initLogging({ level: logLevel ?? 'info' })
+initLogging(logging ?? { level: 'info' })
 const port = parentPort!
 try {
   const result = await trainCandidates(data, {

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { RiskStreamError } from '../../lib/errors/index.ts'
-import { currentLogLevel } from '../../lib/log/index.ts'
+import { currentLogSettings } from '../../lib/log/index.ts'
 import type { Dataset } from '../learners/types.ts'
 import {
   type TrainCandidatesOptions,
@@ -46,8 +46,8 @@ export function runPipeline(data: Dataset, opts: PipelineOptions, inWorker = tru
         tsxApi: tsxEsmApiUrl(),
         data,
         opts: serialisable,
-        // A worker has its own module instances: it follows the parent's log level explicitly.
-        logLevel: currentLogLevel(),
+        // A worker has its own module instances: it logs where the parent does, explicitly.
+        logging: currentLogSettings(),
       },
     })
     let settled = false

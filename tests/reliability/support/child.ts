@@ -1,6 +1,6 @@
 /**
  * Child-process runner for the reliability tests: the same role factories the CLI composes
- * (bin/roles.ts), plus crash hooks that the production CLI does not carry. Run with tsx:
+ * (cli/roles.ts), plus crash hooks that the production CLI does not carry. Run with tsx:
  *
  *   child.ts inference [--kill-after-acked=K]      inference; SIGKILL itself after the K-th batch's
  *                                                  predictions are acknowledged, before the commit

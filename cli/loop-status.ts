@@ -3,6 +3,9 @@
  * ClickHouse (the same tables people query with SQL).
  */
 import { type ClickHouseClient, queryRows } from '../lib/clickhouse/index.ts'
+import { FEATURE_COLUMNS, FEATURES, type FeatureVector, toRow } from '../lib/features/index.ts'
+import { createScorer } from '../lib/model/index.ts'
+import type { ModelRegistry } from '../lib/registry/index.ts'
 
 export interface LoopStatus {
   predictions: number
@@ -13,8 +16,23 @@ export interface LoopStatus {
   accuracy: { version: number; value: number; labels: number } | null
   alerts: { kind: string; count: number }[]
   glucoseDriftEvents: number
-  runs: { trigger: string; status: string; version: number | null; gatePassed: boolean }[]
+  runs: {
+    trigger: string
+    status: string
+    version: number | null
+    gatePassed: boolean
+    gateReasons: string[]
+  }[]
   dlq: number
+}
+
+/** Live accuracy of one version on labelled requests, with a 95 % Wilson interval. */
+export interface LiveAccuracy {
+  version: number
+  labelled: number
+  accuracy: number
+  low: number
+  high: number
 }
 
 /** `sinceVersion`: only drift events of this version or later count (earlier runs share the tables). */
@@ -74,9 +92,10 @@ export async function loopStatus(
     status: string
     version: number | null
     gate_passed: number
+    gate_reasons: string[]
   }>(
     ch,
-    `SELECT trigger, status, version, gate_passed FROM training_runs FINAL WHERE model_name = {m:String} ORDER BY started_at`,
+    `SELECT trigger, status, version, gate_passed, gate_reasons FROM training_runs FINAL WHERE model_name = {m:String} ORDER BY started_at`,
     p,
   )
   return {
@@ -95,9 +114,73 @@ export async function loopStatus(
       trigger: r.trigger,
       status: r.status,
       version: r.version === null ? null : Number(r.version),
-      gatePassed: r.gate_passed === 1,
+      gatePassed: Number(r.gate_passed) === 1,
+      gateReasons: r.gate_reasons ?? [],
     })),
   }
+}
+
+/**
+ * The initial and the promoted version scored on the same labelled requests: those that arrived
+ * after the glucose shift was first detected (the end of the first window that flagged it), the
+ * traffic the retrain was for. Both models come from the registry's artifacts, so the comparison
+ * is paired and does not depend on which version happened to serve which request. Null when no
+ * such drift event exists yet.
+ */
+export async function liveAccuracyAfterShift(
+  ch: ClickHouseClient,
+  registry: Pick<ModelRegistry, 'loadArtifact' | 'getVersion'>,
+  modelName: string,
+  versions: readonly number[],
+): Promise<LiveAccuracy[] | null> {
+  const p = { m: modelName, v: versions[0] ?? 0 }
+  const [shift] = await queryRows<{ at: string }>(
+    ch,
+    `SELECT toString(min(window_end)) AS at FROM drift_events FINAL
+     WHERE model_name = {m:String} AND kind = 'data_drift' AND has(features, 'glucose') AND model_version = {v:UInt32}
+     HAVING count() > 0`,
+    p,
+  )
+  if (!shift) return null
+  const columns = FEATURES.map((f) => `p.${FEATURE_COLUMNS[f]} AS ${f}`).join(', ')
+  const rows = await queryRows<FeatureVector & { outcome: number }>(
+    ch,
+    `SELECT ${columns}, o.outcome AS outcome
+     FROM (SELECT * FROM predictions FINAL
+           WHERE model_name = {m:String} AND event_time > toDateTime64({at:String}, 3, 'UTC')) AS p
+     INNER JOIN (SELECT request_id, outcome FROM outcomes FINAL) AS o ON p.request_id = o.request_id`,
+    { ...p, at: shift.at },
+  )
+  const out: LiveAccuracy[] = []
+  for (const version of new Set(versions)) {
+    const row = await registry.getVersion(modelName, version)
+    if (!row) continue
+    const artifact = await registry.loadArtifact({
+      modelName,
+      version,
+      artifact: null,
+      artifactSha256: row.artifactSha256,
+    })
+    const scorer = createScorer(artifact.model, artifact.preprocessing)
+    let correct = 0
+    for (const r of rows) {
+      const label = scorer.scoreOne(toRow(r)) >= artifact.threshold ? 1 : 0
+      if (label === Number(r.outcome)) correct++
+    }
+    out.push({ version, ...wilson(correct, rows.length) })
+  }
+  return out
+}
+
+/** Wilson score interval (95 %) of a proportion: honest at small counts, unlike the normal one. */
+export function wilson(correct: number, n: number): Omit<LiveAccuracy, 'version'> {
+  if (n === 0) return { labelled: 0, accuracy: Number.NaN, low: 0, high: 1 }
+  const z = 1.959964
+  const p = correct / n
+  const d = 1 + (z * z) / n
+  const centre = (p + (z * z) / (2 * n)) / d
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d
+  return { labelled: n, accuracy: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half) }
 }
 
 /** The loop closed: glucose drift was detected, a retrain promoted a newer version, and inference serves it. */
