@@ -17,15 +17,20 @@ import fastifyHelmet from '@fastify/helmet'
 import fastifyRateLimit from '@fastify/rate-limit'
 import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
+import { Ajv } from 'ajv'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import { createClickHouse } from '../lib/clickhouse/index.ts'
+import { readOnlyClickHouse } from '../lib/clickhouse/readonly.ts'
 import { getLogger } from '../lib/log/index.ts'
+import { signerFor } from '../lib/model/signing.ts'
 import { createRegistry, type ModelRegistry } from '../lib/registry/index.ts'
-import { createKeyChecker, requireKey } from './auth.ts'
+import { createKeyChecker, presentedKey, requireKey } from './auth.ts'
 import { createReadCache, type ReadCache } from './cache.ts'
 import type { ApiContext, ApiDeps } from './context.ts'
 import { errorHandler, notFoundHandler } from './errors.ts'
+import { createIdempotencyStore } from './idempotency.ts'
 import { createApiMetrics } from './metrics.ts'
+import { createRetrainGate } from './retrain-gate.ts'
 import { dashboardRoutes } from './routes/dashboard.ts'
 import { mlopsRoutes } from './routes/mlops.ts'
 import { modelRoutes } from './routes/models.ts'
@@ -88,11 +93,21 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
       customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false },
     },
   })
+  // Bodies are JSON and are never coerced: "120" is not 120, "" is not null, 123 is not "123".
+  // (Path and query strings still are: they only ever arrive as text.)
+  const ajvOptions = { useDefaults: true, removeAdditional: false, allErrors: false, strict: false } as const
+  const bodyAjv = new Ajv({ ...ajvOptions, coerceTypes: false })
+  const textAjv = new Ajv({ ...ajvOptions, coerceTypes: 'array' })
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object),
+  )
 
   // Reads use the API's read-only ClickHouse user where a server is used (embedded chDB has no users).
   const ownReader =
     !deps.readClickhouse && config.clickhouse.url ? createClickHouse(config, { readOnly: true }) : undefined
-  const reader = deps.readClickhouse ?? ownReader ?? deps.clickhouse
+  // Embedded chDB has no users: reads run with the query-level setting readonly = 1 and the
+  // writing methods are refused (lib/clickhouse/readonly.ts). Fails closed either way.
+  const reader = deps.readClickhouse ?? ownReader ?? readOnlyClickHouse(deps.clickhouse)
   const registry =
     deps.registry ??
     createRegistry({
@@ -100,6 +115,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
       topics: deps.topics,
       producer: deps.producer,
       clickhouse: deps.clickhouse,
+      config,
     })
   const now = deps.now ?? Date.now
   // One cache per app, never module-wide: two apps in one process must not share results.
@@ -107,8 +123,9 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   const cache = createReadCache({ ttlMs: cacheTtlMs })
   const readNow = cacheTtlMs > 0 ? () => Math.floor(now() / cacheTtlMs) * cacheTtlMs : now
   const metrics = createApiMetrics({ defaultMetrics: opts.defaultMetrics })
-  const checkKey = createKeyChecker(config.api.keys)
+  const checkKey = createKeyChecker(config.api.keys, config.api.adminKeys)
   const keyed = requireKey(checkKey)
+  const adminKeyed = requireKey(checkKey, 'admin')
   const schemas = new Map<string, Promise<number>>()
 
   const ctx: ApiContext = {
@@ -130,6 +147,11 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
     readNow,
     readGuard: config.api.readOpen ? [] : [keyed],
     writeGuard: [keyed],
+    adminGuard: [adminKeyed],
+    domain: () => ({ now: now(), skew: config.events }),
+    signer: signerFor(config),
+    idempotency: createIdempotencyStore(),
+    retrainGate: createRetrainGate(config.api.retrainPendingMs),
     async ensureSchema(topic, schema) {
       const key = `${topic}|${schema}`
       let p = schemas.get(key)
@@ -169,6 +191,11 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
     timeWindow: opts.rateLimitWindowMs ?? config.api.rateLimitWindowMs,
     // Liveness and scrapes must not be starved by a busy client sharing the IP.
     allowList: (request) => request.url === '/health' || request.url === '/metrics',
+    // Per key: a valid key is its own bucket (by key id, never the key); without one, the IP.
+    keyGenerator: (request) => {
+      const grant = checkKey(presentedKey(request))
+      return grant ? `key:${grant.keyId}` : `ip:${request.ip}`
+    },
   })
 
   await app.register(fastifySwagger, {

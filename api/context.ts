@@ -3,11 +3,15 @@ import type { preHandlerAsyncHookHandler } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { ClickHouseClient } from '../lib/clickhouse/index.ts'
 import type { Config } from '../lib/config/index.ts'
+import type { DomainContext } from '../lib/events/domain.ts'
 import type { SchemaName } from '../lib/kafka/index.ts'
+import type { VersionSigner } from '../lib/model/signing.ts'
 import type { ModelRegistry } from '../lib/registry/index.ts'
 import type { Deps } from '../lib/runtime/index.ts'
+import type { IdempotencyStore } from './idempotency.ts'
 import type { ApiMetrics } from './metrics.ts'
 import type { Reader } from './queries.ts'
+import type { RetrainGate } from './retrain-gate.ts'
 import type { ProductionScorer } from './scoring.ts'
 
 /** The core Deps plus optional pieces injected by the composing process or by tests. */
@@ -47,8 +51,18 @@ export interface ApiContext {
   readNow: () => number
   /** preHandler for read routes: open, or keyed when config.api.readOpen is false. */
   readGuard: preHandlerAsyncHookHandler[]
-  /** preHandler for mutating routes: always keyed. */
+  /** preHandler for scoring: always keyed (API_KEYS or API_ADMIN_KEYS). */
   writeGuard: preHandlerAsyncHookHandler[]
+  /** preHandler for promote, rollback and retrain: an admin key (API_ADMIN_KEYS). */
+  adminGuard: preHandlerAsyncHookHandler[]
+  /** The input domain's context (now, allowed skew) for a request (lib/events/domain.ts). */
+  domain(): DomainContext
+  /** MACs the API's scored-by header (lib/kafka/headers.ts). */
+  signer: VersionSigner
+  /** requestId → payload digest and stored answer (idempotency.ts). */
+  idempotency: IdempotencyStore
+  /** At most one manual retrain queued (retrain-gate.ts). */
+  retrainGate: RetrainGate
   /** Registers the Avro subject of a topic once per process (memoised). */
   ensureSchema(topic: string, schema: SchemaName): Promise<void>
 }

@@ -11,6 +11,8 @@ export interface ApiMetrics {
   latency: Histogram<'method' | 'route'>
   predictions: Counter<'model' | 'version'>
   productionVersion: Gauge<'model'>
+  /** Requests refused for a reason worth counting: retrain_pending, idempotency_conflict. */
+  refused: Counter<'route' | 'reason'>
 }
 
 export function createApiMetrics(options: { defaultMetrics?: boolean } = {}): ApiMetrics {
@@ -43,6 +45,12 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}): Ap
       name: 'riskstream_api_production_version',
       help: 'Production model version the API scores with (0 = none loaded)',
       labelNames: ['model'],
+      registers,
+    }),
+    refused: new Counter({
+      name: 'riskstream_api_refused_total',
+      help: 'Requests refused by a bound or an idempotency rule',
+      labelNames: ['route', 'reason'],
       registers,
     }),
   }

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
+import { queryRows } from '../../lib/clickhouse/index.ts'
 import { RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
 import type { ModelVersionRow } from '../../lib/registry/index.ts'
 import { type ApiContext, KEYED } from '../context.ts'
@@ -112,7 +113,7 @@ export function mlopsRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Body: RetrainBody }>(
     '/mlops/api/retrain/trigger',
     {
-      preHandler: ctx.writeGuard,
+      preHandler: ctx.adminGuard,
       schema: {
         tags,
         summary: 'Ask the trainer to retrain (202 + request id)',
@@ -124,6 +125,19 @@ export function mlopsRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const topic = ctx.deps.topics.retrainRequests
       const requestId = randomUUID()
       const body = request.body ?? {}
+      // One manual retrain queued at a time; the rest are refused (429) and counted.
+      const queued = await ctx.retrainGate.tryQueue(requestId, ctx.now(), async (id) => {
+        const rows = await queryRows<{ n: number }>(
+          ctx.reader.client,
+          'SELECT count() AS n FROM retrain_triggers FINAL WHERE trigger_id = {id:String}',
+          { id: `request:${id}` },
+        )
+        return Number(rows[0]?.n ?? 0) > 0
+      })
+      if (!queued) {
+        ctx.metrics.refused.inc({ route: '/mlops/api/retrain/trigger', reason: 'retrain_pending' })
+        throw new RiskStreamError('RATE_LIMITED', 'a manual retrain is already queued')
+      }
       const event = {
         requestId,
         modelName: ctx.modelName,
@@ -140,9 +154,10 @@ export function mlopsRoutes(app: FastifyInstance, ctx: ApiContext): void {
           messages: [{ key: ctx.modelName, value: ctx.deps.serde.encode(topic, event) }],
         })
       } catch (err) {
+        ctx.retrainGate.release(requestId)
         throw toRiskStreamError(err, 'KAFKA_UNAVAILABLE')
       }
-      request.log.info({ requestId, model: ctx.modelName }, 'retrain requested')
+      request.log.info({ requestId, model: ctx.modelName, keyId: request.apiKey?.keyId }, 'retrain requested')
       reply.status(202)
       return {
         success: true,

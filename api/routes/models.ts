@@ -16,11 +16,15 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
+import { queryRows } from '../../lib/clickhouse/index.ts'
 import { RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
-import { FEATURES, validateFeatures } from '../../lib/features/index.ts'
-import { SCORED_BY_API, SCORED_BY_HEADER } from '../../lib/kafka/index.ts'
+import { predictionRequestIssues } from '../../lib/events/domain.ts'
+import type { PredictionRequestEvent } from '../../lib/events/index.ts'
+import { FEATURES } from '../../lib/features/index.ts'
+import { SCORED_BY_API, SCORED_BY_HEADER, SCORED_BY_MAC_HEADER, scoredByMac } from '../../lib/kafka/index.ts'
 import { rollbackTarget } from '../../lib/registry/index.ts'
 import { type ApiContext, KEYED } from '../context.ts'
+import { payloadDigest, riskLevel, type StoredPrediction } from '../idempotency.ts'
 import { getRun } from '../queries.ts'
 import { PredictBody, type PredictRequest, RunParams, StageChangeBody, VersionParams } from '../schemas.ts'
 import { toMatrix } from '../scoring.ts'
@@ -43,31 +47,85 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (request) => {
-      const batch =
-        'requests' in request.body
-          ? (request.body.requests as PredictRequest[])
-          : [request.body as PredictRequest]
-      // Physiological bounds (the schema only checks types): every problem, naming field and rule, never the value.
-      const issues = batch.flatMap((r, i) =>
-        validateFeatures(r as Record<string, unknown>).map((x) => ({
-          field: `body${batch.length > 1 || 'requests' in request.body ? `.requests.${i}` : ''}.${x.feature}`,
-          rule: x.rule,
-          message: x.message,
-        })),
+      const batched = 'requests' in request.body
+      const batch = batched
+        ? (request.body as { requests: PredictRequest[] }).requests
+        : [request.body as PredictRequest]
+      const scoredAt = ctx.now()
+      const domain = ctx.domain()
+      // The events as they will be published (defaults applied), checked against the shared
+      // input domain: ids, lengths, event time within the allowed skew, feature bounds.
+      const reqs = batch.map((r) => {
+        const features = Object.fromEntries(FEATURES.map((f) => [f, r[f] ?? null]))
+        return {
+          clientId: r.requestId !== undefined,
+          req: {
+            requestId: r.requestId ?? randomUUID(),
+            patientId: r.patientId,
+            eventTime: r.eventTime ?? scoredAt,
+            sourceSystem: r.sourceSystem ?? 'api',
+            notes: null,
+            ...features,
+          } as PredictionRequestEvent,
+        }
+      })
+      const issues = reqs.flatMap(({ req }, i) =>
+        predictionRequestIssues(req, domain).map((x) => {
+          const field = `body${batched ? `.requests.${i}` : ''}.${x.field}`
+          return { field, rule: x.rule, message: `${field} (${x.rule})` }
+        }),
       )
       if (issues.length > 0) {
-        throw new RiskStreamError(
-          'VALIDATION_FAILED',
-          issues.map((x) => `${x.field} (${x.rule})`).join(', '),
-          { details: { issues } },
-        )
+        throw new RiskStreamError('VALIDATION_FAILED', issues.map((x) => x.message).join(', '), {
+          details: { issues },
+        })
       }
+
+      // Idempotency (idempotency.ts): a known requestId answers its stored prediction when
+      // the payload is the same and is refused (409) when it is not.
+      const digests = reqs.map(({ req }) => payloadDigest(req))
+      const answers: (StoredPrediction | null)[] = reqs.map(() => null)
+      const unknown: string[] = []
+      const seenInBatch = new Map<string, string>()
+      reqs.forEach(({ req, clientId }, i) => {
+        if (!clientId) return
+        const earlier = seenInBatch.get(req.requestId)
+        if (earlier !== undefined && earlier !== digests[i]) conflict(req.requestId)
+        seenInBatch.set(req.requestId, digests[i]!)
+        const known = ctx.idempotency.get(req.requestId)
+        if (known) {
+          if (known.digest !== digests[i]) conflict(req.requestId)
+          answers[i] = known.answer
+        } else unknown.push(req.requestId)
+      })
+      if (unknown.length > 0) {
+        for (const row of await storedPredictions(ctx, unknown)) {
+          reqs.forEach(({ req, clientId }, i) => {
+            if (!clientId || req.requestId !== row.request_id || answers[i]) return
+            if (row.digest !== digests[i]) conflict(req.requestId)
+            answers[i] = row.answer
+          })
+        }
+      }
+      const fresh = reqs.flatMap((r, i) => (answers[i] ? [] : [{ ...r, i }]))
+      // The same new requestId twice in one batch is scored once.
+      const firstOf = new Map<string, number>()
+      const toScore = fresh.filter((f) => {
+        if (firstOf.has(f.req.requestId)) return false
+        firstOf.set(f.req.requestId, f.i)
+        return true
+      })
 
       const model = await ctx.scorer.get()
       ctx.metrics.productionVersion.set({ model: model.modelName }, model.version)
-      const probs = model.scorer.scoreBatch(toMatrix(batch, model.columns), batch.length)
-      const scoredAt = ctx.now()
-      const unscorable = batch.flatMap((_, i) => (Number.isFinite(probs[i]!) ? [] : [i]))
+      const probs = model.scorer.scoreBatch(
+        toMatrix(
+          toScore.map((f) => f.req),
+          model.columns,
+        ),
+        toScore.length,
+      )
+      const unscorable = toScore.flatMap((f, k) => (Number.isFinite(probs[k]!) ? [] : [f.i]))
       if (unscorable.length > 0) {
         throw new RiskStreamError(
           'VALIDATION_FAILED',
@@ -75,65 +133,72 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
         )
       }
 
-      const events = batch.map((r, i) => {
-        const features = Object.fromEntries(FEATURES.map((f) => [f, r[f] ?? null]))
-        const requestId = r.requestId ?? randomUUID()
-        const eventTime = r.eventTime ?? scoredAt
-        const req = {
-          requestId,
-          patientId: r.patientId,
-          eventTime,
-          sourceSystem: r.sourceSystem ?? 'api',
-          notes: null,
-          ...features,
-        }
-        const probability = probs[i]!
+      const events = toScore.map((f, k) => {
+        const probability = probs[k]!
         const prediction = {
-          requestId,
-          patientId: r.patientId,
+          ...f.req,
           modelName: model.modelName,
           modelVersion: model.version,
           probability,
           label: probability >= model.threshold ? 1 : 0,
           threshold: model.threshold,
-          eventTime,
           scoredAt,
           shadow: false,
-          ...features,
         }
-        return { req, prediction }
+        return { req: f.req, prediction }
       })
 
-      try {
-        await Promise.all([
-          ctx.ensureSchema(topics.requests, 'PredictionRequest'),
-          ctx.ensureSchema(topics.predictions, 'Prediction'),
-        ])
-        const headers = { [SCORED_BY_HEADER]: SCORED_BY_API }
-        await producer.sendBatch({
-          topicMessages: [
-            {
-              topic: topics.requests,
-              messages: events.map((e) => ({
-                key: e.req.requestId,
-                value: serde.encode(topics.requests, e.req),
-                headers,
-              })),
-            },
-            {
-              topic: topics.predictions,
-              messages: events.map((e) => ({
-                key: e.req.requestId,
-                value: serde.encode(topics.predictions, e.prediction),
-                headers,
-              })),
-            },
-          ],
-        })
-      } catch (err) {
-        throw toRiskStreamError(err, 'KAFKA_UNAVAILABLE')
+      if (events.length > 0) {
+        try {
+          await Promise.all([
+            ctx.ensureSchema(topics.requests, 'PredictionRequest'),
+            ctx.ensureSchema(topics.predictions, 'Prediction'),
+          ])
+          // scored-by + its MAC: inference skips exactly these records (an outsider cannot forge the MAC).
+          const headersOf = (requestId: string) => ({
+            [SCORED_BY_HEADER]: SCORED_BY_API,
+            [SCORED_BY_MAC_HEADER]: scoredByMac(ctx.signer, requestId),
+          })
+          await producer.sendBatch({
+            topicMessages: [
+              {
+                topic: topics.requests,
+                messages: events.map((e) => ({
+                  key: e.req.requestId,
+                  value: serde.encode(topics.requests, e.req),
+                  headers: headersOf(e.req.requestId),
+                })),
+              },
+              {
+                topic: topics.predictions,
+                messages: events.map((e) => ({
+                  key: e.req.requestId,
+                  value: serde.encode(topics.predictions, e.prediction),
+                  headers: headersOf(e.req.requestId),
+                })),
+              },
+            ],
+          })
+        } catch (err) {
+          throw toRiskStreamError(err, 'KAFKA_UNAVAILABLE')
+        }
+        ctx.metrics.predictions.inc({ model: model.modelName, version: String(model.version) }, events.length)
       }
-      ctx.metrics.predictions.inc({ model: model.modelName, version: String(model.version) }, batch.length)
+
+      const byId = new Map<string, StoredPrediction>()
+      events.forEach((e, k) => {
+        const answer: StoredPrediction = {
+          request_id: e.prediction.requestId,
+          patient_id: e.prediction.patientId,
+          probability: e.prediction.probability,
+          prediction: e.prediction.label,
+          risk_level: riskLevel(e.prediction.probability),
+          model_version: e.prediction.modelVersion,
+          scored_at: e.prediction.scoredAt,
+        }
+        byId.set(answer.request_id, answer)
+        if (toScore[k]!.clientId) ctx.idempotency.set(answer.request_id, digests[toScore[k]!.i]!, answer)
+      })
 
       return {
         success: true,
@@ -143,16 +208,14 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
           threshold: model.threshold,
           family: model.family,
         },
-        predictions: events.map((e) => ({
-          request_id: e.prediction.requestId,
-          patient_id: e.prediction.patientId,
-          probability: e.prediction.probability,
-          prediction: e.prediction.label,
-          risk_level:
-            e.prediction.probability >= 0.7 ? 'high' : e.prediction.probability >= 0.3 ? 'medium' : 'low',
-          model_version: e.prediction.modelVersion,
-          scored_at: e.prediction.scoredAt,
-        })),
+        predictions: reqs.map(({ req }, i) => answers[i] ?? byId.get(req.requestId)!),
+      }
+
+      function conflict(requestId: string): never {
+        ctx.metrics.refused.inc({ route: '/v1/predict', reason: 'idempotency_conflict' })
+        throw new RiskStreamError('IDEMPOTENCY_CONFLICT', 'body.requestId', {
+          details: { issues: [{ field: 'body.requestId', rule: 'conflict', requestId }] },
+        })
       }
     },
   )
@@ -188,7 +251,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Params: VersionParams; Body: StageChangeBody }>(
     '/v1/models/:version/promote',
     {
-      preHandler: ctx.writeGuard,
+      preHandler: ctx.adminGuard,
       schema: { ...stageChange, summary: 'Make :version the production version' },
     },
     async (request) => {
@@ -201,7 +264,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
         request.body?.reason ?? 'promoted through the API',
       )
       ctx.scorer.invalidate()
-      request.log.info({ model: ctx.modelName, version }, 'model promoted')
+      request.log.info({ model: ctx.modelName, version, keyId: request.apiKey?.keyId }, 'model promoted')
       return {
         success: true,
         message: `v${version} is now in production`,
@@ -215,7 +278,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Params: VersionParams; Body: StageChangeBody }>(
     '/v1/models/:version/rollback',
     {
-      preHandler: ctx.writeGuard,
+      preHandler: ctx.adminGuard,
       schema: { ...stageChange, summary: 'Re-promote :version, a former production version' },
     },
     async (request) => {
@@ -240,7 +303,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (event.version !== version)
         throw new RiskStreamError('INTERNAL', `registry rolled back to v${event.version}, not v${version}`)
       ctx.scorer.invalidate()
-      request.log.info({ model: ctx.modelName, version }, 'model rolled back')
+      request.log.info({ model: ctx.modelName, version, keyId: request.apiKey?.keyId }, 'model rolled back')
       return {
         success: true,
         message: `rolled back to v${version}`,
@@ -262,4 +325,46 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
       return { success: true, run }
     },
   )
+}
+
+/** Stored predictions of `ids` (predictions FINAL), with the digest of their payload. */
+async function storedPredictions(
+  ctx: ApiContext,
+  ids: string[],
+): Promise<{ request_id: string; digest: string; answer: StoredPrediction }[]> {
+  const rows = await queryRows<Record<string, unknown>>(
+    ctx.reader.client,
+    `SELECT request_id, patient_id, toUnixTimestamp64Milli(event_time) AS event_ms, probability, label,
+            model_version, toUnixTimestamp64Milli(scored_at) AS scored_ms,
+            pregnancies, glucose, blood_pressure, skin_thickness, insulin, bmi, diabetes_pedigree_function, age
+     FROM predictions FINAL WHERE request_id IN {ids:Array(String)} AND model_name = {model:String}`,
+    { ids, model: ctx.modelName },
+  )
+  return rows.map((r) => {
+    const probability = Number(r.probability)
+    return {
+      request_id: String(r.request_id),
+      digest: payloadDigest({
+        patientId: String(r.patient_id),
+        eventTime: Number(r.event_ms),
+        pregnancies: r.pregnancies,
+        glucose: r.glucose,
+        bloodPressure: r.blood_pressure,
+        skinThickness: r.skin_thickness,
+        insulin: r.insulin,
+        bmi: r.bmi,
+        diabetesPedigreeFunction: r.diabetes_pedigree_function,
+        age: r.age,
+      }),
+      answer: {
+        request_id: String(r.request_id),
+        patient_id: String(r.patient_id),
+        probability,
+        prediction: Number(r.label),
+        risk_level: riskLevel(probability),
+        model_version: Number(r.model_version),
+        scored_at: Number(r.scored_ms),
+      },
+    }
+  })
 }

@@ -108,12 +108,49 @@ export const EnvSchema = T.Object(
     MIN_NEW_DATA_THRESHOLD: int(100, 1, 100000000, 'New labelled outcomes that trigger a retrain'),
     RETRAIN_COOLDOWN_MS: int(60000, 0, 7 * 24 * 3600 * 1000, 'Minimum time between automatic retrains'),
 
+    // Input domains (lib/events/domain.ts)
+    EVENT_TIME_MAX_AGE_MS: int(
+      365 * 24 * 3600 * 1000,
+      60000,
+      10 * 365 * 24 * 3600 * 1000,
+      'Event times older than this are refused',
+    ),
+    EVENT_TIME_MAX_AHEAD_MS: int(
+      300000,
+      0,
+      24 * 3600 * 1000,
+      'Event times this far ahead of now are refused',
+    ),
+
+    // Dead letters and model signing
+    DLQ_RETENTION_MS: int(
+      7 * 24 * 3600 * 1000,
+      3600000,
+      90 * 24 * 3600 * 1000,
+      'retention.ms of every <topic>.dlq (they hold full patient payloads)',
+    ),
+    MODEL_SIGNING_KEY: optStr(
+      'HMAC-SHA256 key (>= 32 chars) that signs model artifacts (default: generated once into <DATA_DIR>/model-signing.key)',
+    ),
+
     // API
     API_HOST: str('127.0.0.1', 'API listen address'),
     API_PORT: int(8080, 0, 65535, 'API port'),
-    API_KEYS: str('', 'Comma-separated API keys for mutating routes (empty = mutating routes refused)'),
-    API_READ_OPEN: bool(true, 'Read routes need no key when true'),
-    API_RATE_LIMIT_MAX: int(600, 1, 1000000, 'Requests per client per API_RATE_LIMIT_WINDOW_MS'),
+    API_KEYS: str('', 'Comma-separated API keys for scoring and reads (empty = keyed routes refused)'),
+    API_ADMIN_KEYS: str('', 'Comma-separated admin keys for promote, rollback and retrain (empty = refused)'),
+    API_READ_OPEN: bool(false, 'Read routes need no key when true (patient data: keep false outside a demo)'),
+    API_RATE_LIMIT_MAX: int(
+      600,
+      1,
+      1000000,
+      'Requests per API key (or per IP without one) per API_RATE_LIMIT_WINDOW_MS',
+    ),
+    API_RETRAIN_PENDING_MS: int(
+      600000,
+      1000,
+      24 * 3600 * 1000,
+      'A manual retrain counts as queued (further triggers get 429) until its result or this long',
+    ),
     API_RATE_LIMIT_WINDOW_MS: int(60000, 1000, 3600000, 'Rate-limit window'),
     API_CACHE_TTL_MS: int(1000, 0, 60000, 'How long (ms) read routes reuse a ClickHouse read; 0 = no cache'),
   },

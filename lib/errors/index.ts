@@ -21,6 +21,11 @@ export const ERROR_CODES = {
   },
   REGISTRY_UNAVAILABLE: { message: 'Schema registry is not reachable', retriable: true, status: 503 },
   CLICKHOUSE_UNAVAILABLE: { message: 'ClickHouse is not reachable', retriable: true, status: 503 },
+  CLICKHOUSE_ROW_REJECTED: {
+    message: 'ClickHouse refused the row (parse or constraint error)',
+    retriable: false,
+    status: 422,
+  },
   SCHEMA_INCOMPATIBLE: { message: 'Schema change rejected by the registry', retriable: false, status: 409 },
   DECODE_BAD_MAGIC: {
     message: 'Record is not in the schema-registry wire format',
@@ -41,6 +46,11 @@ export const ERROR_CODES = {
   },
   MODEL_NOT_FOUND: { message: 'No model version found', retriable: false, status: 404 },
   ARTIFACT_CORRUPT: { message: 'Model artifact failed verification', retriable: false, status: 422 },
+  ARTIFACT_UNAUTHENTICATED: {
+    message: 'Model artifact or version event is not authentic (signature, sequence or size)',
+    retriable: false,
+    status: 422,
+  },
   GATE_REJECTED: {
     message: 'Candidate model did not pass the promotion gate',
     retriable: false,
@@ -53,6 +63,12 @@ export const ERROR_CODES = {
   NOT_FOUND: { message: 'Not found', retriable: false, status: 404 },
   BAD_REQUEST: { message: 'Invalid request', retriable: false, status: 400 },
   UNAUTHORIZED: { message: 'Missing or invalid API key', retriable: false, status: 401 },
+  FORBIDDEN: { message: 'The API key may not do this', retriable: false, status: 403 },
+  IDEMPOTENCY_CONFLICT: {
+    message: 'This requestId was already used with a different payload',
+    retriable: false,
+    status: 409,
+  },
   RATE_LIMITED: { message: 'Too many requests', retriable: true, status: 429 },
   STACK_FAILED: { message: 'Local stack failed', retriable: false, status: 500 },
   TIMEOUT: { message: 'Operation timed out', retriable: true, status: 504 },

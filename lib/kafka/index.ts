@@ -9,7 +9,7 @@ export {
   type StreamConsumerOptions,
 } from './consumer.ts'
 export { DLQ_HEADERS, dlqMessage, headerString, sendToDlq, type UnusableRecord } from './dlq.ts'
-export { SCORED_BY_API, SCORED_BY_HEADER } from './headers.ts'
+export { SCORED_BY_API, SCORED_BY_HEADER, SCORED_BY_MAC_HEADER, scoredByMac } from './headers.ts'
 export {
   AvroSerde,
   createSerde,

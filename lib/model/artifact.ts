@@ -6,7 +6,9 @@
  * anyone can verify a blob with `sha256sum`; the bytes are reproducible for a given Node
  * (zlib) version because gzip output is deterministic and Node writes mtime 0.
  *
- * Decoding verifies, in order: the checksum (when given), gzip integrity, JSON, then the
+ * Decoding verifies, in order: the checksum (when given; the signed model-version event
+ * carries it, lib/model/signing.ts), gzip integrity with an output cap
+ * (MAX_ARTIFACT_JSON_BYTES), JSON, then the
  * structure (formatVersion 1, model arrays and indices, preprocessing shapes, finite
  * numbers). Any failure is RiskStreamError('ARTIFACT_CORRUPT') naming the first problem.
  */
@@ -17,6 +19,9 @@ import type { ModelArtifact, ModelFamily, ModelStage } from './types.ts'
 import { validateModel, validatePreprocessing } from './validate.ts'
 
 export const ARTIFACT_FORMAT_VERSION = 1
+
+/** Decompressed artifacts larger than this are refused (a gzip bomb never reaches memory). */
+export const MAX_ARTIFACT_JSON_BYTES = 64 * 1024 * 1024
 
 const FAMILIES: readonly ModelFamily[] = [
   'xgboost',
@@ -71,7 +76,7 @@ export function decodeArtifact(bytes: Buffer, expectedSha256?: string): ModelArt
   }
   let text: string
   try {
-    text = gunzipSync(bytes).toString('utf8')
+    text = gunzipSync(bytes, { maxOutputLength: MAX_ARTIFACT_JSON_BYTES }).toString('utf8')
   } catch (err) {
     corrupt(`not valid gzip data (${(err as Error).message})`, err)
   }

@@ -10,11 +10,13 @@
  */
 import type { Producer } from 'kafkajs'
 import type { ClickHouseClient } from '../clickhouse/index.ts'
+import type { Config } from '../config/index.ts'
 import { RiskStreamError, toRiskStreamError } from '../errors/index.ts'
 import type { AvroSerde } from '../kafka/serde.ts'
 import type { TopicNames } from '../kafka/topics.ts'
 import { getLogger } from '../log/index.ts'
 import { artifactRef, decodeArtifact, encodeArtifact, sha256Hex } from '../model/artifact.ts'
+import { SIGNATURE_HEADER, signerFor, type VersionSigner } from '../model/signing.ts'
 import type { ModelArtifact, ModelStage } from '../model/types.ts'
 import {
   insertArtifact,
@@ -52,7 +54,16 @@ export interface RegistryDeps {
   clickhouse: ClickHouseClient
   /** Clock (tests); the registry makes it strictly increasing so ReplacingMergeTree order is total. */
   now?: () => number
+  /**
+   * Signs every published model-version event (lib/model/signing.ts). Default: the signer of
+   * `config`; with neither, events go out unsigned and inference refuses them.
+   */
+  signer?: VersionSigner
+  config?: Pick<Config, 'signing' | 'data'>
 }
+
+/** The stage-event sequence inside an event id (`<model>:<version>:<stage>:<seq>`). */
+export const seqOfEventId = (eventId: string): number => Number(eventId.slice(eventId.lastIndexOf(':') + 1))
 
 interface Outgoing {
   key: string
@@ -87,6 +98,7 @@ export function createRegistry(deps: RegistryDeps): ModelRegistry {
   const topic = deps.topics.modelVersions
   const log = getLogger('registry')
   const clock = deps.now ?? Date.now
+  const signer = deps.signer ?? (deps.config ? signerFor(deps.config) : undefined)
 
   // Two writes in the same millisecond would tie on updated_at; a strictly increasing clock
   // guarantees the later stage change wins in ReplacingMergeTree.
@@ -111,7 +123,11 @@ export function createRegistry(deps: RegistryDeps): ModelRegistry {
       throw err
     })
     await schemaReady
-    const messages = out.map((o) => ({ key: o.key, value: serde.encode(topic, o.event) }))
+    const messages = out.map((o) => ({
+      key: o.key,
+      value: serde.encode(topic, o.event),
+      headers: signer ? { [SIGNATURE_HEADER]: signer.sign(o.event, seqOfEventId(o.event.eventId)) } : {},
+    }))
     try {
       // One send, one partition: the records land in this order (archive before promote).
       await producer.send({ topic, messages })

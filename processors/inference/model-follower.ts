@@ -17,15 +17,16 @@
  * untouched: the old version keeps serving.
  */
 import { randomBytes } from 'node:crypto'
-import type { Consumer, Kafka } from 'kafkajs'
+import type { Consumer, IHeaders, Kafka } from 'kafkajs'
 import { RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
 import { FEATURE_SPECS } from '../../lib/features/index.ts'
 import type { AvroSerde } from '../../lib/kafka/index.ts'
 import type { Logger } from '../../lib/log/index.ts'
 import { createScorer } from '../../lib/model/scorer.ts'
+import { signatureOf, type VersionSigner } from '../../lib/model/signing.ts'
 import type { ModelArtifact, Scorer } from '../../lib/model/types.ts'
 import { type WarmUpReport, warmUp } from '../../lib/model/warmup.ts'
-import type { ModelVersionEvent } from '../../lib/registry/index.ts'
+import { INLINE_ARTIFACT_MAX_BYTES, type ModelVersionEvent } from '../../lib/registry/index.ts'
 import type { InferenceMetrics } from './metrics.ts'
 import { columnMap } from './requests.ts'
 import { cursorOf, decideServing, decideShadow, slotOfKey, type VersionCursor } from './versions.ts'
@@ -55,7 +56,12 @@ export interface ModelFollowerOptions {
   log: Logger
   /** Prefix of the follower's group id (a random suffix makes it unique per process). */
   groupPrefix: string
+  /** Verifies each event's signature (lib/model/signing.ts) before anything is decoded or compiled. */
+  signer: VersionSigner
 }
+
+/** A model-version event whose signature was verified, with its signed sequence. */
+type SignedEvent = ModelVersionEvent & { seq: number }
 
 export interface ModelFollower {
   /** Resolves once the topic was read to its end and the initial versions were loaded. */
@@ -140,8 +146,8 @@ export function createModelFollower(options: ModelFollowerOptions): ModelFollowe
   let shadowLastSeen: VersionCursor | null = null
   // During the initial read: accepted serving events, oldest first, and the shadow to load.
   let replay: {
-    serving: { event: ModelVersionEvent; offset: string }[]
-    shadow: { event: ModelVersionEvent; offset: string } | null
+    serving: { event: SignedEvent; offset: string }[]
+    shadow: { event: SignedEvent; offset: string } | null
   } | null = {
     serving: [],
     shadow: null,
@@ -198,10 +204,27 @@ export function createModelFollower(options: ModelFollowerOptions): ModelFollowe
     )
   }
 
-  async function onServingRecord(event: ModelVersionEvent | null, offset: string): Promise<void> {
+  /** A signed event at or below the slot's applied sequence: a replay, refused and counted. */
+  function refuseReplay(slot: 'serving' | 'shadow', event: SignedEvent, offset: string): void {
+    metrics.reloadFailures.inc({ model: modelName, slot, reason: 'ARTIFACT_UNAUTHENTICATED' })
+    log.error(
+      {
+        code: 'ARTIFACT_UNAUTHENTICATED',
+        model: modelName,
+        version: event.version,
+        seq: event.seq,
+        offset,
+        slot,
+      },
+      'model version refused: sequence at or below the one applied (replayed event); keeping the current one',
+    )
+  }
+
+  async function onServingRecord(event: SignedEvent | null, offset: string): Promise<void> {
     const d = decideServing(servingCursor, event, offset, modelName)
     if (d.action === 'ignore') {
-      if (d.reason === 'not-production')
+      if (d.reason === 'older') refuseReplay('serving', event as SignedEvent, offset)
+      else if (d.reason === 'not-production')
         log.warn(
           { model: modelName, offset },
           'serving slot without a production version; keeping the current one',
@@ -209,7 +232,7 @@ export function createModelFollower(options: ModelFollowerOptions): ModelFollowe
       else log.debug({ model: modelName, offset, reason: d.reason }, 'model-version event is a no-op')
       return
     }
-    const ev = event as ModelVersionEvent
+    const ev = event as SignedEvent
     if (d.action === 'advance') {
       servingCursor = cursorOf(ev, offset)
       return
@@ -223,24 +246,22 @@ export function createModelFollower(options: ModelFollowerOptions): ModelFollowe
     if (model) setServed(model, cursorOf(ev, offset))
   }
 
-  async function onShadowRecord(event: ModelVersionEvent | null, offset: string): Promise<void> {
+  async function onShadowRecord(event: SignedEvent | null, offset: string): Promise<void> {
     const servingVersion = replay ? (replay.serving.at(-1)?.event.version ?? null) : (served?.version ?? null)
     const pendingCursor = replay?.shadow ? cursorOf(replay.shadow.event, replay.shadow.offset) : shadowCursor
     const d = decideShadow(pendingCursor, shadowLastSeen, event, offset, modelName, servingVersion)
-    if (
-      d.action === 'ignore' &&
-      (d.reason === 'other-model' || d.reason === 'duplicate' || d.reason === 'older')
-    )
-      return
+    if (d.action === 'ignore' && d.reason === 'older')
+      return refuseReplay('shadow', event as SignedEvent, offset)
+    if (d.action === 'ignore' && (d.reason === 'other-model' || d.reason === 'duplicate')) return
     if (event) shadowLastSeen = cursorOf(event, offset)
     if (d.action === 'ignore' || d.action === 'advance') return
     if (replay) {
-      replay.shadow = d.action === 'load' ? { event: event as ModelVersionEvent, offset } : null
+      replay.shadow = d.action === 'load' ? { event: event as SignedEvent, offset } : null
       return
     }
     if (d.action === 'clear') return setShadow(null, null)
-    const model = await load(event as ModelVersionEvent, 'shadow')
-    if (model) setShadow(model, cursorOf(event as ModelVersionEvent, offset))
+    const model = await load(event as SignedEvent, 'shadow')
+    if (model) setShadow(model, cursorOf(event as SignedEvent, offset))
   }
 
   /** End of the initial read: load the newest loadable production version, then the shadow. */
@@ -272,18 +293,31 @@ export function createModelFollower(options: ModelFollowerOptions): ModelFollowe
     }
   }
 
-  async function onRecord(key: string | null, value: Buffer | null, offset: string): Promise<void> {
+  async function onRecord(
+    key: string | null,
+    value: Buffer | null,
+    offset: string,
+    headers: IHeaders | undefined,
+  ): Promise<void> {
     const slot = slotOfKey(key, modelName)
     if (slot === 'other') return
-    let event: ModelVersionEvent | null = null
+    let event: SignedEvent | null = null
     if (value) {
       try {
-        event = (await serde.decode<ModelVersionEvent>(value, 'ModelVersion')).value
+        const decoded = (await serde.decode<ModelVersionEvent>(value, 'ModelVersion')).value
+        // Authenticity first: nothing of an unsigned, forged or oversized event is loaded.
+        const seq = options.signer.verify(decoded, signatureOf(headers))
+        if (decoded.artifact && decoded.artifact.length > INLINE_ARTIFACT_MAX_BYTES)
+          throw new RiskStreamError('ARTIFACT_UNAUTHENTICATED', 'inline artifact over the size limit')
+        event = { ...decoded, seq }
       } catch (err) {
         const e = toRiskStreamError(err, 'DECODE_FAILED')
         if (e.retriable) throw e // registry outage: kafkajs retries the message
         metrics.reloadFailures.inc({ model: modelName, slot, reason: e.code })
-        log.error({ code: e.code, offset, slot }, 'undecodable model-version event skipped')
+        log.error(
+          { code: e.code, offset, slot, err: e.message },
+          'model-version event refused (undecodable or not authentic); keeping the current one',
+        )
         return
       }
     }
@@ -339,7 +373,7 @@ export function createModelFollower(options: ModelFollowerOptions): ModelFollowe
         // Nothing to commit: every process re-reads the (compacted, small) topic on start.
         autoCommit: false,
         eachMessage: async ({ message }) => {
-          await onRecord(message.key?.toString() ?? null, message.value, message.offset)
+          await onRecord(message.key?.toString() ?? null, message.value, message.offset, message.headers)
           if (replay && BigInt(message.offset) + 1n >= high) await catchUp()
         },
       })

@@ -4,27 +4,25 @@
  */
 
 import { RiskStreamError } from '../../lib/errors/index.ts'
+import { DEFAULT_SKEW, type DomainContext, predictionRequestIssues } from '../../lib/events/domain.ts'
 import type { PredictionEvent, PredictionRequestEvent as PredictionRequest } from '../../lib/events/index.ts'
-import { FEATURES, type FeatureName, validateFeatures } from '../../lib/features/index.ts'
+import { FEATURES, type FeatureName } from '../../lib/features/index.ts'
 
 /** The contracts this role reads and writes (lib/events; timestamps as epoch ms). */
 export type { PredictionEvent, PredictionRequestEvent as PredictionRequest } from '../../lib/events/index.ts'
 
 /**
- * Checks what the Avro schema cannot: a non-empty request id and the physiological bounds of
- * every feature (null = not measured is fine; NaN/Infinity and out-of-range values are not).
- * Returns null when the request may be scored, else a VALIDATION_FAILED error whose message
- * names each bad feature and the rule it broke, never a value (values are patient data).
+ * Checks what the Avro schema cannot, with the shared input domain (lib/events/domain.ts):
+ * ids, string lengths, the event time within the allowed skew of now, and the physiological
+ * bounds of every feature (null = not measured is fine; NaN/Infinity and out-of-range values
+ * are not). Returns null when the request may be scored, else a VALIDATION_FAILED error whose
+ * message names each bad field and the rule it broke, never a value (values are patient data).
  */
-export function validateRequest(req: PredictionRequest): RiskStreamError | null {
-  const problems: { feature: string; rule: string }[] = []
-  if (typeof req.requestId !== 'string' || req.requestId.trim() === '')
-    problems.push({ feature: 'requestId', rule: 'missing' })
-  if (typeof req.patientId !== 'string' || req.patientId === '')
-    problems.push({ feature: 'patientId', rule: 'missing' })
-  if (!Number.isFinite(req.eventTime)) problems.push({ feature: 'eventTime', rule: 'type' })
-  for (const issue of validateFeatures(req as unknown as Record<string, unknown>))
-    problems.push({ feature: issue.feature, rule: issue.rule })
+export function validateRequest(
+  req: PredictionRequest,
+  ctx: DomainContext = { now: Date.now(), skew: DEFAULT_SKEW },
+): RiskStreamError | null {
+  const problems = predictionRequestIssues(req, ctx).map((i) => ({ feature: i.field, rule: i.rule }))
   if (problems.length === 0) return null
   const list = problems.map((p) => `${p.feature} (${p.rule})`).join(', ')
   return new RiskStreamError('VALIDATION_FAILED', `request rejected: ${list}`, {

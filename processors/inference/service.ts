@@ -35,9 +35,12 @@ import {
   type Rejection,
   SCORED_BY_API,
   SCORED_BY_HEADER,
+  SCORED_BY_MAC_HEADER,
   type StreamConsumer,
+  scoredByMac,
 } from '../../lib/kafka/index.ts'
 import { getLogger } from '../../lib/log/index.ts'
+import { signerFor } from '../../lib/model/signing.ts'
 import { createRegistry } from '../../lib/registry/index.ts'
 import type { Deps, Service } from '../../lib/runtime/index.ts'
 import { createInferenceMetrics, type InferenceMetrics } from './metrics.ts'
@@ -112,6 +115,7 @@ export function createInferenceService(deps: Deps, options: InferenceOptions = {
   const modelName = options.modelName ?? config.model.name
   const metricsRegistry = options.metricsRegistry ?? new Registry()
   const metrics = createInferenceMetrics(metricsRegistry)
+  const signer = signerFor(config)
   const loadArtifact: ArtifactLoader =
     options.loadArtifact ??
     ((event) => createRegistry({ serde, topics, producer, clickhouse: deps.clickhouse }).loadArtifact(event))
@@ -155,9 +159,15 @@ export function createInferenceService(deps: Deps, options: InferenceOptions = {
 
     const rejections: Rejection[] = []
     const valid: DecodedRecord<PredictionRequest>[] = []
+    const domain = { now: Date.now(), skew: config.events }
     for (const r of records) {
-      if (headerString(r.headers, SCORED_BY_HEADER) === SCORED_BY_API) continue
-      const error = validateRequest(r.value)
+      // Already scored by the API, proven by its MAC; anyone else's scored-by header is ignored.
+      if (
+        headerString(r.headers, SCORED_BY_HEADER) === SCORED_BY_API &&
+        headerString(r.headers, SCORED_BY_MAC_HEADER) === scoredByMac(signer, r.value.requestId)
+      )
+        continue
+      const error = validateRequest(r.value, domain)
       if (error) rejections.push({ record: r, error })
       else valid.push(r)
     }
@@ -303,6 +313,7 @@ export function createInferenceService(deps: Deps, options: InferenceOptions = {
         metrics,
         log,
         groupPrefix: `${config.topics.prefix}riskstream-inference-versions-${modelName}`,
+        signer,
       })
       follower = f
       metrics.servedVersion.set({ model: modelName }, 0)

@@ -10,11 +10,13 @@
  *     version demoted with no replacement, or a tombstone) is logged and ignored: we keep
  *     serving the last good version rather than stop scoring patients.
  *  2. A duplicate (same eventId as the event we serve from) is a no-op.
- *  3. An event OLDER than the current one (smaller publishedAt) is a no-op. Equal publishedAt
- *     falls back to topic order: the later offset wins.
+ *  3. An event at or below the current one's sequence (`seq`, the registry's per-model
+ *     stage-event number, taken from the event's verified signature, lib/model/signing.ts)
+ *     is refused: a re-published old event gets a newer offset on the compacted topic, so
+ *     neither the offset nor a free timestamp such as publishedAt may decide the order.
  *  4. Otherwise the event is applied, even when its version number is LOWER than the one being
  *     served: a rollback is a newer production event pointing at an older version. Version
- *     numbers are never compared; the event sequence (publishedAt, then offset) is the truth.
+ *     numbers are never compared; the signed sequence is the truth.
  *  5. A newer event for the version already served (same version and sha256) only advances the
  *     cursor: nothing to reload.
  *
@@ -37,7 +39,8 @@ export interface VersionEventLike {
   stage: string
   artifactSha256: string
   shadow: boolean
-  publishedAt: number
+  /** The signed sequence (verified before the rules run). */
+  seq: number
 }
 
 /** Where in the event sequence a slot currently is. */
@@ -45,8 +48,8 @@ export interface VersionCursor {
   eventId: string
   version: number
   artifactSha256: string
-  publishedAt: number
-  /** Topic offset of the event (decimal string); breaks publishedAt ties. */
+  seq: number
+  /** Topic offset of the event (decimal string). */
   offset: string
 }
 
@@ -80,14 +83,13 @@ export type ShadowDecision =
   | { action: 'clear' }
   | { action: 'ignore'; reason: IgnoreReason }
 
-/** True when `event` (at `offset`) comes strictly after `cursor` in the event sequence. */
+/** True when `event` comes strictly after `cursor` in the signed event sequence. */
 export function isNewer(
   cursor: VersionCursor,
-  event: Pick<VersionEventLike, 'publishedAt'>,
-  offset: string,
+  event: Pick<VersionEventLike, 'seq'>,
+  _offset?: string,
 ): boolean {
-  if (event.publishedAt !== cursor.publishedAt) return event.publishedAt > cursor.publishedAt
-  return BigInt(offset) > BigInt(cursor.offset)
+  return event.seq > cursor.seq
 }
 
 /** Rules 1–5 for a record on the serving slot. `event` null = tombstone. */
@@ -142,7 +144,7 @@ export function cursorOf(event: VersionEventLike, offset: string): VersionCursor
     eventId: event.eventId,
     version: event.version,
     artifactSha256: event.artifactSha256,
-    publishedAt: event.publishedAt,
+    seq: event.seq,
     offset,
   }
 }

@@ -30,6 +30,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { ClickHouseClient } from '../../lib/clickhouse/index.ts'
+import type { RiskStreamError } from '../../lib/errors/index.ts'
 import type { MonitorEngine } from './engine/engine.ts'
 import { type Checkpoint, insertWindowRows, saveCheckpoint } from './engine/store.ts'
 import type { DriftEventRecord, WindowRow } from './engine/types.ts'
@@ -40,7 +41,7 @@ import {
   PREDICTION_COLUMNS,
   predictionValues,
 } from './sink/encode.ts'
-import { insertCompact } from './sink/insert.ts'
+import { insertCompactIsolating } from './sink/insert.ts'
 import type { OutcomeEvent, PredictionEvent } from './sink/rows.ts'
 
 /** The parts of a decoded Kafka record the pipeline reads. */
@@ -91,6 +92,8 @@ interface RawBuffer {
   table: 'predictions' | 'outcomes'
   columns: readonly string[]
   rows: Cell[][]
+  /** The record of each row (same index), for dead-lettering a row ClickHouse refuses. */
+  sources: PipelineRecord<PredictionEvent | OutcomeEvent>[]
   /** `topic:partition:first-last` of each batch in `rows`. */
   ranges: string[]
 }
@@ -106,6 +109,13 @@ export interface PipelineOptions {
   /** Publishes and records drift events (idempotent by event id). */
   publish: (events: DriftEventRecord[]) => Promise<void>
   policy?: CheckpointPolicy
+  /**
+   * Dead-letters records whose raw row ClickHouse refused (parse or constraint error); the
+   * rest of their insert is written and processing goes on. Must resolve once durable.
+   */
+  deadLetter?: (
+    rejected: { record: PipelineRecord<PredictionEvent | OutcomeEvent>; error: RiskStreamError }[],
+  ) => Promise<void>
   /** Runs after outputs and raw rows are durable, right before the checkpoint is written (crash tests). */
   beforeCheckpoint?: () => void | Promise<void>
   now?: () => number
@@ -130,9 +140,18 @@ export class AnalyticsPipeline {
     table: 'predictions',
     columns: PREDICTION_COLUMNS,
     rows: [],
+    sources: [],
     ranges: [],
   }
-  private rawOutcomes: RawBuffer = { table: 'outcomes', columns: OUTCOME_COLUMNS, rows: [], ranges: [] }
+  private rawOutcomes: RawBuffer = {
+    table: 'outcomes',
+    columns: OUTCOME_COLUMNS,
+    rows: [],
+    sources: [],
+    ranges: [],
+  }
+  /** Rows ClickHouse refused and that were dead-lettered (see PipelineOptions.deadLetter). */
+  rejectedRows = 0
   private pendingRows: WindowRow[] = []
   private pendingEvents: DriftEventRecord[] = []
   private sinceCheckpoint = 0
@@ -170,20 +189,23 @@ export class AnalyticsPipeline {
   async handle(
     records: PipelineRecord<PredictionEvent | OutcomeEvent>[],
     caughtUp: boolean,
+    batchEnd?: { topic: string; partition: number; offset: string },
   ): Promise<Checkpoint | null> {
-    const first = records[0]!
-    const last = records[records.length - 1]!
-    const tp = `${first.topic}:${first.partition}`
-    const isPredictions = first.topic === this.o.topics.predictions
+    // `batchEnd`: the batch's last offset when records were left out of it (dead-lettered at
+    // the edge): the offsets still move past them, so a checkpoint covers them.
+    const last = batchEnd ?? records[records.length - 1]
+    if (!last) return null
+    const tp = `${last.topic}:${last.partition}`
+    const isPredictions = last.topic === this.o.topics.predictions
     // Raw rows of EVERY record, including ones the engine already saw: a redelivered batch
     // must still land (same keys and token, so it is a no-op when it already did).
-    this.bufferRaw(records, isPredictions)
+    if (records.length > 0) this.bufferRaw(records, isPredictions)
     this.stats.records += records.length
 
     const done = BigInt(this.processed[tp] ?? '0')
     let from = 0
     while (from < records.length && BigInt(records[from]!.offset) < done) from++
-    if (from < records.length) {
+    if (BigInt(last.offset) >= done) {
       if (isPredictions) {
         const versions = new Set<number>()
         for (let i = from; i < records.length; i++) {
@@ -201,7 +223,8 @@ export class AnalyticsPipeline {
       for (const r of out.rows) this.pendingRows.push(r)
       for (const e of out.events) this.pendingEvents.push(e)
       this.processed[tp] = (BigInt(last.offset) + 1n).toString()
-      this.sinceCheckpoint += records.length - from
+      // At least 1, so a batch whose records were all dead-lettered still gets checkpointed.
+      this.sinceCheckpoint += Math.max(1, records.length - from)
       this.stats.events += records.length - from
     }
     this.stats.batches++
@@ -278,6 +301,7 @@ export class AnalyticsPipeline {
     const last = records[records.length - 1]!
     const start = buf.rows.length
     buf.rows.length = start + records.length
+    for (const r of records) buf.sources.push(r)
     if (isPredictions)
       for (let i = 0; i < records.length; i++)
         buf.rows[start + i] = predictionValues(records[i]!.value as PredictionEvent, records[i]!)
@@ -290,16 +314,24 @@ export class AnalyticsPipeline {
 
   private startRawInsert(buf: RawBuffer): void {
     if (buf.rows.length === 0) return
-    const { table, columns, rows } = buf
+    const { table, columns, rows, sources } = buf
     // The token names exactly the Kafka records in the insert (like batchToken, for several
     // batches): the same records re-sent as the same insert are dropped by ClickHouse. Other
     // boundaries after a redelivery give another token, and the row keys dedupe them instead.
     // Hashed: a buffer of many small batches would otherwise make a token of kilobytes.
     const token = `${table}:${createHash('sha256').update(buf.ranges.join(',')).digest('hex')}`
     buf.rows = []
+    buf.sources = []
     buf.ranges = []
     // Same rows, same token: a retry is deduplicated if the first attempt did land after all.
-    this.track(() => insertCompact(this.o.client, table, columns, rows, token))
+    // A row ClickHouse refuses is isolated (bisection), dead-lettered, and the rest inserted.
+    this.track(async () => {
+      const rejected = await insertCompactIsolating(this.o.client, table, columns, rows, token)
+      if (rejected.length === 0) return
+      if (!this.o.deadLetter) throw rejected[0]!.error
+      await this.o.deadLetter(rejected.map((r) => ({ record: sources[r.index]!, error: r.error })))
+      this.rejectedRows += rejected.length
+    })
   }
 
   /** Starts an idempotent write and keeps it (with what it needs to be retried) until settled. */

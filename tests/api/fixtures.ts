@@ -41,7 +41,16 @@ export interface Stack {
 export async function openStack(overrides: Record<string, string> = {}): Promise<Stack> {
   const modelName = uniqueId('api-')
   const deps = await createDeps(
-    testConfig({ MODEL_NAME: modelName, API_KEYS: `other-key,${API_KEY}`, LOG_LEVEL: 'error', ...overrides }),
+    // Reads open and API_KEY an admin key: these tests are about the routes; the closed
+    // defaults and the key tiers have their own tests (security.int.test.ts).
+    testConfig({
+      MODEL_NAME: modelName,
+      API_KEYS: `other-key,${API_KEY}`,
+      API_ADMIN_KEYS: API_KEY,
+      API_READ_OPEN: 'true',
+      LOG_LEVEL: 'error',
+      ...overrides,
+    }),
   )
   const admin = deps.kafka.admin()
   await admin.connect()

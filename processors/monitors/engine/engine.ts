@@ -27,6 +27,12 @@ export interface EngineOptions {
   /** Cap of each side of the label join (the TTL is drift.labelJoinTtlMs). */
   joinMaxSize?: number
   maxVersions?: number
+  /**
+   * The latest time the clock may show (the service: now + EVENT_TIME_MAX_AHEAD_MS). Records
+   * are checked at the edge; this is the backstop that keeps one future time from expiring
+   * every pending label join and making later events count as late. Default: no limit.
+   */
+  clockLimit?: () => number
 }
 
 export interface EngineSnapshot {
@@ -74,7 +80,7 @@ export class MonitorEngine {
     }
     this.counters.predictions++
     const t = toMs(p.eventTime)
-    if (t > this.clock) this.clock = t
+    if (t > this.clock) this.advance(t)
     const m = this.monitorFor(p.modelVersion)
     if (!m) {
       this.counters.unknownVersion++
@@ -95,10 +101,16 @@ export class MonitorEngine {
   onOutcome(o: OutcomeEvent): void {
     this.counters.outcomes++
     const t = toMs(o.labelledAt)
-    if (t > this.clock) this.clock = t
+    if (t > this.clock) this.advance(t)
     const pending: PendingOutcome = { outcome: o.outcome, labelledAt: t }
     const p = this.join.addOutcome(o.requestId, pending, this.clock)
     if (p) this.labelled(p, pending)
+  }
+
+  /** Moves the clock forward to `t`, never past the limit. */
+  private advance(t: number): void {
+    const limit = this.opts.clockLimit?.() ?? Number.POSITIVE_INFINITY
+    this.clock = Math.max(this.clock, Math.min(t, limit))
   }
 
   /** Rows and events produced since the last call. */
@@ -126,7 +138,8 @@ export class MonitorEngine {
 
   /** Restores state into a fresh engine. The join is NOT in the snapshot (see service.ts: rebuilt from ClickHouse). */
   restore(s: EngineSnapshot): void {
-    this.clock = s.clock
+    // A checkpoint written with a clock beyond the limit is pulled back to it.
+    this.clock = Math.min(s.clock, this.opts.clockLimit?.() ?? Number.POSITIVE_INFINITY)
     Object.assign(this.counters, s.counters)
     for (const [v, seqs] of Object.entries(s.seqByVersion)) this.seqByVersion.set(Number(v), seqs)
     for (const [v, vs] of Object.entries(s.versions)) {

@@ -8,7 +8,11 @@
  * Offsets are committed by the caller only after these promises resolve (the write is acknowledged).
  */
 import type { ClickHouseClient } from '../../../lib/clickhouse/index.ts'
-import { RiskStreamError } from '../../../lib/errors/index.ts'
+import {
+  classifyInsertError,
+  insertIsolating,
+  type RejectedRow,
+} from '../../../lib/clickhouse/insert-errors.ts'
 import type { DlqRow, OutcomeRow, PredictionRow, ShadowPredictionRow } from './rows.ts'
 
 /** Token for the rows of one Kafka batch: same records → same token → deduplicated insert. */
@@ -45,11 +49,10 @@ async function insertBatch(
       clickhouse_settings: { insert_deduplication_token: token },
     })
   } catch (err) {
-    // Retriable: the consumer loop retries the batch, and the token makes the retry safe.
-    throw new RiskStreamError('CLICKHOUSE_UNAVAILABLE', `insert into ${table} failed`, {
-      cause: err,
-      retriable: true,
-    })
+    // A connection failure is retriable (the token makes the retry safe); a row ClickHouse
+    // refuses is CLICKHOUSE_ROW_REJECTED, which the *Isolating variants below turn into
+    // dead letters instead of a batch retried for ever.
+    throw classifyInsertError(err, table)
   }
 }
 
@@ -68,6 +71,32 @@ export const insertOutcomes = (client: ClickHouseClient, rows: OutcomeRow[], tok
   insertRows(client, 'outcomes', rows, token)
 export const insertDlqRecords = (client: ClickHouseClient, rows: DlqRow[], token: string) =>
   insertRows(client, 'dlq_records', rows, token)
+
+/**
+ * Row objects as JSONEachRow, bisecting around rows ClickHouse refuses: the rest is inserted,
+ * the refused rows are returned (see lib/clickhouse/insert-errors.ts).
+ */
+export const insertRowsIsolating = <R extends object>(
+  client: ClickHouseClient,
+  table: string,
+  rows: R[],
+  token: string,
+): Promise<RejectedRow<R>[]> =>
+  insertIsolating(rows, (part, suffix) => insertRows(client, table, part as R[], `${token}${suffix}`), table)
+
+/** insertCompact, bisecting around rows ClickHouse refuses (returned, the rest inserted). */
+export const insertCompactIsolating = (
+  client: ClickHouseClient,
+  table: string,
+  columns: readonly string[],
+  rows: unknown[][],
+  token: string,
+): Promise<RejectedRow<unknown[]>[]> =>
+  insertIsolating(
+    rows,
+    (part, suffix) => insertCompact(client, table, columns, part as unknown[][], `${token}${suffix}`),
+    table,
+  )
 
 /** Positional rows (encode.ts) as JSONCompactEachRow: ~2.5× smaller bodies than JSONEachRow. */
 export const insertCompact = (

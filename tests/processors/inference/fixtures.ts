@@ -120,7 +120,8 @@ export function validRequest(requestId: string, glucose = 120): Record<string, u
   return {
     requestId,
     patientId: `p-${requestId}`,
-    eventTime: 1_700_000_000_000,
+    // Within the allowed skew of now (lib/events/domain.ts refuses times a year old).
+    eventTime: Date.now(),
     sourceSystem: 'test',
     pregnancies: 2,
     glucose,

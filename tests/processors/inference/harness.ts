@@ -5,7 +5,9 @@
 import type { Kafka, Message } from 'kafkajs'
 import { migrate } from '../../../lib/clickhouse/index.ts'
 import { ensureTopics, registerContracts, TOPIC_SCHEMAS } from '../../../lib/kafka/index.ts'
+import { SIGNATURE_HEADER, signerFor } from '../../../lib/model/signing.ts'
 import type { ModelVersionEvent } from '../../../lib/registry/index.ts'
+import { seqOfEventId } from '../../../lib/registry/registry.ts'
 import { closeDeps, createDeps, type Deps } from '../../../lib/runtime/index.ts'
 import type { PredictionEvent } from '../../../processors/inference/index.ts'
 import { testConfig } from '../../helpers/index.ts'
@@ -53,7 +55,14 @@ export async function createHarness(overrides: Record<string, string> = {}): Pro
       await deps.producer.send({
         topic: deps.topics.modelVersions,
         acks: -1,
-        messages: [{ key, value: deps.serde.encode(deps.topics.modelVersions, event) }],
+        // Signed like the registry signs (lib/model/signing.ts), with the sequence of its event id.
+        messages: [
+          {
+            key,
+            value: deps.serde.encode(deps.topics.modelVersions, event),
+            headers: { [SIGNATURE_HEADER]: signerFor(deps.config).sign(event, seqOfEventId(event.eventId)) },
+          },
+        ],
       })
     },
     async sendRequests(ids) {

@@ -93,10 +93,11 @@ describe('inference hot-reload', () => {
     )
     expect(service.status().servedVersion).toBe(2)
 
-    // A duplicate of the v2 event and an event older than it (for a valid v5): both no-ops.
+    // A duplicate of the v2 event and an event signed with an older sequence (for a valid v5,
+    // as a re-published old event would be): both no-ops.
     await h.publishVersion(v2)
     await h.publishVersion(
-      versionEvent(constantArtifact(model, 5, p(5)), { publishedAt: v2.publishedAt - 1 }),
+      versionEvent(constantArtifact(model, 5, p(5)), { eventId: `${model}:5:production:0` }),
     )
     // Rollback: a NEWER production event pointing at the OLDER version 1. Published after the
     // no-ops, so once it is applied they have been processed too.

@@ -17,7 +17,7 @@ function ev(over: Partial<VersionEventLike>): VersionEventLike {
     stage: 'production',
     artifactSha256: 'sha1',
     shadow: false,
-    publishedAt: 1000,
+    seq: 1000,
     ...over,
   }
 }
@@ -33,7 +33,7 @@ describe('slotOfKey', () => {
 })
 
 describe('decideServing', () => {
-  const v1 = ev({ eventId: 'a', version: 1, publishedAt: 1000 })
+  const v1 = ev({ eventId: 'a', version: 1, seq: 1000 })
   const cur = cursorOf(v1, '5')
 
   it('loads the first production event', () => {
@@ -41,47 +41,42 @@ describe('decideServing', () => {
   })
   it('loads a newer production event for a higher version', () => {
     expect(
-      decideServing(cur, ev({ eventId: 'b', version: 2, artifactSha256: 'sha2', publishedAt: 2000 }), '6', M),
+      decideServing(cur, ev({ eventId: 'b', version: 2, artifactSha256: 'sha2', seq: 2000 }), '6', M),
     ).toEqual({ action: 'load' })
   })
   it('treats a duplicate (same eventId) as a no-op, whatever its offset', () => {
     expect(decideServing(cur, v1, '9', M)).toEqual({ action: 'ignore', reason: 'duplicate' })
   })
   it('treats an event older than the current one as a no-op, even for a higher version', () => {
-    const older = ev({ eventId: 'z', version: 7, artifactSha256: 'sha7', publishedAt: 999 })
+    const older = ev({ eventId: 'z', version: 7, artifactSha256: 'sha7', seq: 999 })
     expect(decideServing(cur, older, '6', M)).toEqual({ action: 'ignore', reason: 'older' })
   })
   it('applies a rollback: a newer event pointing at a lower version', () => {
-    const v3 = cursorOf(ev({ eventId: 'c', version: 3, artifactSha256: 'sha3', publishedAt: 3000 }), '7')
-    const rollback = ev({ eventId: 'd', version: 2, artifactSha256: 'sha2', publishedAt: 4000 })
+    const v3 = cursorOf(ev({ eventId: 'c', version: 3, artifactSha256: 'sha3', seq: 3000 }), '7')
+    const rollback = ev({ eventId: 'd', version: 2, artifactSha256: 'sha2', seq: 4000 })
     expect(decideServing(v3, rollback, '8', M)).toEqual({ action: 'load' })
   })
-  it('breaks publishedAt ties by offset', () => {
-    const same = ev({ eventId: 'b', version: 2, artifactSha256: 'sha2', publishedAt: 1000 })
-    expect(decideServing(cur, same, '6', M)).toEqual({ action: 'load' })
+  it('refuses an event at the applied sequence, whatever its offset (a re-published event)', () => {
+    const same = ev({ eventId: 'b', version: 2, artifactSha256: 'sha2', seq: 1000 })
+    expect(decideServing(cur, same, '6', M)).toEqual({ action: 'ignore', reason: 'older' })
     expect(decideServing(cur, same, '4', M)).toEqual({ action: 'ignore', reason: 'older' })
   })
   it('only advances the cursor for a newer event of the version already served', () => {
-    expect(decideServing(cur, ev({ eventId: 'a2', version: 1, publishedAt: 1500 }), '6', M)).toEqual({
+    expect(decideServing(cur, ev({ eventId: 'a2', version: 1, seq: 1500 }), '6', M)).toEqual({
       action: 'advance',
     })
     // same version but a different artifact checksum is a real change
     expect(
-      decideServing(
-        cur,
-        ev({ eventId: 'a3', version: 1, artifactSha256: 'other', publishedAt: 1500 }),
-        '6',
-        M,
-      ),
+      decideServing(cur, ev({ eventId: 'a3', version: 1, artifactSha256: 'other', seq: 1500 }), '6', M),
     ).toEqual({ action: 'load' })
   })
   it('ignores non-production stages, tombstones and other models', () => {
-    expect(decideServing(cur, ev({ eventId: 'x', stage: 'archived', publishedAt: 5000 }), '9', M)).toEqual({
+    expect(decideServing(cur, ev({ eventId: 'x', stage: 'archived', seq: 5000 }), '9', M)).toEqual({
       action: 'ignore',
       reason: 'not-production',
     })
     expect(decideServing(cur, null, '9', M)).toEqual({ action: 'ignore', reason: 'not-production' })
-    expect(decideServing(cur, ev({ eventId: 'x', modelName: 'other', publishedAt: 5000 }), '9', M)).toEqual({
+    expect(decideServing(cur, ev({ eventId: 'x', modelName: 'other', seq: 5000 }), '9', M)).toEqual({
       action: 'ignore',
       reason: 'other-model',
     })
@@ -95,7 +90,7 @@ describe('decideShadow', () => {
     stage: 'candidate',
     shadow: true,
     artifactSha256: 'sha4',
-    publishedAt: 2000,
+    seq: 2000,
   })
 
   it('loads a shadow candidate', () => {
@@ -110,13 +105,13 @@ describe('decideShadow', () => {
   it('clears on a non-shadow record or a tombstone', () => {
     const c = cursorOf(cand, '3')
     expect(
-      decideShadow(c, c, ev({ eventId: 's2', version: 4, stage: 'rejected', publishedAt: 3000 }), '4', M, 1),
+      decideShadow(c, c, ev({ eventId: 's2', version: 4, stage: 'rejected', seq: 3000 }), '4', M, 1),
     ).toEqual({ action: 'clear' })
     expect(
       decideShadow(
         c,
         c,
-        ev({ eventId: 's2', version: 4, stage: 'candidate', shadow: false, publishedAt: 3000 }),
+        ev({ eventId: 's2', version: 4, stage: 'candidate', shadow: false, seq: 3000 }),
         '4',
         M,
         1,
@@ -128,18 +123,18 @@ describe('decideShadow', () => {
   it('treats duplicates and older events as no-ops, also after a clear', () => {
     const c = cursorOf(cand, '3')
     expect(decideShadow(c, c, cand, '9', M, 1)).toEqual({ action: 'ignore', reason: 'duplicate' })
-    const cleared = cursorOf(ev({ eventId: 's2', version: 4, stage: 'rejected', publishedAt: 3000 }), '4')
-    const stale = ev({ eventId: 's0', version: 3, stage: 'candidate', shadow: true, publishedAt: 2500 })
+    const cleared = cursorOf(ev({ eventId: 's2', version: 4, stage: 'rejected', seq: 3000 }), '4')
+    const stale = ev({ eventId: 's0', version: 3, stage: 'candidate', shadow: true, seq: 2500 })
     expect(decideShadow(null, cleared, stale, '5', M, 1)).toEqual({ action: 'ignore', reason: 'older' })
   })
 })
 
 describe('isNewer', () => {
-  it('compares publishedAt first, then offsets as integers (not strings)', () => {
-    const c = cursorOf(ev({ publishedAt: 1000 }), '9')
-    expect(isNewer(c, { publishedAt: 1001 }, '1')).toBe(true)
-    expect(isNewer(c, { publishedAt: 999 }, '100')).toBe(false)
-    expect(isNewer(c, { publishedAt: 1000 }, '10')).toBe(true)
-    expect(isNewer(c, { publishedAt: 1000 }, '9')).toBe(false)
+  it('compares the signed sequence only: a later offset never makes an event newer', () => {
+    const c = cursorOf(ev({ seq: 1000 }), '9')
+    expect(isNewer(c, { seq: 1001 }, '1')).toBe(true)
+    expect(isNewer(c, { seq: 999 }, '100')).toBe(false)
+    expect(isNewer(c, { seq: 1000 }, '10')).toBe(false)
+    expect(isNewer(c, { seq: 1000 }, '9')).toBe(false)
   })
 })

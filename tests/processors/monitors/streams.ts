@@ -12,7 +12,11 @@ import { buildReference, classificationMetrics } from '../../../lib/stats/index.
 import type { MonitoredArtifact } from '../../../processors/monitors/drift/columns.ts'
 import type { OutcomeEvent, PredictionEvent } from '../../../processors/monitors/sink/rows.ts'
 
-export const T0 = Date.UTC(2025, 0, 1)
+/**
+ * Start of yesterday (UTC): derived from now because consumers refuse event times more than
+ * EVENT_TIME_MAX_AGE_MS old (lib/events/domain.ts); day-aligned, so time windows line up.
+ */
+export const T0 = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 86_400_000
 export const EVENT_SPACING_MS = 100
 
 const pima = loadPima(configWith({}).data.pimaCsvPath)

@@ -23,7 +23,11 @@ export interface RequestEvent {
   notes: string | null
 }
 
-export const T0 = Date.UTC(2025, 0, 1)
+/**
+ * Start of yesterday (UTC): derived from now because consumers refuse event times more than
+ * EVENT_TIME_MAX_AGE_MS old (lib/events/domain.ts); day-aligned, so time windows line up.
+ */
+export const T0 = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 86_400_000
 
 /** Request i of a run: deterministic values inside the bounds; every 10th carries the canaries. */
 export function requestEvent(runId: string, i: number): RequestEvent {

@@ -1,0 +1,56 @@
+/**
+ * Idempotent scoring by client-chosen requestId. A requestId names one payload for good:
+ *  - the same requestId with the same payload (patientId, eventTime, features) answers the
+ *    prediction already made, and nothing is scored or published again;
+ *  - the same requestId with a different payload is refused with 409 IDEMPOTENCY_CONFLICT,
+ *    so a client can never overwrite another request's prediction row or outcome join.
+ * Recent ids are held in memory (bounded, oldest evicted); older ones are found in the
+ * predictions table (the monitors' raw sink), compared by the same payload digest.
+ */
+import { createHash } from 'node:crypto'
+import { FEATURES } from '../lib/features/index.ts'
+
+export interface StoredPrediction {
+  request_id: string
+  patient_id: string
+  probability: number
+  prediction: number
+  risk_level: string
+  model_version: number
+  scored_at: number
+}
+
+export interface PayloadFields {
+  patientId: string
+  eventTime: number
+  [feature: string]: unknown
+}
+
+/** Digest of what a requestId stands for. */
+export function payloadDigest(p: PayloadFields): string {
+  const parts = [p.patientId, String(p.eventTime), ...FEATURES.map((f) => String(p[f] ?? null))]
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex')
+}
+
+export interface IdempotencyStore {
+  get(requestId: string): { digest: string; answer: StoredPrediction } | undefined
+  set(requestId: string, digest: string, answer: StoredPrediction): void
+  readonly size: number
+}
+
+export function createIdempotencyStore(maxEntries = 100_000): IdempotencyStore {
+  const m = new Map<string, { digest: string; answer: StoredPrediction }>()
+  return {
+    get: (id) => m.get(id),
+    set(id, digest, answer) {
+      m.delete(id)
+      m.set(id, { digest, answer })
+      while (m.size > maxEntries) m.delete(m.keys().next().value as string)
+    },
+    get size() {
+      return m.size
+    },
+  }
+}
+
+export const riskLevel = (p: number): string => (p >= 0.7 ? 'high' : p >= 0.3 ? 'medium' : 'low')
