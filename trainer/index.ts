@@ -5,7 +5,14 @@
 export { assembleTrainingSet, countLabelled, loadStreamedRows, type TrainingSet } from './dataset/index.ts'
 export { createTrainerService, type TrainerService, type TrainerServiceOptions } from './service/index.ts'
 export {
+  type ChampionComparison,
+  DEFAULT_OOT_SHARE,
+  DEFAULT_OUTER_FOLDS,
+  DEFAULT_PROMOTION_ALPHA,
+  type EstimateSummary,
+  MIN_FRESH_ROWS,
   newRunId,
+  outOfTimeRows,
   type TrainerDeps,
   type TrainOnceOptions,
   type TrainOnceResult,
@@ -13,9 +20,12 @@ export {
 } from './service/train-once.ts'
 export {
   formatRunsTable,
+  getPromotion,
   getRun,
   listRuns,
+  type PromotionDecision,
   type RunStatus,
+  recordPromotion,
   recordRun,
   type TrainingRun,
 } from './tracking/index.ts'

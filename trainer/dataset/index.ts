@@ -26,6 +26,7 @@ const COLUMN: Record<(typeof FEATURES)[number], string> = {
 
 interface StreamedRecord {
   request_id: string
+  patient_id: string
   outcome: number
   event_ms: number
   kafka_partition: number
@@ -37,6 +38,7 @@ export interface StreamedRows {
   rows: FeatureVector[]
   labels: number[]
   requestIds: string[]
+  patientIds: string[]
   eventTimes: number[]
   timeRange?: { from: number; to: number }
   offsets: { topic: string; partition: number; from: string; to: string }[]
@@ -50,14 +52,21 @@ export async function loadStreamedRows(
   const features = FEATURES.map((f) => `p.${COLUMN[f]} AS ${COLUMN[f]}`).join(', ')
   const records = await queryRows<StreamedRecord>(
     ch,
-    `SELECT p.request_id AS request_id, o.outcome AS outcome, toUnixTimestamp64Milli(p.event_time) AS event_ms,
+    `SELECT p.request_id AS request_id, p.patient_id AS patient_id, o.outcome AS outcome, toUnixTimestamp64Milli(p.event_time) AS event_ms,
             p.kafka_partition AS kafka_partition, p.kafka_offset AS kafka_offset, ${features}
      FROM (SELECT * FROM predictions FINAL) AS p
      INNER JOIN (SELECT request_id, outcome FROM outcomes FINAL) AS o ON p.request_id = o.request_id
      ORDER BY p.event_time, p.request_id`,
   )
   const seen = new Set<string>()
-  const out: StreamedRows = { rows: [], labels: [], requestIds: [], eventTimes: [], offsets: [] }
+  const out: StreamedRows = {
+    rows: [],
+    labels: [],
+    requestIds: [],
+    patientIds: [],
+    eventTimes: [],
+    offsets: [],
+  }
   const ranges = new Map<number, { from: bigint; to: bigint }>()
   for (const r of records) {
     if (seen.has(r.request_id)) continue
@@ -70,6 +79,7 @@ export async function loadStreamedRows(
     out.rows.push(v)
     out.labels.push(Number(r.outcome))
     out.requestIds.push(r.request_id)
+    out.patientIds.push(r.patient_id)
     const t = Number(r.event_ms)
     out.eventTimes.push(t)
     out.timeRange = out.timeRange
@@ -114,6 +124,9 @@ export interface TrainingSet {
    * and no longer line up with their sources. The gate uses it to find rows a champion never saw.
    */
   eventTimes: (number | null)[] | null
+  /** Request id / patient id of each row of `data` (null for Pima rows), or null when subsampled. */
+  requestIds: (string | null)[] | null
+  patientIds: (string | null)[] | null
 }
 
 export interface AssembleOptions {
@@ -144,6 +157,14 @@ export async function assembleTrainingSet(
     fingerprint.timeRange = streamed.timeRange
     fingerprint.offsets = streamed.offsets
   }
-  const eventTimes = fingerprint.subsampledFrom === undefined ? times : null
-  return { data, fingerprint, streamedRows: streamed?.rows.length ?? 0, eventTimes }
+  const aligned = fingerprint.subsampledFrom === undefined
+  const pimaNulls = pima.rows.map(() => null)
+  return {
+    data,
+    fingerprint,
+    streamedRows: streamed?.rows.length ?? 0,
+    eventTimes: aligned ? times : null,
+    requestIds: aligned ? [...pimaNulls, ...(streamed?.requestIds ?? [])] : null,
+    patientIds: aligned ? [...pimaNulls, ...(streamed?.patientIds ?? [])] : null,
+  }
 }

@@ -1,5 +1,20 @@
-export { type ChampionComparison, compareWithChampion, evaluateArtifact } from './champion.ts'
 export { type DatasetOptions, datasetFromRows, fingerprintDataset, stratifiedSample } from './dataset.ts'
+export {
+  buildEstimate,
+  ESTIMATE_KEYS,
+  type Estimate,
+  type EstimateKey,
+  type EvaluationKind,
+  heldOutMetrics,
+} from './estimate.ts'
+export {
+  evaluateArtifact,
+  type PromotionRule,
+  type PromotionTest,
+  promotionTest,
+  scoreArtifact,
+  testAgainstChampion,
+} from './promotion.ts'
 export { formatReport } from './report.ts'
 export {
   type CandidateResult,

@@ -9,7 +9,7 @@ export {
   summarise,
 } from './cross-validate.ts'
 export { subsetDataset } from './dataset.ts'
-export { type Fold, stratifiedKFold } from './folds.ts'
+export { type Fold, groupStratifiedKFold, rowGroups, stratifiedKFold } from './folds.ts'
 export {
   type GateMetricName,
   type GateMetrics,
@@ -26,4 +26,4 @@ export {
   searchHyperparameters,
   type Trial,
 } from './search.ts'
-export { chooseThreshold } from './threshold.ts'
+export { chooseThreshold, type ThresholdFloors, type ThresholdRule } from './threshold.ts'

@@ -16,7 +16,7 @@ import {
   lowerIsBetter,
   type MetricName,
 } from './cross-validate.ts'
-import { stratifiedKFold } from './folds.ts'
+import { type Fold, stratifiedKFold } from './folds.ts'
 
 export interface Trial<P> {
   index: number
@@ -31,6 +31,8 @@ export interface SearchOptions<P> {
   k: number
   seed: number
   primaryMetric: MetricName
+  /** The CV split every trial uses (e.g. group-aware folds); default stratified k-fold of `data`. */
+  folds?: Fold[]
   onTrial?: (trial: Trial<P>, of: number) => void
 }
 
@@ -84,7 +86,7 @@ export async function searchHyperparameters<P>(
   opts: SearchOptions<P>,
 ): Promise<SearchResult<P>> {
   const budget = Math.max(1, Math.floor(opts.budget))
-  const folds = stratifiedKFold(data.y, opts.k, opts.seed)
+  const folds = opts.folds ?? stratifiedKFold(data.y, opts.k, opts.seed)
   const rng = createRng(`${opts.seed}:search:${learner.family}`)
   const trials: Trial<P>[] = []
   let best: Trial<P> | null = null

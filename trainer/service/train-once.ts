@@ -1,12 +1,19 @@
 /**
- * One training run, end to end: assemble the data set, train every family (in a worker
- * thread), score the current production model (the champion) on the same rows, apply the
- * promotion gate, register the new version as `production` or `rejected`, and record the run.
+ * One training run, end to end: assemble the data set, run the pipeline (in a worker thread),
+ * judge the candidate's HONEST estimate against the floors, test it against the production
+ * model (the champion) on the same fresh out-of-time rows, register the new version as
+ * `production` or `rejected`, and record the run and its promotion decision.
  *
- * About the champion comparison: the candidate's metrics are out-of-fold CV metrics, while the
- * champion is scored on the same rows it may partly have been trained on. That favours the
- * champion, which is the safe direction for a gate: a candidate only replaces production
- * when it clearly wins.
+ * Evaluation: when the stream holds enough labelled rows, the newest OOT share of them
+ * (default 20 %) is held out of selection and of the shipped model's training (out-of-time);
+ * otherwise the pipeline estimates itself by nested CV. See trainer/pipeline/train.ts.
+ *
+ * Promotion: with a champion, the candidate replaces it only when DeLong's one-sided test on
+ * the fresh rows (held out AND newer than the champion's training data) gives p < alpha with
+ * an AUC gain above PROMOTION_MARGIN, and the floors pass. Without enough fresh rows there is
+ * no fair comparison and nothing is promoted. Without a champion, a candidate meeting the
+ * floors becomes production; one that does not is still registered as production (something
+ * has to serve) but flagged below the gate in the result, the run and the registry reason.
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -14,17 +21,18 @@ import path from 'node:path'
 import { REPO_ROOT } from '../../lib/config/index.ts'
 import { RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
 import { getLogger } from '../../lib/log/index.ts'
-import { createScorer } from '../../lib/model/scorer.ts'
 import type { ModelFamily, ModelMetrics } from '../../lib/model/types.ts'
 import { createRegistry, type ModelRegistry } from '../../lib/registry/index.ts'
 import type { Deps } from '../../lib/runtime/index.ts'
-import { classificationMetrics } from '../../lib/stats/metrics.ts'
 import { assembleTrainingSet } from '../dataset/index.ts'
-import type { Dataset } from '../learners/types.ts'
+import { fingerprintDataset } from '../pipeline/dataset.ts'
+import type { Estimate, EvaluationKind } from '../pipeline/estimate.ts'
+import { testAgainstChampion } from '../pipeline/promotion.ts'
 import { formatReport } from '../pipeline/report.ts'
-import { type TrainProgress, toModelMetrics } from '../pipeline/train.ts'
+import type { TrainProgress } from '../pipeline/train.ts'
+import { subsetDataset } from '../selection/dataset.ts'
 import { type GateMetrics, type GateResult, gate } from '../selection/gate.ts'
-import { recordRun, type TrainingRun } from '../tracking/index.ts'
+import { type PromotionDecision, recordPromotion, recordRun, type TrainingRun } from '../tracking/index.ts'
 import { runPipeline } from './run-pipeline.ts'
 
 const log = getLogger('trainer')
@@ -51,6 +59,12 @@ export interface TrainOnceOptions {
   /** Share the caller's registry so its serialization covers every registration of the process. */
   registry?: ModelRegistry
   runId?: string
+  /** Outer folds of the nested-CV estimate (default 5). */
+  outerFolds?: number
+  /** Share of the streamed labelled rows held out as the out-of-time window (default 0.2). */
+  ootShare?: number
+  /** One-sided significance level of the promotion test (default 0.05). */
+  promotionAlpha?: number
 }
 
 export interface TrainOnceResult {
@@ -58,9 +72,15 @@ export interface TrainOnceResult {
   version: number
   stage: 'production' | 'rejected'
   gate: GateResult
-  /** The candidate's out-of-fold metrics (what the gate judged). */
+  /** The candidate's honest estimate (nested CV or out-of-time): what the floors judged. */
   metrics: ModelMetrics
-  /** How the candidate compared with the production version, or null when there was none. */
+  /** The same with its 95 % intervals and calibration. */
+  estimate: EstimateSummary
+  /** What was decided about production, why, the test statistic and the rows it used. */
+  promotion: PromotionDecision
+  /** True when this is an initial model that misses the floors but serves anyway (stage production). */
+  belowGate: boolean
+  /** How the candidate compared with the production version on fresh rows, or null when it could not. */
   champion: ChampionComparison | null
   family: ModelFamily
   /** Streamed (labelled, scored) rows the run trained on, besides the Pima data. */
@@ -88,79 +108,60 @@ function codeVersion(): string {
   return codeVersionCache
 }
 
-/** Fewer fresh rows than this and the comparison falls back to registered CV metrics. */
+/** Fewer fresh out-of-time rows than this and no promotion test is run (and nothing is promoted). */
 export const MIN_FRESH_ROWS = 50
+/** Defaults of the honest-validation settings (overridable per call). */
+export const DEFAULT_PROMOTION_ALPHA = 0.05
+export const DEFAULT_OOT_SHARE = 0.2
+export const DEFAULT_OUTER_FOLDS = 5
 
 export interface ChampionComparison {
   version: number
-  /** How the two were compared (see `compareWithChampion`). */
-  basis: 'fresh_rows' | 'registered_cv'
+  /** Both judged on the same fresh out-of-time rows (newer than the champion's training data). */
+  basis: 'fresh_rows'
   rows: number
   champion: ModelMetrics
   candidate: ModelMetrics
 }
 
-/**
- * Puts the champion and the candidate on the same footing. Scoring the champion on rows it
- * was trained on would flatter it (an in-sample random forest has AUC ≈ 1 and could never be
- * beaten), so:
- * - `fresh_rows`: when ≥ MIN_FRESH_ROWS streamed rows are newer than the champion's training
- *   data, both are judged on exactly those rows — the champion's scores against the
- *   candidate's out-of-fold probabilities (neither saw its own evaluation rows).
- * - `registered_cv`: otherwise both are out-of-fold CV estimates: the candidate's from this
- *   run and the champion's as registered.
- */
-async function compareWithChampion(
-  registry: ModelRegistry,
-  modelName: string,
-  data: Dataset,
-  eventTimes: (number | null)[] | null,
-  candidate: { metrics: ModelMetrics; oof: Float64Array; threshold: number },
-): Promise<ChampionComparison | null> {
-  const prod = await registry.production(modelName)
-  if (!prod) return null
-  const artifact = await registry.loadArtifact({
-    modelName,
-    version: prod.version,
-    artifact: null,
-    artifactSha256: prod.artifactSha256,
-  })
-  const seenUntil = artifact.dataset.timeRange?.to ?? Number.NEGATIVE_INFINITY
-  const fresh: number[] = []
-  eventTimes?.forEach((t, i) => {
-    if (t !== null && t > seenUntil) fresh.push(i)
-  })
-  if (fresh.length >= MIN_FRESH_ROWS) {
-    const p = data.nFeatures
-    const X = new Float64Array(fresh.length * p)
-    fresh.forEach((i, r) => {
-      X.set(data.X.subarray(i * p, (i + 1) * p), r * p)
-    })
-    const y = fresh.map((i) => data.y[i]!)
-    const champProbs = createScorer(artifact.model, artifact.preprocessing).scoreBatch(X, fresh.length)
-    return {
-      version: prod.version,
-      basis: 'fresh_rows',
-      rows: fresh.length,
-      champion: toModelMetrics(classificationMetrics(y, champProbs, artifact.threshold)),
-      candidate: toModelMetrics(
-        classificationMetrics(
-          y,
-          fresh.map((i) => candidate.oof[i]!),
-          candidate.threshold,
-        ),
-      ),
-    }
-  }
-  return {
-    version: prod.version,
-    basis: 'registered_cv',
-    rows: artifact.dataset.rows,
-    champion: toPlainMetrics(artifact.metrics),
-    candidate: toPlainMetrics(candidate.metrics),
-  }
+/** The honest estimate the floors judged: point estimates with their bootstrap intervals. */
+export interface EstimateSummary {
+  kind: EvaluationKind
+  rows: number
+  level: number
+  metrics: ModelMetrics
+  intervals: Estimate['intervals']
+  /** Expected calibration error and Brier score of the held-out probabilities. */
+  calibration: { ece: number; brier: number }
 }
 
+/**
+ * The newest `share` of the streamed rows (by event time), as ascending row indices, or null
+ * when that window would hold fewer than MIN_FRESH_ROWS rows (then the run is estimated by
+ * nested CV and cannot be promoted over a champion).
+ */
+export function outOfTimeRows(eventTimes: readonly (number | null)[], share: number): number[] | null {
+  const streamed: number[] = []
+  eventTimes.forEach((t, i) => {
+    if (t !== null) streamed.push(i)
+  })
+  const h = Math.ceil(share * streamed.length)
+  if (h < MIN_FRESH_ROWS || streamed.length - h < MIN_FRESH_ROWS) return null
+  streamed.sort((a, b) => eventTimes[a]! - eventTimes[b]! || a - b)
+  return streamed.slice(streamed.length - h).sort((a, b) => a - b)
+}
+
+function timeRangeOf(times: (number | null)[], rows: number[]): { from: number; to: number } | null {
+  let from = Number.POSITIVE_INFINITY
+  let to = Number.NEGATIVE_INFINITY
+  for (const i of rows) {
+    const t = times[i]
+    if (t === null || t === undefined) continue
+    from = Math.min(from, t)
+    to = Math.max(to, t)
+  }
+  return Number.isFinite(from) ? { from, to } : null
+}
 export async function trainOnce(deps: TrainerDeps, opts: TrainOnceOptions): Promise<TrainOnceResult> {
   const { config } = deps
   const t = config.training
@@ -168,18 +169,23 @@ export async function trainOnce(deps: TrainerDeps, opts: TrainOnceOptions): Prom
   const registry = opts.registry ?? createRegistry(deps)
   const runId = opts.runId ?? newRunId()
   const startedAt = Date.now()
+  const settings = t as Partial<Record<'promotionAlpha' | 'ootShare' | 'outerFolds', number>>
   const params = {
     families: opts.families ?? 'all',
     k: opts.folds ?? t.cvFolds,
+    outerFolds: opts.outerFolds ?? settings.outerFolds ?? DEFAULT_OUTER_FOLDS,
     seed: t.seed,
     budget: opts.budget ?? t.searchBudget,
     primaryMetric: t.primaryMetric,
     maxRows: t.maxRows,
+    thresholdRule: 'max_accuracy_given_f1' as const,
+    ootShare: opts.ootShare ?? settings.ootShare ?? DEFAULT_OOT_SHARE,
     thresholds: {
       minAccuracy: t.minAccuracy,
       minRocAuc: t.minRocAuc,
       minF1: t.minF1,
       promotionMargin: t.promotionMargin,
+      promotionAlpha: opts.promotionAlpha ?? settings.promotionAlpha ?? DEFAULT_PROMOTION_ALPHA,
     },
     reason: opts.reason,
   }
@@ -209,16 +215,35 @@ export async function trainOnce(deps: TrainerDeps, opts: TrainOnceOptions): Prom
     const set = await assembleTrainingSet(deps, deps.topics.predictions, {
       includeStreamed: opts.includeStreamed,
     })
+    // Out-of-time: the newest labelled window is held out of selection AND of the shipped
+    // model's training rows, so the fingerprint (and its time range) describes the rows fitted on.
+    const holdout = set.eventTimes ? outOfTimeRows(set.eventTimes, params.ootShare) : null
+    let fingerprint = set.fingerprint
+    if (holdout && set.eventTimes) {
+      const held = new Set(holdout)
+      const trainRows = Array.from({ length: set.data.nRows }, (_, i) => i).filter((i) => !held.has(i))
+      fingerprint = fingerprintDataset(subsetDataset(set.data, trainRows), [
+        ...set.fingerprint.sources,
+        `out-of-time holdout: newest ${holdout.length} labelled rows`,
+      ])
+      const range = timeRangeOf(set.eventTimes, trainRows)
+      if (range) fingerprint.timeRange = range
+    }
     const result = await runPipeline(
       set.data,
       {
         families: opts.families,
         k: params.k,
+        outerFolds: params.outerFolds,
         seed: params.seed,
         budget: params.budget,
         primaryMetric: t.primaryMetric,
         minAccuracy: t.minAccuracy,
-        fingerprint: set.fingerprint,
+        minF1: t.minF1,
+        thresholdRule: params.thresholdRule,
+        holdout: holdout ?? undefined,
+        groupKeys: set.patientIds ?? undefined,
+        fingerprint,
         modelName,
         codeVersion: codeVersion(),
         referenceBins: config.drift.bins,
@@ -228,39 +253,141 @@ export async function trainOnce(deps: TrainerDeps, opts: TrainOnceOptions): Prom
     )
     if (opts.report) opts.report(formatReport(result))
 
-    const candidateMetrics = result.artifact.metrics
-    const champion = await compareWithChampion(registry, modelName, set.data, set.eventTimes, {
-      metrics: candidateMetrics,
-      oof: result.evaluation.probs,
-      threshold: result.artifact.threshold,
-    })
-    // Floors judge the candidate's full CV metrics; the champion comparison uses the shared basis.
-    const thresholds = {
+    const estimate = result.estimate
+    const candidateMetrics = toPlainMetrics(result.artifact.metrics)
+    const rule = { alpha: params.thresholds.promotionAlpha, margin: t.promotionMargin, seed: t.seed }
+
+    // ---- the champion, judged with the challenger on the same fresh out-of-time rows ----
+    const prod = await registry.production(modelName)
+    let champion: ChampionComparison | null = null
+    let promotion: PromotionDecision
+    const floors = gate(candidateMetrics as GateMetrics, null, {
       minAccuracy: t.minAccuracy,
       minRocAuc: t.minRocAuc,
       minF1: t.minF1,
-      margin: t.promotionMargin,
+      margin: 0,
       primaryMetric: t.primaryMetric,
+    })
+    if (!prod) {
+      promotion = {
+        decision: floors.passed ? 'initial' : 'initial_below_gate',
+        reason: floors.passed
+          ? 'initial model: meets the floors on the unbiased estimate'
+          : `initial model registered BELOW THE GATE (nothing else to serve): ${floors.reasons.join('; ')}`,
+        championVersion: null,
+        evaluation: estimate.kind,
+        test: null,
+        rows: 0,
+        requestIds: [],
+        timeRange: null,
+      }
+    } else {
+      const artifact = await registry.loadArtifact({
+        modelName,
+        version: prod.version,
+        artifact: null,
+        artifactSha256: prod.artifactSha256,
+      })
+      const seenUntil = artifact.dataset.timeRange?.to ?? Number.NEGATIVE_INFINITY
+      const ev = result.evaluation
+      const positions: number[] = []
+      if (ev.kind === 'out_of_time' && set.eventTimes) {
+        ev.rows.forEach((row, r) => {
+          const time = set.eventTimes![row]
+          if (time !== null && time !== undefined && time > seenUntil) positions.push(r)
+        })
+      }
+      const rows = positions.map((r) => ev.rows[r]!)
+      const requestIds = set.requestIds ? rows.map((i) => set.requestIds![i] ?? '') : []
+      const timeRange = set.eventTimes ? timeRangeOf(set.eventTimes, rows) : null
+      if (positions.length >= MIN_FRESH_ROWS) {
+        const test = testAgainstChampion(
+          artifact,
+          set.data,
+          rows,
+          { probs: Float64Array.from(positions, (r) => ev.probs[r]!), threshold: result.artifact.threshold },
+          rule,
+        )
+        champion = {
+          version: prod.version,
+          basis: 'fresh_rows',
+          rows: test.rows,
+          champion: test.champion,
+          candidate: test.candidate,
+        }
+        const stat = `DeLong z ${fmt(test.z)}, one-sided p ${fmt(test.pValue)} (alpha ${rule.alpha}), AUC ${fmt(test.candidateAuc)} vs ${fmt(test.championAuc)} (gain ${fmt(test.difference)}, 95% CI [${fmt(test.interval.lo)}, ${fmt(test.interval.hi)}]) on ${test.rows} fresh rows`
+        promotion = {
+          decision: test.significant && floors.passed ? 'promoted' : 'not_promoted',
+          reason: test.significant
+            ? `beats champion v${prod.version}: ${stat}`
+            : `does not beat champion v${prod.version} significantly: ${stat}`,
+          championVersion: prod.version,
+          evaluation: estimate.kind,
+          test: {
+            name: test.test,
+            alpha: test.alpha,
+            margin: test.margin,
+            z: test.z,
+            pValue: test.pValue,
+            candidateAuc: test.candidateAuc,
+            championAuc: test.championAuc,
+            difference: test.difference,
+            interval: test.interval,
+            positives: test.positives,
+          },
+          rows: test.rows,
+          requestIds,
+          timeRange,
+        }
+      } else {
+        promotion = {
+          decision: 'not_promoted',
+          reason:
+            ev.kind === 'out_of_time'
+              ? `only ${positions.length} out-of-time rows are newer than champion v${prod.version}'s data (need ${MIN_FRESH_ROWS}): no fair comparison, not promoted`
+              : `no fresh out-of-time rows to compare with champion v${prod.version} (nested-CV run): not promoted`,
+          championVersion: prod.version,
+          evaluation: estimate.kind,
+          test: null,
+          rows: positions.length,
+          requestIds,
+          timeRange,
+        }
+      }
     }
-    const floors = gate(candidateMetrics as GateMetrics, null, thresholds)
-    const versus = champion
-      ? gate(champion.candidate, champion.champion, { ...thresholds, minAccuracy: 0, minRocAuc: 0, minF1: 0 })
-      : { passed: true, reasons: [] }
+    const belowGate = promotion.decision === 'initial_below_gate'
+    const promoted = promotion.decision === 'promoted' || promotion.decision === 'initial' || belowGate
+    const stage = promoted ? 'production' : 'rejected'
     const decision: GateResult = {
-      passed: floors.passed && versus.passed,
-      reasons: [...floors.reasons, ...versus.reasons],
+      passed: promotion.decision === 'promoted' || promotion.decision === 'initial',
+      reasons: [
+        ...floors.reasons,
+        ...(promotion.decision === 'not_promoted' ? [promotion.reason] : []),
+        ...(belowGate ? ['initial model registered below the gate'] : []),
+      ],
     }
-    const stage = decision.passed ? 'production' : 'rejected'
-    const reason = decision.passed
-      ? `${opts.reason}; gate passed${champion ? ` (champion v${champion.version})` : ' (initial model)'}`
-      : `${opts.reason}; gate failed: ${decision.reasons.join('; ')}`
+    const reason = `${opts.reason}; ${promotion.reason}`
     const { version } = await registry.register(result.artifact, { stage, runId, reason })
 
-    const { folds: _folds, ...metrics } = candidateMetrics
+    const estimateSummary: EstimateSummary = {
+      kind: estimate.kind,
+      rows: estimate.rows,
+      level: estimate.level,
+      metrics: toPlainMetrics(estimate.metrics),
+      intervals: estimate.intervals,
+      calibration: { ece: estimate.calibration.ece, brier: estimate.calibration.brier },
+    }
     const finishedAt = Date.now()
+    await recordPromotion(deps.clickhouse, {
+      runId,
+      modelName,
+      candidateVersion: version,
+      decidedAt: finishedAt,
+      decision: promotion,
+    })
     await recordRun(deps.clickhouse, {
       ...base,
-      status: decision.passed ? 'succeeded' : 'rejected',
+      status: stage === 'production' ? 'succeeded' : 'rejected',
       finishedAt,
       durationMs: finishedAt - startedAt,
       candidates: result.summary.candidates,
@@ -268,11 +395,28 @@ export async function trainOnce(deps: TrainerDeps, opts: TrainOnceOptions): Prom
       gatePassed: decision.passed,
       gateReasons: decision.reasons,
       version,
-      metrics: { ...metrics, champion },
-      dataset: { ...set.fingerprint, streamedRows: set.streamedRows },
+      metrics: {
+        ...candidateMetrics,
+        estimate: { ...estimateSummary, calibration: estimate.calibration, platt: estimate.platt },
+        champion,
+        promotion: { ...promotion, requestIds: undefined, requestIdCount: promotion.requestIds.length },
+        belowGate,
+      },
+      dataset: {
+        ...fingerprint,
+        streamedRows: set.streamedRows,
+        evaluation: result.summary.evaluation,
+      },
     })
     log.info(
-      { runId, version, stage, family: result.artifact.family, ms: finishedAt - startedAt },
+      {
+        runId,
+        version,
+        stage,
+        decision: promotion.decision,
+        family: result.artifact.family,
+        ms: finishedAt - startedAt,
+      },
       'training run finished',
     )
     return {
@@ -280,7 +424,10 @@ export async function trainOnce(deps: TrainerDeps, opts: TrainOnceOptions): Prom
       version,
       stage,
       gate: decision,
-      metrics: toPlainMetrics(candidateMetrics),
+      metrics: candidateMetrics,
+      estimate: estimateSummary,
+      promotion,
+      belowGate,
       champion,
       family: result.artifact.family,
       streamedRows: set.streamedRows,
@@ -302,6 +449,8 @@ export async function trainOnce(deps: TrainerDeps, opts: TrainOnceOptions): Prom
       : new RiskStreamError('TRAINING_FAILED', e.message, { cause: e, details: { code: e.code } })
   }
 }
+
+const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : 'n/a')
 
 function toPlainMetrics(m: ModelMetrics): ModelMetrics {
   return {

@@ -96,3 +96,115 @@ export function formatRunsTable(runs: TrainingRun[]): string {
   if (runs.length === 0) return 'no training runs yet'
   return [fmt(header), ...lines.map(fmt)].join('\n')
 }
+
+/** What a run decided about production, stored in `promotion_decisions` (migrations/030). */
+export interface PromotionDecision {
+  decision: 'promoted' | 'not_promoted' | 'initial' | 'initial_below_gate'
+  reason: string
+  championVersion: number | null
+  evaluation: 'nested_cv' | 'out_of_time'
+  /** The DeLong test on the fresh out-of-time rows, or null when none could be run. */
+  test: {
+    name: 'delong_roc_auc'
+    alpha: number
+    margin: number
+    z: number
+    pValue: number
+    candidateAuc: number
+    championAuc: number
+    difference: number
+    interval: { lo: number; hi: number }
+    positives: number
+  } | null
+  /** The rows the comparison used (request ids of streamed rows) and their event-time range. */
+  rows: number
+  requestIds: string[]
+  timeRange: { from: number; to: number } | null
+}
+
+const finiteOr = (x: number, fallback = Number.NaN) => (Number.isFinite(x) ? x : fallback)
+
+export async function recordPromotion(
+  ch: ClickHouseClient,
+  p: {
+    runId: string
+    modelName: string
+    candidateVersion: number | null
+    decidedAt: number
+    decision: PromotionDecision
+  },
+): Promise<void> {
+  const d = p.decision
+  const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
+  await ch.insert({
+    table: 'promotion_decisions',
+    format: 'JSONEachRow',
+    values: [
+      {
+        run_id: p.runId,
+        model_name: p.modelName,
+        candidate_version: p.candidateVersion,
+        champion_version: d.championVersion,
+        decision: d.decision,
+        reason: d.reason,
+        evaluation: d.evaluation,
+        test: d.test?.name ?? '',
+        alpha: d.test?.alpha ?? 0,
+        margin: d.test?.margin ?? 0,
+        // JSONEachRow has no NaN: a missing statistic is written as 0 with p = 1.
+        statistic: finiteOr(d.test?.z ?? 0, 0),
+        p_value: finiteOr(d.test?.pValue ?? 1, 1),
+        candidate_auc: finiteOr(d.test?.candidateAuc ?? 0, 0),
+        champion_auc: finiteOr(d.test?.championAuc ?? 0, 0),
+        auc_gain_lo: finiteOr(d.test?.interval.lo ?? 0, 0),
+        auc_gain_hi: finiteOr(d.test?.interval.hi ?? 0, 0),
+        rows: d.rows,
+        positives: d.test?.positives ?? 0,
+        rows_from: d.timeRange ? time(d.timeRange.from) : null,
+        rows_to: d.timeRange ? time(d.timeRange.to) : null,
+        request_ids: d.requestIds,
+        detail_json: JSON.stringify(d),
+        decided_at: time(p.decidedAt),
+      },
+    ],
+  })
+}
+
+/** The stored decision of a run, or null. */
+export async function getPromotion(
+  ch: ClickHouseClient,
+  runId: string,
+): Promise<{
+  decision: string
+  test: string
+  statistic: number
+  p_value: number
+  rows: number
+  request_ids: string[]
+  champion_version: number | null
+} | null> {
+  const rows = await queryRows<{
+    decision: string
+    test: string
+    statistic: number
+    p_value: number
+    rows: number
+    request_ids: string[]
+    champion_version: number | null
+  }>(
+    ch,
+    `SELECT decision, test, statistic, p_value, rows, request_ids, champion_version
+     FROM promotion_decisions FINAL WHERE run_id = {id:String}`,
+    { id: runId },
+  )
+  const r = rows[0]
+  return r
+    ? {
+        ...r,
+        statistic: Number(r.statistic),
+        p_value: Number(r.p_value),
+        rows: Number(r.rows),
+        champion_version: r.champion_version === null ? null : Number(r.champion_version),
+      }
+    : null
+}
