@@ -27,7 +27,7 @@ export function readOnlyClickHouse(client: ClickHouseClient): ClickHouseClient {
       if (prop === 'insert' || prop === 'command' || prop === 'exec') return refused(String(prop))
       if (prop === 'close') return async () => {}
       if (prop === 'query') {
-        return (params: Parameters<ClickHouseClient['query']>[0]) =>
+        return async (params: Parameters<ClickHouseClient['query']>[0]) =>
           target.query({ ...params, query: readOnlyQuery(params.query) } as typeof params)
       }
       const value = Reflect.get(target, prop, receiver)

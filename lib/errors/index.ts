@@ -63,7 +63,7 @@ export const ERROR_CODES = {
   NOT_FOUND: { message: 'Not found', retriable: false, status: 404 },
   BAD_REQUEST: { message: 'Invalid request', retriable: false, status: 400 },
   UNAUTHORIZED: { message: 'Missing or invalid API key', retriable: false, status: 401 },
-  FORBIDDEN: { message: 'The API key may not do this', retriable: false, status: 403 },
+  FORBIDDEN: { message: 'Not allowed with these credentials', retriable: false, status: 403 },
   IDEMPOTENCY_CONFLICT: {
     message: 'This requestId was already used with a different payload',
     retriable: false,
