@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadPima } from '../../../lib/data/pima.ts'
 import { createRegistry, latestProductionFromTopic, type ModelRegistry } from '../../../lib/registry/index.ts'
 import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
-import { formatRunsTable, getRun, listRuns, trainOnce } from '../../../trainer/index.ts'
+import { formatRunsTable, getPromotion, getRun, listRuns, trainOnce } from '../../../trainer/index.ts'
 import { preparedDeps, testConfig, uniqueId } from '../../helpers/index.ts'
 
 // Small, fast runs: one pure-JS family, one trial, 3 folds (the full search is for the CLI).
@@ -30,16 +30,29 @@ describe('trainOnce', () => {
       registry,
       report: (r) => (report = r),
     })
+    // Logistic regression (defaults), 3-fold inner CV nested in 5 outer folds.
     expect(result).toMatchObject({
       version: 1,
       stage: 'production',
-      gate: { passed: true, reasons: [] },
       champion: null,
       family: 'logistic_regression',
+      belowGate: false,
+      gate: { passed: true, reasons: [] },
+      promotion: { decision: 'initial', test: null, championVersion: null },
+      estimate: { kind: 'nested_cv', rows: 768 },
     })
-    // Logistic regression on Pima, 3-fold CV: AUC ≈ 0.83 (published results: 0.82–0.84).
     expect(result.metrics.roc_auc).toBeGreaterThan(0.8)
     expect(result.metrics.roc_auc).toBeLessThan(0.88)
+    expect(result.metrics).toEqual(result.estimate.metrics)
+    const auc = result.estimate.intervals.roc_auc
+    expect(auc.lo).toBeLessThan(result.metrics.roc_auc)
+    expect(auc.hi).toBeGreaterThan(result.metrics.roc_auc)
+    expect(report).toContain('[95% CI]')
+    expect(await getPromotion(deps.clickhouse, result.runId)).toMatchObject({
+      decision: 'initial',
+      test: '',
+      rows: 0,
+    })
     expect(report).toContain('logistic_regression')
 
     const model = deps.config.model.name
@@ -73,6 +86,35 @@ describe('trainOnce', () => {
     expect(table).toContain('succeeded')
   })
 
+  it('registers an initial model that misses the floors as production, flagged below the gate', async () => {
+    const other = {
+      ...deps,
+      config: testConfig({
+        TOPIC_PREFIX: deps.config.topics.prefix,
+        MODEL_NAME: uniqueId('below'),
+        MIN_MODEL_F1: '0.95',
+      }),
+    }
+    const result = await trainOnce(other, {
+      ...QUICK,
+      trigger: 'test',
+      reason: 'initial, strict floors',
+      registry,
+    })
+    expect(result).toMatchObject({
+      stage: 'production',
+      belowGate: true,
+      gate: { passed: false },
+      promotion: { decision: 'initial_below_gate', championVersion: null },
+    })
+    expect(result.gate.reasons.some((r) => r.startsWith('f1 '))).toBe(true)
+    expect(result.gate.reasons).toContain('initial model registered below the gate')
+    expect(await registry.production(other.config.model.name)).toMatchObject({ version: result.version })
+    expect(await getPromotion(deps.clickhouse, result.runId)).toMatchObject({
+      decision: 'initial_below_gate',
+    })
+  })
+
   it('applies the real gate: an unreachable ROC-AUC floor registers a rejected version and keeps production', async () => {
     const strict = {
       ...deps,
@@ -88,7 +130,10 @@ describe('trainOnce', () => {
     expect(result.stage).toBe('rejected')
     expect(result.gate.passed).toBe(false)
     expect(result.gate.reasons.some((r) => r.startsWith('roc_auc'))).toBe(true)
-    expect(result.champion).toMatchObject({ version: before!.version, basis: 'registered_cv' })
+    // no streamed rows: no fresh out-of-time rows, hence no fair comparison and no promotion
+    expect(result.champion).toBeNull()
+    expect(result.promotion).toMatchObject({ decision: 'not_promoted', championVersion: before!.version })
+    expect(result.gate.reasons.some((r) => r.includes('no fresh out-of-time rows'))).toBe(true)
 
     const model = deps.config.model.name
     expect(await registry.getVersion(model, result.version)).toMatchObject({ stage: 'rejected' })
@@ -103,13 +148,13 @@ describe('trainOnce', () => {
     })
   })
 
-  it('compares with the champion on streamed rows it never saw, once there are enough', async () => {
-    // 120 labelled, scored requests (feature vectors borrowed from the Pima rows), newer than
-    // anything the Pima-only champion was trained on.
+  it('holds out the newest streamed rows, tests the challenger against the champion on them and stores the decision', async () => {
+    // 400 labelled, scored requests (feature vectors borrowed from the Pima rows, one patient
+    // each), newer than anything the Pima-only champion was trained on.
     const pima = loadPima(deps.config.data.pimaCsvPath)
     const t0 = Date.now() - 3_600_000
     const ts = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
-    const n = 120
+    const n = 400
     const reqs = Array.from({ length: n }, () => uniqueId('req-'))
     await deps.clickhouse.insert({
       table: 'predictions',
@@ -118,7 +163,7 @@ describe('trainOnce', () => {
         const v = pima.rows[i]!
         return {
           request_id: id,
-          patient_id: 'p',
+          patient_id: `patient-${i}`,
           model_name: deps.config.model.name,
           model_version: 1,
           probability: 0.5,
@@ -151,17 +196,36 @@ describe('trainOnce', () => {
         kafka_offset: i,
       })),
     })
+    const champion = await registry.production(deps.config.model.name)
     const result = await trainOnce(deps, { ...QUICK, trigger: 'test', reason: 'fresh data', registry })
-    expect(result.champion).toMatchObject({ basis: 'fresh_rows', rows: n })
-    expect(result.champion!.champion.roc_auc).toBeGreaterThan(0.5)
+    // newest 20 % = 80 rows held out: the estimate and the test are on them only
+    expect(result.estimate).toMatchObject({ kind: 'out_of_time', rows: 80 })
+    expect(result.champion).toMatchObject({ basis: 'fresh_rows', rows: 80, version: champion!.version })
+    expect(result.promotion.test).not.toBeNull()
+    expect(result.promotion.test!.name).toBe('delong_roc_auc')
+    expect(result.promotion.test!.alpha).toBe(0.05)
+    expect(result.promotion.rows).toBe(80)
+    expect(result.promotion.requestIds).toEqual(reqs.slice(320))
+    expect(result.promotion.timeRange).toEqual({ from: t0 + 320_000, to: t0 + 399_000 })
+    const significant = result.promotion.test!.pValue < 0.05 && result.promotion.test!.difference > 0
+    expect(result.promotion.decision).toBe(
+      significant && result.gate.reasons.length === 0 ? 'promoted' : 'not_promoted',
+    )
+    expect(result.stage).toBe(result.promotion.decision === 'promoted' ? 'production' : 'rejected')
+
+    const stored = await getPromotion(deps.clickhouse, result.runId)
+    expect(stored).toMatchObject({ decision: result.promotion.decision, test: 'delong_roc_auc', rows: 80 })
+    expect(stored!.p_value).toBeCloseTo(result.promotion.test!.pValue, 12)
+    expect(stored!.request_ids).toEqual(reqs.slice(320))
+
+    // the shipped model was fitted on the Pima rows and the 320 earlier streamed rows only
     const artifact = await registry.loadArtifact({
       ...(await registry.getVersion(deps.config.model.name, result.version))!,
       artifact: null,
     })
     expect(artifact.dataset).toMatchObject({
-      rows: 768 + n,
-      timeRange: { from: t0, to: t0 + (n - 1) * 1000 },
+      rows: 768 + 320,
+      timeRange: { from: t0, to: t0 + 319_000 },
     })
-    expect(artifact.dataset.offsets).toHaveLength(3)
   })
 })
