@@ -391,7 +391,10 @@ async function driftCheck(
   out: (m: string) => void,
 ): Promise<number> {
   const { buildApp } = await import('../api/index.ts')
-  const app = await buildApp(deps)
+  // The route runs in this process through inject (no port opens), with the operator's own
+  // credentials: reads need no key here, as for every other command of this CLI.
+  const config = { ...deps.config, api: { ...deps.config.api, readOpen: true } }
+  const app = await buildApp({ ...deps, config })
   try {
     const res = await app.inject({ method: 'GET', url: '/mlops/api/monitoring/drift/check' })
     const body = res.json() as DriftBody

@@ -1,5 +1,5 @@
 /**
- * The dashboard in headless Chromium (Debian's `chromium`, driven by playwright-core) over a
+ * The dashboard in headless Chromium (found as cli/prereqs.ts says, driven by playwright-core) over a
  * listening app with fixture data: every chart must have drawn data points, and a screenshot
  * is saved to tests/artifacts/dashboard.png for a human look.
  */
@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify'
 import { type Browser, chromium } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { buildApp } from '../../api/app.ts'
+import { findChromium } from '../../cli/prereqs.ts'
 import { REPO_ROOT } from '../../lib/config/index.ts'
 import { closeDeps } from '../../lib/runtime/index.ts'
 import {
@@ -35,7 +36,8 @@ beforeAll(async () => {
   app = await buildApp({ ...s.deps, registry: s.registry })
   base = await app.listen({ host: '127.0.0.1', port: 0 })
   browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    // The global setup has checked that one is found (cli/prereqs.ts).
+    executablePath: findChromium(),
     args: [
       '--headless',
       '--no-sandbox',

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import { REPO_ROOT } from '../../lib/config/index.ts'
 import { waitFor } from '../helpers/index.ts'
 
@@ -25,8 +26,12 @@ export function startCli(
   args: readonly string[],
   env: Record<string, string> = {},
 ): CliRun {
+  // `riskstream` runs tsx directly (what `npx tsx bin/riskstream.ts` ends up running), so the exit
+  // code is the CLI's own; `npm` is `npm run --silent …` as the README has it.
   const [cmd, argv] =
-    command === 'npm' ? ['npm', ['run', '--silent', ...args]] : ['npx', ['tsx', 'bin/riskstream.ts', ...args]]
+    command === 'npm'
+      ? ['npm', ['run', '--silent', ...args]]
+      : [path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['bin/riskstream.ts', ...args]]
   const t0 = Date.now()
   const child = spawn(cmd, argv, {
     cwd: REPO_ROOT,

@@ -12,6 +12,7 @@
  * stopping it under them would fail their tests. `npm run stack:down` (and .ci/run's exit trap) stop it.
  */
 import type { StartedDockerComposeEnvironment } from 'testcontainers'
+import { checkPrereqs, formatMissing, type Need } from '../../cli/prereqs.ts'
 import { loadConfig, REPO_ROOT } from '../../lib/config/index.ts'
 import { stackOptionsFrom } from '../../stack/config.ts'
 import { dockerAvailable } from '../../stack/docker.ts'
@@ -23,6 +24,14 @@ export async function setup(): Promise<void> {
   const config = loadConfig()
   const opts = stackOptionsFrom(config, (m) => console.log(`[test-stack] ${m}`))
   const [kafka, registry] = await Promise.all([isKafkaUp(opts), isRegistryUp(opts)])
+  // What the suites need from the machine, before anything starts: one line each if missing.
+  const needs: Need[] = kafka && registry ? ['pima', 'chromium'] : ['pima', 'chromium', 'java', 'maven']
+  const { missing, notes } = await checkPrereqs(config, needs)
+  for (const n of notes) console.log(`[test-stack] ${n}`)
+  if (missing.length > 0) {
+    console.error(formatMissing(missing))
+    throw new Error(`missing prerequisites: ${missing.map((m) => m.what).join(', ')}`)
+  }
   if (kafka && registry) return
   if (config.stack.mode !== 'native' && (await dockerAvailable())) {
     console.log('[test-stack] Docker answers: starting Kafka and the registry with testcontainers')
