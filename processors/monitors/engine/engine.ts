@@ -47,6 +47,8 @@ export interface EngineCounters {
   outcomes: number
   otherModel: number
   unknownVersion: number
+  /** Records whose time is outside [0, clockLimit]: skipped (the edge check should have refused them). */
+  outOfRange?: number
 }
 
 export interface EngineOutputs {
@@ -78,8 +80,9 @@ export class MonitorEngine {
       this.counters.otherModel++
       return
     }
-    this.counters.predictions++
     const t = toMs(p.eventTime)
+    if (this.outOfRange(t)) return
+    this.counters.predictions++
     if (t > this.clock) this.advance(t)
     const m = this.monitorFor(p.modelVersion)
     if (!m) {
@@ -99,12 +102,24 @@ export class MonitorEngine {
   }
 
   onOutcome(o: OutcomeEvent): void {
-    this.counters.outcomes++
     const t = toMs(o.labelledAt)
+    if (this.outOfRange(t)) return
+    this.counters.outcomes++
     if (t > this.clock) this.advance(t)
     const pending: PendingOutcome = { outcome: o.outcome, labelledAt: t }
     const p = this.join.addOutcome(o.requestId, pending, this.clock)
     if (p) this.labelled(p, pending)
+  }
+
+  /**
+   * A time no window may hold: not finite, before 1970, or past the clock limit. Such a record
+   * is counted and skipped, so it can neither close every time window nor poison window rows.
+   */
+  private outOfRange(t: number): boolean {
+    const limit = this.opts.clockLimit?.() ?? Number.POSITIVE_INFINITY
+    if (Number.isFinite(t) && t >= 0 && t <= limit) return false
+    this.counters.outOfRange = (this.counters.outOfRange ?? 0) + 1
+    return true
   }
 
   /** Moves the clock forward to `t`, never past the limit. */
