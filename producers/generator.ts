@@ -4,7 +4,9 @@
  * drift statistically without a broker.
  *
  * Per event i: draw a source row (with replacement; prevalence and covariate-mix drifts
- * change the draw weights), copy its features, apply feature shifts (clipped to the
+ * change the draw weights), copy its features with measurement noise (MEASUREMENT_JITTER:
+ * a simulated patient is a new measurement, not a byte-identical copy of a Pima row, so
+ * duplicated rows cannot leak between a retrain's folds), apply feature shifts (clipped to the
  * physiological bounds so valid traffic stays valid), apply missing-value bursts, decide
  * whether a label will follow (labelShare) and what it is (the row's Outcome, flipped by
  * concept drifts), and — in a poison scenario — whether this slot carries a malformed record.
@@ -40,6 +42,47 @@ export interface GeneratorOptions {
   startTime: number
   eventIntervalMs: number
   sourceSystem: string
+  /** Add measurement noise to every copied row (default true; see MEASUREMENT_JITTER). */
+  jitter?: boolean
+}
+
+/**
+ * Measurement noise of each feature, about the repeatability of the measurement itself:
+ * `sd` is absolute, `cv` relative (sd = cv × value); the result is rounded to `step` (the
+ * precision the data set records) and clipped to the physiological bounds. Counts and
+ * birth-date-derived values (pregnancies, age) are exact; missing stays missing.
+ */
+export const MEASUREMENT_JITTER: Readonly<
+  Record<FeatureName, { sd?: number; cv?: number; step: number } | null>
+> = {
+  pregnancies: null,
+  glucose: { cv: 0.03, step: 1 }, // plasma glucose assay CV ≈ 2–4 %
+  bloodPressure: { sd: 3, step: 1 }, // diastolic, repeated cuff readings differ by a few mmHg
+  skinThickness: { sd: 1.5, step: 1 }, // triceps skinfold caliper, ± 1–2 mm between readers
+  insulin: { cv: 0.08, step: 1 }, // 2-h serum insulin immunoassay CV ≈ 5–10 %
+  bmi: { sd: 0.4, step: 0.1 }, // weight/height measurement error
+  diabetesPedigreeFunction: { cv: 0.03, step: 0.001 }, // family-history score, recorded to 3 decimals
+  age: null,
+}
+
+/** Standard normal draw (Box–Muller) from a uniform source. */
+function gaussian(rng: Rng): number {
+  const u = Math.max(rng.next(), 1e-12)
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next())
+}
+
+function jitterRow(row: FeatureVector, rng: Rng): FeatureVector {
+  const out = { ...row }
+  for (const f of FEATURES) {
+    const spec = MEASUREMENT_JITTER[f]
+    const x = row[f]
+    if (!spec || x === null) continue
+    const sd = (spec.sd ?? 0) + (spec.cv ?? 0) * Math.abs(x)
+    const noisy = Math.round((x + sd * gaussian(rng)) / spec.step) * spec.step
+    // Rounding to the step in binary floating point: keep the decimals the data records.
+    out[f] = clip(f, Number(noisy.toFixed(Math.max(0, -Math.floor(Math.log10(spec.step))))))
+  }
+  return out
 }
 
 export interface RequestEvent {
@@ -170,6 +213,9 @@ export function* generateEvents(opts: GeneratorOptions): Generator<SimEvent> {
   const bursts = drifts.filter((d) => d.kind === 'missing-burst')
   const means = featureMeans(data.rows)
   const sampler = new RowSampler(data)
+  // A separate stream: the noise does not change which rows, drifts or labels are drawn.
+  const jitterRng = createRng(`${opts.seed}:jitter`)
+  const jitter = opts.jitter ?? true
 
   for (let i = 0; i < opts.count; i++) {
     // 1. Which source row: prevalence picks the class, covariate mixes weight the rows.
@@ -179,7 +225,7 @@ export function* generateEvents(opts: GeneratorOptions): Generator<SimEvent> {
     const active = mixes.length === 0 ? mixes : mixes.filter((m) => rng.chance(driftStrength(m, i)))
     const mixKey = active.length === 0 ? '' : active.map((m) => mixes.indexOf(m)).join(',')
     const rowIndex = sampler.draw(rng, cls, active, mixKey)
-    const row = data.rows[rowIndex]!
+    const row = jitter ? jitterRow(data.rows[rowIndex]!, jitterRng) : data.rows[rowIndex]!
 
     // 2. Features: data drift (clipped to bounds), then missing-value bursts.
     const request: PredictionRequestEvent = {

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../lib/config/index.ts'
 import { loadPima } from '../../lib/data/pima.ts'
-import { type FEATURES, validateFeatures } from '../../lib/features/index.ts'
+import { FEATURES, type FeatureVector, validateFeatures } from '../../lib/features/index.ts'
 import {
   type GeneratorOptions,
   generateEvents,
+  MEASUREMENT_JITTER,
   plannedMalformed,
   type RequestEvent,
   type SimEvent,
@@ -65,6 +66,44 @@ describe('seeded generator', () => {
     const labelled = evs.filter((e) => e.outcome !== null).map((e) => e.outcome as number)
     expect(mean(labelled)).toBeCloseTo(0.349, 1)
     expect(evs.every((e) => validateFeatures(e.request).length === 0)).toBe(true)
+  })
+
+  it('simulated patients are new measurements, not byte-identical copies of Pima rows', () => {
+    const key = (r: FeatureVector) => FEATURES.map((f) => r[f] ?? '').join(',')
+    const source = new Set(data.rows.map((r) => key(r)))
+    const evs = requests(run({ count: 4000 }))
+    const copies = evs.filter((e) => source.has(key(e.request))).length
+    expect(copies / evs.length).toBeLessThan(0.01)
+    expect(evs.every((e) => validateFeatures(e.request).length === 0)).toBe(true)
+    // jitter off: every event is a source row again (the switch is live)
+    const exact = requests(run({ count: 500, jitter: false }))
+    expect(exact.every((e) => source.has(key(e.request)))).toBe(true)
+  })
+
+  it('the noise stays within measurement precision and leaves rows, labels and missingness alone', () => {
+    const noisy = requests(run({ count: 3000 }))
+    const exact = requests(run({ count: 3000, jitter: false }))
+    // same rows and labels: the noise has its own random stream
+    expect(noisy.map((e) => e.outcome)).toEqual(exact.map((e) => e.outcome))
+    for (const f of FEATURES) {
+      const diffs: number[] = []
+      noisy.forEach((e, i) => {
+        const a = e.request[f]
+        const b = exact[i]!.request[f]
+        expect(a === null).toBe(b === null)
+        if (a !== null && b !== null) diffs.push(Math.abs(a - b))
+      })
+      const meanAbs = mean(diffs)
+      const spec = MEASUREMENT_JITTER[f]
+      if (!spec) expect(meanAbs).toBe(0)
+      else {
+        // E|N(0, sd)| ≈ 0.8 sd; relative noise judged at the feature's mean
+        const typical = mean(values(exact, f))
+        const sd = (spec.sd ?? 0) + (spec.cv ?? 0) * typical
+        expect(meanAbs).toBeGreaterThan(0.4 * sd)
+        expect(meanAbs).toBeLessThan(1.3 * sd + spec.step)
+      }
+    }
   })
 
   it('uuidFrom is deterministic for a seed', () => {
