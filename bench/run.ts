@@ -127,6 +127,20 @@ const BENCHES: BenchSpec[] = [
     timeoutMs: 5 * 60_000,
   },
   {
+    name: 'monitoring',
+    script: 'monitoring.bench.ts',
+    // ≥ 20M stationary events per (window, bins) setting: long, so not in the default set.
+    args: [],
+    quickArgs: ['--quick'],
+    expects: [
+      'monitoring.false_alarms_per_million.w1000_b10',
+      'monitoring.detection_delay_events.glucose_plus_0_5_sd',
+    ],
+    parse: (out) => parseEmitted(out),
+    timeoutMs: 120 * 60_000,
+    optional: true,
+  },
+  {
     name: 'learners',
     script: 'learners.bench.ts',
     args: ['100000'],
