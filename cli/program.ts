@@ -134,10 +134,22 @@ export function buildProgram(ctx: ProgramContext): Command {
     .command('up')
     .description('Start Kafka and the schema registry and wait until both answer')
     .action(
-      entry('starting the stack', async () => {
-        const c = config()
-        await stackUp(stackOptionsFrom(c, out))
-      }),
+      entry(
+        'starting the stack',
+        async () => {
+          const opts = stackOptionsFrom(config(), out)
+          try {
+            await unlessAborted(stackUp(opts), shutdown.signal, 'starting the stack')
+          } catch (e) {
+            if (e instanceof Interrupted)
+              err(
+                'riskstream: the stack may still be starting in the background: npm run stack:down stops it',
+              )
+            throw e
+          }
+        },
+        true,
+      ),
     )
   stack
     .command('down')
@@ -316,8 +328,14 @@ export function buildProgram(ctx: ProgramContext): Command {
             const logFile =
               o.logFile ??
               path.join(base.data.dir, 'logs', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}.log`)
-            const c = config(o.prettyLogs ? { pretty: true } : { file: logFile })
+            const closed = config(o.prettyLogs ? { pretty: true } : { file: logFile })
+            // A local showcase: the dashboard in a browser reads without a key. Deployments keep
+            // reads closed (API_READ_OPEN=false by default).
+            const c = { ...closed, api: { ...closed.api, readOpen: true } }
             if (!o.prettyLogs) out(`logs: ${logFile}`)
+            out(
+              'the demo opens the dashboard and read routes without a key (API_READ_OPEN=true for this run)',
+            )
             const { runDemo } = await import('./demo.ts')
             const result = await runDemo({
               config: c,

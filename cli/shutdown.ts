@@ -136,8 +136,8 @@ export function pause(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * Stops services in reverse start order, each bounded by what is left of `budgetMs`, so one
- * service that never finishes stopping cannot keep the others from flushing. Returns the names
+ * Stops services in reverse start order, each bounded by its share of what is left of
+ * `budgetMs`, so one service that never finishes stopping cannot keep the others from flushing. Returns the names
  * of those that did not finish in time.
  */
 export async function stopServices(
@@ -146,9 +146,11 @@ export async function stopServices(
 ): Promise<string[]> {
   const deadline = Date.now() + options.budgetMs
   const unfinished: string[] = []
-  for (const s of [...services].reverse()) {
+  const ordered = [...services].reverse()
+  for (const [i, s] of ordered.entries()) {
     const done = options.track?.(`stopping ${s.name}`)
-    const left = Math.max(0, deadline - Date.now())
+    // A fair share of what is left, so a service that hangs leaves time for the ones after it.
+    const left = Math.max(0, deadline - Date.now()) / (ordered.length - i)
     let timer: NodeJS.Timeout | undefined
     const outcome = await Promise.race([
       s.stop().then(
