@@ -13,6 +13,13 @@
 
 import type { IHeaders } from 'kafkajs'
 import { RiskStreamError } from '../lib/errors/index.ts'
+import {
+  checkId,
+  checkTime,
+  type DomainContext,
+  type DomainIssue,
+  predictionRequestIssues,
+} from '../lib/events/domain.ts'
 import type { OutcomeLabelEvent as OutcomeEvent, PredictionRequestEvent } from '../lib/events/index.ts'
 import { FEATURES, type FeatureName, validateFeatures } from '../lib/features/index.ts'
 import { type AckCallback, BatchSender, type BatchSenderOptions } from '../lib/kafka/batcher.ts'
@@ -97,9 +104,21 @@ export interface ClinicalProducer {
  * Checks a request and returns it in the exact contract shape. Throws VALIDATION_FAILED whose
  * message and details name each offending field and rule, never a value.
  */
-export function toRequestEvent(req: PredictionRequestInput, defaultSource: string): PredictionRequestEvent {
+export function toRequestEvent(
+  req: PredictionRequestInput,
+  defaultSource: string,
+  domain?: DomainContext,
+): PredictionRequestEvent {
   const issues: { feature: string; rule: string }[] = []
   const r = req as unknown as Record<string, unknown>
+  // With a domain context: the shared input domain (lib/events/domain.ts) as well, so the
+  // producer refuses what every consumer would dead-letter (event time skew, id lengths).
+  if (domain) {
+    const source = r.sourceSystem ?? defaultSource
+    for (const i of predictionRequestIssues({ ...req, sourceSystem: source } as never, domain))
+      if (!['type', 'missing', 'range'].includes(i.rule) || i.field === 'eventTime')
+        issues.push({ feature: i.field, rule: i.rule })
+  }
   for (const field of ['requestId', 'patientId'] as const) {
     if (typeof r[field] !== 'string' || (r[field] as string).length === 0)
       issues.push({ feature: field, rule: 'type' })
@@ -128,8 +147,14 @@ export function toRequestEvent(req: PredictionRequestInput, defaultSource: strin
   return event
 }
 
-function toOutcomeEvent(o: OutcomeInput, defaultSource: string): OutcomeEvent {
+function toOutcomeEvent(o: OutcomeInput, defaultSource: string, domain?: DomainContext): OutcomeEvent {
   const issues: string[] = []
+  if (domain) {
+    const t: DomainIssue[] = []
+    checkTime(o.labelledAt, 'labelledAt', domain, t)
+    checkId(o.requestId, 'requestId', t)
+    for (const i of t) if (i.rule !== 'type' && i.rule !== 'missing') issues.push(`${i.field}: ${i.rule}`)
+  }
   if (typeof o.requestId !== 'string' || o.requestId.length === 0) issues.push('requestId: type')
   if (o.outcome !== 0 && o.outcome !== 1) issues.push('outcome: range')
   if (typeof o.labelledAt !== 'number' || !Number.isSafeInteger(o.labelledAt)) issues.push('labelledAt: type')
@@ -173,7 +198,7 @@ export function createClinicalProducer(deps: Deps, opts: ClinicalProducerOptions
     if (!registered) throw notReady()
     let event: PredictionRequestEvent
     try {
-      event = toRequestEvent(req, defaultSource)
+      event = toRequestEvent(req, defaultSource, { now: Date.now(), skew: deps.config.events })
     } catch (err) {
       stats.rejected++
       throw err
@@ -190,7 +215,7 @@ export function createClinicalProducer(deps: Deps, opts: ClinicalProducerOptions
     if (!registered) throw notReady()
     let event: OutcomeEvent
     try {
-      event = toOutcomeEvent(o, defaultSource)
+      event = toOutcomeEvent(o, defaultSource, { now: Date.now(), skew: deps.config.events })
     } catch (err) {
       stats.outcomesRejected++
       throw err

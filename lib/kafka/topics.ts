@@ -45,8 +45,21 @@ export function topicNames(prefix: string): TopicNames {
   return { ...names, dlq }
 }
 
+/** DLQ_RETENTION_MS's default: dead letters hold full patient payloads, so they expire. */
+export const DEFAULT_DLQ_RETENTION_MS = 7 * 24 * 3600 * 1000
+
+type TopicConfig = Pick<Config, 'topics'> & { dlq?: Config['dlq'] }
+
+/** The configuration of every dead-letter topic: deleted after DLQ_RETENTION_MS. */
+export function dlqConfigEntries(config: TopicConfig): { name: string; value: string }[] {
+  return [
+    { name: 'cleanup.policy', value: 'delete' },
+    { name: 'retention.ms', value: String(config.dlq?.retentionMs ?? DEFAULT_DLQ_RETENTION_MS) },
+  ]
+}
+
 /** Explicit partitions, replication and cleanup policy for every topic RiskStream owns. */
-export function topicSpecs(config: Pick<Config, 'topics'>): ITopicConfig[] {
+export function topicSpecs(config: TopicConfig): ITopicConfig[] {
   const names = topicNames(config.topics.prefix)
   const rf = config.topics.replicationFactor
   const specs: ITopicConfig[] = []
@@ -71,7 +84,7 @@ export function topicSpecs(config: Pick<Config, 'topics'>): ITopicConfig[] {
       topic: names.dlq[key],
       numPartitions: partitions,
       replicationFactor: rf,
-      configEntries: [{ name: 'cleanup.policy', value: 'delete' }],
+      configEntries: dlqConfigEntries(config),
     })
   }
   return specs
@@ -84,15 +97,16 @@ export function topicSpecs(config: Pick<Config, 'topics'>): ITopicConfig[] {
  * waitForLeaders gives up on that), and another process may be creating the same topics, so
  * creation is retried on what is still missing and readiness is polled here instead.
  */
-export async function ensureTopics(
-  admin: Admin,
-  config: Pick<Config, 'topics'>,
-  timeoutMs = 60_000,
-): Promise<string[]> {
+export async function ensureTopics(admin: Admin, config: TopicConfig, timeoutMs = 60_000): Promise<string[]> {
   const deadline = Date.now() + timeoutMs
   const specs = topicSpecs(config)
   const initial = new Set(await admin.listTopics())
   const created = specs.filter((t) => !initial.has(t.topic))
+  await enforceDlqRetention(
+    admin,
+    config,
+    specs.filter((t) => initial.has(t.topic) && t.topic.endsWith('.dlq')).map((t) => t.topic),
+  )
   if (created.length === 0) return []
   let missing = created
   while (missing.length > 0) {
@@ -118,6 +132,29 @@ export async function ensureTopics(
     }
   }
   return created.map((t) => t.topic)
+}
+
+/**
+ * Dead-letter topics created before DLQ_RETENTION_MS (or with another value) get it set: a
+ * DLQ never keeps patient payloads longer than configured. Their only other setting is
+ * cleanup.policy=delete, so the (non-incremental) alterConfigs loses nothing.
+ */
+async function enforceDlqRetention(admin: Admin, config: TopicConfig, topics: string[]): Promise<void> {
+  if (topics.length === 0) return
+  const want = dlqConfigEntries(config)
+  const retention = want.find((e) => e.name === 'retention.ms')!.value
+  const described = await admin.describeConfigs({
+    resources: topics.map((name) => ({ type: 2, name, configNames: ['retention.ms'] })),
+    includeSynonyms: false,
+  })
+  const stale = described.resources
+    .filter((r) => r.configEntries.find((e) => e.configName === 'retention.ms')?.configValue !== retention)
+    .map((r) => r.resourceName)
+  if (stale.length === 0) return
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: stale.map((name) => ({ type: 2, name, configEntries: want })),
+  })
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
