@@ -17,6 +17,7 @@ import { FEATURES } from '../lib/features/index.ts'
 import { ensureTopics, registerContracts, TOPIC_SCHEMAS } from '../lib/kafka/index.ts'
 import { decodeArtifact, encodeArtifact } from '../lib/model/artifact.ts'
 import { createScorer } from '../lib/model/scorer.ts'
+import { SIGNATURE_HEADER, signerFor } from '../lib/model/signing.ts'
 import type {
   FlatTree,
   ModelArtifact,
@@ -224,7 +225,14 @@ async function e2eBench(m: {
       throw new Error(`artifact of ${bytes.length} bytes too large to inline in the bench`)
     await deps.producer.send({
       topic: deps.topics.modelVersions,
-      messages: [{ key: modelName, value: deps.serde.encode(deps.topics.modelVersions, event) }],
+      // Signed as the registry signs: inference refuses unsigned model versions.
+      messages: [
+        {
+          key: modelName,
+          value: deps.serde.encode(deps.topics.modelVersions, event),
+          headers: { [SIGNATURE_HEADER]: signerFor(deps.config).sign(event, 1) },
+        },
+      ],
     })
 
     const tProduce = process.hrtime.bigint()

@@ -86,21 +86,13 @@ describe('hot-reload under load', () => {
     await waitFor(() => s.status().servedVersion === 2, { timeoutMs: 30_000, message: 'switch to v2' })
     const reloadsAfterPromotion = await reloads()
     // The same ModelVersion record again, and an event published BEFORE it (for a v3).
-    const older = versionEvent(constantArtifact(model, 3, p(3)), { publishedAt: promoted.publishedAt - 1 })
-    for (const e of [promoted, older])
-      await deps.producer.send({
-        topic: deps.topics.modelVersions,
-        acks: -1,
-        messages: [{ key: model, value: deps.serde.encode(deps.topics.modelVersions, e) }],
-      })
+    // Older = signed with a sequence below the promotion's (as a re-published old event would be).
+    const older = versionEvent(constantArtifact(model, 3, p(3)), { eventId: `${model}:3:production:0` })
+    for (const e of [promoted, older]) await h.publishVersion(e)
     // A marker after them on the (single-partition) versions topic: once the shadow slot holds
     // it, the duplicate and the older event have been processed.
     const marker = versionEvent(constantArtifact(model, 4, p(4)), { stage: 'candidate', shadow: true })
-    await deps.producer.send({
-      topic: deps.topics.modelVersions,
-      acks: -1,
-      messages: [{ key: `${model}#shadow`, value: deps.serde.encode(deps.topics.modelVersions, marker) }],
-    })
+    await h.publishVersion(marker, `${model}#shadow`)
     await waitFor(() => s.status().shadowVersion === 4, {
       timeoutMs: 30_000,
       message: 'marker event applied',

@@ -9,6 +9,8 @@ import path from 'node:path'
 import type { Admin } from 'kafkajs'
 import { configWith } from '../../../lib/config/index.ts'
 import { ensureTopics, registerContracts, TOPIC_SCHEMAS } from '../../../lib/kafka/index.ts'
+import { SIGNATURE_HEADER, signerFor } from '../../../lib/model/signing.ts'
+import { seqOfEventId } from '../../../lib/registry/registry.ts'
 import { closeDeps, createDeps, type Deps } from '../../../lib/runtime/index.ts'
 import { uniqueId } from '../../helpers/index.ts'
 import { stumpArtifact, versionEvent } from '../../processors/inference/fixtures.ts'
@@ -60,7 +62,14 @@ export async function createRun(overrides: Record<string, string> = {}): Promise
   await deps.producer.send({
     topic: deps.topics.modelVersions,
     acks: -1,
-    messages: [{ key: model, value: deps.serde.encode(deps.topics.modelVersions, event) }],
+    // Signed as the registry signs (lib/model/signing.ts): inference refuses unsigned versions.
+    messages: [
+      {
+        key: model,
+        value: deps.serde.encode(deps.topics.modelVersions, event),
+        headers: { [SIGNATURE_HEADER]: signerFor(deps.config).sign(event, seqOfEventId(event.eventId)) },
+      },
+    ],
   })
   const procs: Proc[] = []
   return {
