@@ -1,53 +1,111 @@
 /**
- * The drift verdict of GET /mlops/api/monitoring/drift/check, assembled from what the monitors
- * wrote (the API recomputes no statistic):
- * - data drift: the newest sliding-window PSI per feature (v_latest_psi) of the version
- *   being judged; a feature drifts when its PSI reaches config.drift.threshold.
- * - concept drift: the newest sliding performance window of that version: recent accuracy vs
- *   the accuracy expected from validation; drift when the drop exceeds
- *   config.drift.conceptDropThreshold with at least config.drift.conceptMinLabels labels.
- * The version judged is the production version when the monitors have windows for it, else
- * the newest version that has any (e.g. right after a promotion).
+ * The drift verdict of GET /mlops/api/monitoring/drift/check (and `riskstream drift-check`,
+ * which calls this route): the monitors' OWN latest verdicts, as they recorded them. Nothing is
+ * re-decided here from one window.
+ * - data drift: the newest sliding evaluation with recorded detector states (latestDriftVerdicts):
+ *   per subject its PSI, the calibrated threshold the monitor used (lib/stats/drift-null.ts, from
+ *   DRIFT_FALSE_ALARMS_PER_MILLION) and the detector's state (ok / pending / alert, after the
+ *   minimum window, consecutive windows and hysteresis). A feature drifts when its detector is in
+ *   alert.
+ * - concept drift: the newest sliding performance window: recent vs expected accuracy and the
+ *   concept detector's state (`concept_state`).
+ * - evidence: the window each verdict comes from, and the newest data_drift / concept_drift event
+ *   the monitors raised for that version.
+ * The version judged is the production version when the monitors have windows for it, else the
+ * newest version that has any (e.g. right after a promotion). Windows written before the monitors
+ * recorded their states carry no verdict: the report says so instead of guessing one.
  */
 import type { ApiContext } from './context.ts'
-import { latestPerformanceWindows, latestPsi } from './queries.ts'
+import { type AlertRow, latestDriftVerdicts, latestPerformanceWindows, recentAlerts } from './queries.ts'
 
 const PROBABILITY = '__probability'
+type State = 'ok' | 'pending' | 'alert'
+const STATES: readonly State[] = ['ok', 'pending', 'alert']
+/** psi_state / concept_state codes written by processors/monitors (STATE_CODE). */
+const stateOf = (code: number | undefined): State | null =>
+  code === undefined ? null : (STATES[Math.round(code)] ?? null)
+
+interface EventEvidence {
+  event_id: string
+  severity: string
+  features: string[]
+  scores: Record<string, number>
+  detected_at: number
+}
 
 export interface DriftReport {
   model_name: string
   model_version: number | null
+  /** Always 'monitors': the verdicts are the monitors' detector states, not recomputed here. */
+  decided_by: 'monitors'
   data_drift: {
     drift_detected: boolean
-    threshold: number
-    feature_psi: Record<string, { psi: number; drift: boolean; band: string }>
+    /** The monitors' verdict; 'no_verdict' when no evaluation with recorded states exists yet. */
+    verdict: State | 'no_verdict'
+    false_alarm_budget_per_million: number
+    feature_psi: Record<
+      string,
+      {
+        psi: number
+        ks: number | null
+        threshold: number | null
+        state: State | null
+        drift: boolean
+        band: string
+      }
+    >
     drifted_features: string[]
+    pending_features: string[]
     prediction_psi: number | null
+    prediction_state: State | null
+    window_id: number | null
+    window_width: number | null
     window_size: number | null
     window_end: number | null
+    last_event: EventEvidence | null
   }
   concept_drift: {
     drift_detected: boolean
+    verdict: State | 'no_verdict'
     recent_accuracy: number | null
     expected_accuracy: number | null
     accuracy_drop: number | null
+    /** The concept detector's rule: accuracy drop at or above this, with enough labels. */
     threshold: number
     labels: number | null
     window_end: number | null
+    last_event: EventEvidence | null
   }
   retraining_recommended: boolean
   reason: string
   checked_at: number
 }
 
+const psiBand = (psi: number) => (psi > 0.25 ? 'significant' : psi >= 0.1 ? 'moderate' : 'none')
+
+function evidence(alerts: AlertRow[], version: number | null): EventEvidence | null {
+  const a = alerts.find((x) => x.model_version === version)
+  return a
+    ? {
+        event_id: a.event_id,
+        severity: a.severity,
+        features: a.features,
+        scores: a.scores,
+        detected_at: a.detected_at,
+      }
+    : null
+}
+
 export async function driftReport(ctx: ApiContext): Promise<DriftReport> {
   const { config } = ctx
-  const [prod, psiRows, perfRows] = await Promise.all([
+  const [prod, verdicts, perfRows, dataEvents, conceptEvents] = await Promise.all([
     ctx.registry.production(ctx.modelName),
-    latestPsi(ctx.reader, ctx.modelName),
+    latestDriftVerdicts(ctx.reader, ctx.modelName),
     latestPerformanceWindows(ctx.reader, ctx.modelName),
+    recentAlerts(ctx.reader, ctx.modelName, { limit: 20, kind: 'data_drift' }),
+    recentAlerts(ctx.reader, ctx.modelName, { limit: 20, kind: 'concept_drift' }),
   ])
-  const versions = new Set([...psiRows.map((r) => r.model_version), ...perfRows.map((r) => r.model_version)])
+  const versions = new Set([...verdicts.map((r) => r.model_version), ...perfRows.map((r) => r.model_version)])
   const version =
     prod && versions.has(prod.version)
       ? prod.version
@@ -55,21 +113,40 @@ export async function driftReport(ctx: ApiContext): Promise<DriftReport> {
         ? Math.max(...versions)
         : (prod?.version ?? null)
 
-  const threshold = config.drift.threshold
+  const w = verdicts.find((r) => r.model_version === version)
   const featurePsi: DriftReport['data_drift']['feature_psi'] = {}
   let predictionPsi: number | null = null
-  let windowSize: number | null = null
-  let windowEnd: number | null = null
-  for (const r of psiRows) {
-    if (r.model_version !== version) continue
-    windowSize = Math.max(windowSize ?? 0, r.window_size)
-    windowEnd = Math.max(windowEnd ?? 0, r.window_end)
-    if (r.feature === PROBABILITY) predictionPsi = r.psi
-    else featurePsi[r.feature] = { psi: r.psi, drift: r.psi >= threshold, band: r.band }
+  let predictionState: State | null = null
+  const states: State[] = []
+  for (const [subject, m] of Object.entries(w?.subjects ?? {})) {
+    const state = stateOf(m.psi_state)
+    if (state) states.push(state)
+    if (subject === PROBABILITY) {
+      predictionPsi = m.psi ?? null
+      predictionState = state
+    } else if (m.psi !== undefined) {
+      featurePsi[subject] = {
+        psi: m.psi,
+        ks: m.ks ?? null,
+        threshold: m.psi_threshold ?? null,
+        state,
+        drift: state === 'alert',
+        band: psiBand(m.psi),
+      }
+    }
   }
-  const drifted = Object.entries(featurePsi)
-    .filter(([, v]) => v.drift)
-    .map(([f]) => f)
+  const named = (s: State) =>
+    Object.entries(featurePsi)
+      .filter(([, v]) => v.state === s)
+      .map(([f]) => f)
+  const drifted = named('alert')
+  const dataVerdict: DriftReport['data_drift']['verdict'] = !w
+    ? 'no_verdict'
+    : states.includes('alert')
+      ? 'alert'
+      : states.includes('pending')
+        ? 'pending'
+        : 'ok'
 
   const perf = perfRows.find((r) => r.model_version === version)
   const m = perf?.metrics ?? {}
@@ -77,41 +154,58 @@ export async function driftReport(ctx: ApiContext): Promise<DriftReport> {
   const expected = m.expected_accuracy ?? null
   const drop = m.accuracy_drop ?? (recent !== null && expected !== null ? expected - recent : null)
   const labels = m.labels ?? perf?.window_size ?? null
-  const enoughLabels = labels !== null && labels >= config.drift.conceptMinLabels
-  const conceptDrift = drop !== null && enoughLabels && drop > config.drift.conceptDropThreshold
+  const conceptState = stateOf(m.concept_state)
+  const conceptVerdict = conceptState ?? 'no_verdict'
 
   const reasons: string[] = []
-  if (drifted.length > 0) reasons.push(`data drift in ${drifted.join(', ')} (PSI ≥ ${threshold})`)
-  if (conceptDrift)
-    reasons.push(`accuracy dropped by ${drop!.toFixed(3)} (> ${config.drift.conceptDropThreshold})`)
+  if (dataVerdict === 'alert') {
+    const subjects = [...drifted, ...(predictionState === 'alert' ? ['predicted probability'] : [])]
+    reasons.push(`data drift in ${subjects.join(', ')} (PSI over its calibrated threshold)`)
+  }
+  if (conceptVerdict === 'alert')
+    reasons.push(
+      `accuracy dropped by ${drop?.toFixed(3) ?? '?'} (≥ ${config.drift.conceptDropThreshold}, concept-drift detector in alert)`,
+    )
+  const noWindows = verdicts.length === 0 && perfRows.length === 0
   return {
     model_name: ctx.modelName,
     model_version: version,
+    decided_by: 'monitors',
     data_drift: {
-      drift_detected: drifted.length > 0,
-      threshold,
+      drift_detected: dataVerdict === 'alert',
+      verdict: dataVerdict,
+      false_alarm_budget_per_million: config.drift.falseAlarmsPerMillion,
       feature_psi: featurePsi,
       drifted_features: drifted,
+      pending_features: named('pending'),
       prediction_psi: predictionPsi,
-      window_size: windowSize,
-      window_end: windowEnd,
+      prediction_state: predictionState,
+      window_id: w?.window_id ?? null,
+      window_width: w?.window_width ?? null,
+      window_size: w?.window_size ?? null,
+      window_end: w?.window_end ?? null,
+      last_event: evidence(dataEvents.alerts, version),
     },
     concept_drift: {
-      drift_detected: conceptDrift,
+      drift_detected: conceptVerdict === 'alert',
+      verdict: conceptVerdict,
       recent_accuracy: recent,
       expected_accuracy: expected,
       accuracy_drop: drop,
       threshold: config.drift.conceptDropThreshold,
       labels,
       window_end: perf?.window_end ?? null,
+      last_event: evidence(conceptEvents.alerts, version),
     },
     retraining_recommended: reasons.length > 0,
     reason:
       reasons.length > 0
         ? reasons.join('; ')
-        : psiRows.length === 0 && perfRows.length === 0
+        : noWindows
           ? 'no monitoring windows yet'
-          : 'no drift detected',
+          : dataVerdict === 'no_verdict' && conceptVerdict === 'no_verdict'
+            ? 'the monitors have recorded no verdict yet'
+            : 'no drift detected',
     checked_at: ctx.now(),
   }
 }

@@ -255,6 +255,65 @@ export async function latestPsi(reader: Reader, model: string): Promise<LatestPs
   }))
 }
 
+export interface DriftVerdictWindow {
+  model_version: number
+  window_id: number
+  window_width: number
+  window_size: number
+  window_end: number
+  /** Per drift subject: psi, ks, psi_threshold (calibrated) and psi_state (0 ok, 1 pending, 2 alert). */
+  subjects: Record<string, Record<string, number>>
+}
+
+/**
+ * Per version, the newest sliding drift evaluation for which the monitors recorded their
+ * detectors' verdicts (`psi_state` rows, written with each evaluation of a full-enough window).
+ */
+export async function latestDriftVerdicts(reader: Reader, model: string): Promise<DriftVerdictWindow[]> {
+  const r = await rows<{
+    model_version: number
+    window_id: number
+    window_width: number
+    window_size: number
+    window_end_ms: number
+    subject: string
+    metric: string
+    value: number
+  }>(
+    reader,
+    `SELECT model_version, window_id, window_width, window_size, toUnixTimestamp64Milli(window_end) AS window_end_ms,
+       subject, metric, value
+     FROM monitor_windows FINAL
+     WHERE model_name = {model:String} AND monitor = 'drift' AND window_type = 'sliding'
+       AND metric IN ('psi', 'ks', 'psi_threshold', 'psi_state')
+       AND (model_version, window_id) IN (
+         SELECT model_version, max(window_id) FROM monitor_windows
+         WHERE model_name = {model:String} AND monitor = 'drift' AND window_type = 'sliding'
+           AND metric = 'psi_state'
+         GROUP BY model_version)`,
+    { model },
+  )
+  const byVersion = new Map<number, DriftVerdictWindow>()
+  for (const x of r) {
+    const v = Number(x.model_version)
+    const w = byVersion.get(v) ?? {
+      model_version: v,
+      window_id: Number(x.window_id),
+      window_width: Number(x.window_width),
+      window_size: Number(x.window_size),
+      window_end: Number(x.window_end_ms),
+      subjects: {},
+    }
+    const value = num(x.value)
+    if (value !== null) {
+      w.subjects[x.subject] ??= {}
+      w.subjects[x.subject]![x.metric] = value
+    }
+    byVersion.set(v, w)
+  }
+  return [...byVersion.values()]
+}
+
 export interface LatestPerformanceWindow {
   model_version: number
   window_end: number

@@ -238,8 +238,19 @@ export async function writeMonitoring(
       if (feature === 'glucose') latestGlucosePsi = psi
       rows.push({ ...win, monitor: 'drift', subject: feature, metric: 'psi', value: psi })
       rows.push({ ...win, monitor: 'drift', subject: feature, metric: 'ks', value: psi / 2 })
+      // The monitors' verdict rows: calibrated threshold and detector state (2 = alert).
+      rows.push({ ...win, monitor: 'drift', subject: feature, metric: 'psi_threshold', value: 0.12 })
+      rows.push({
+        ...win,
+        monitor: 'drift',
+        subject: feature,
+        metric: 'psi_state',
+        value: psi >= 0.12 ? 2 : 0,
+      })
     })
     rows.push({ ...win, monitor: 'drift', subject: '__probability', metric: 'psi', value: 0.05 })
+    rows.push({ ...win, monitor: 'drift', subject: '__probability', metric: 'psi_threshold', value: 0.12 })
+    rows.push({ ...win, monitor: 'drift', subject: '__probability', metric: 'psi_state', value: 0 })
     const accuracy = 0.8 - w * 0.012
     latestAccuracy = accuracy
     const perf = { ...win, windowWidth: 200, windowSize: 200 }
@@ -250,6 +261,7 @@ export async function writeMonitoring(
       expected_accuracy: expectedAccuracy,
       accuracy_drop: expectedAccuracy - accuracy,
       labels: 200,
+      concept_state: expectedAccuracy - accuracy >= 0.1 ? 2 : 0,
     })) {
       rows.push({ ...perf, monitor: 'performance', subject: '', metric, value })
     }

@@ -91,14 +91,21 @@ describe('original /mlops/api routes keep their keys', () => {
     expect(year.body.performance.total_predictions).toBe(preds.total)
   })
 
-  it('monitoring/drift/check: feature PSI with verdicts, concept drift and a retraining recommendation', async () => {
+  it("monitoring/drift/check: the monitors' own verdicts with evidence, concept drift and a retraining recommendation", async () => {
     const { status, body } = await get('/mlops/api/monitoring/drift/check')
     expect(status).toBe(200)
     expect(Object.keys(body).sort()).toEqual(['drift', 'success'])
     const d = body.drift
+    expect(d.decided_by).toBe('monitors')
     expect(Object.keys(d.data_drift.feature_psi).sort()).toEqual([...FEATURES].sort())
     expect(d.data_drift.feature_psi.glucose.psi).toBeCloseTo(mon.latestGlucosePsi, 9)
-    expect(d.data_drift.feature_psi.glucose.drift).toBe(true)
+    // The monitors' state, not a re-decision: the detector is in alert (psi_state 2) at threshold 0.12.
+    expect(d.data_drift.feature_psi.glucose).toMatchObject({ state: 'alert', threshold: 0.12, drift: true })
+    expect(d.data_drift.verdict).toBe('alert')
+    expect(d.data_drift.window_id).toBe(210)
+    expect(d.data_drift.last_event).toMatchObject({ severity: 'significant', features: ['glucose'] })
+    expect(d.concept_drift.verdict).toBe('alert')
+    expect(d.concept_drift.last_event).toMatchObject({ severity: 'significant' })
     expect(d.data_drift.feature_psi.age.drift).toBe(false)
     expect(d.data_drift.drifted_features).toEqual(['glucose'])
     expect(d.data_drift.prediction_psi).toBeCloseTo(0.05, 9)
