@@ -4,14 +4,16 @@
  * drift statistically without a broker.
  *
  * Per event i: draw a source row (with replacement; prevalence and covariate-mix drifts
- * change the draw weights), copy its features with measurement noise (MEASUREMENT_JITTER:
- * a simulated patient is a new measurement, not a byte-identical copy of a Pima row, so
- * duplicated rows cannot leak between a retrain's folds), apply feature shifts (clipped to the
+ * change the draw weights), make a NEW patient near it from a per-class generative model
+ * (Gaussian copula over the class's empirical marginals) plus measurement noise — simulated
+ * traffic holds no copies of Pima rows for a retrain to memorise, so the validation of a
+ * retrain on it is as hard as on real new patients — then apply feature shifts (clipped to the
  * physiological bounds so valid traffic stays valid), apply missing-value bursts, decide
  * whether a label will follow (labelShare) and what it is (the row's Outcome, flipped by
  * concept drifts), and — in a poison scenario — whether this slot carries a malformed record.
  */
 import { FEATURE_SPEC, FEATURES, type FeatureName, type FeatureVector } from '../lib/features/index.ts'
+import { normalCdf } from '../lib/stats/delong.ts'
 import type { PredictionRequestEvent } from './index.ts'
 import { createRng, type Rng, uuidFrom } from './rng.ts'
 import {
@@ -42,8 +44,16 @@ export interface GeneratorOptions {
   startTime: number
   eventIntervalMs: number
   sourceSystem: string
-  /** Add measurement noise to every copied row (default true; see MEASUREMENT_JITTER). */
-  jitter?: boolean
+  /**
+   * How a drawn source row becomes a patient (default 'synthetic'):
+   * - 'synthetic': a NEW patient near the source row from the per-class Gaussian-copula model
+   *   (see `ClassModel`), then measurement noise;
+   * - 'jitter': the source row with measurement noise only (MEASUREMENT_JITTER);
+   * - 'copy': the source row unchanged (byte-identical; for tests of the resampling itself).
+   */
+  patients?: 'synthetic' | 'jitter' | 'copy'
+  /** Copula-space bandwidth of 'synthetic' patients (default SYNTHETIC_BANDWIDTH). */
+  bandwidth?: number
 }
 
 /**
@@ -65,6 +75,164 @@ export const MEASUREMENT_JITTER: Readonly<
   age: null,
 }
 
+/** Precision each feature is recorded with (the data set's own). */
+const STEP: Record<FeatureName, number> = {
+  pregnancies: 1,
+  glucose: 1,
+  bloodPressure: 1,
+  skinThickness: 1,
+  insulin: 1,
+  bmi: 0.1,
+  diabetesPedigreeFunction: 0.001,
+  age: 1,
+}
+
+function roundTo(x: number, step: number): number {
+  return Number((Math.round(x / step) * step).toFixed(Math.max(0, -Math.floor(Math.log10(step)))))
+}
+
+/** Inverse standard normal CDF (Acklam's rational approximation, relative error < 1.2e-9). */
+function normalQuantile(p: number): number {
+  const a = [
+    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716,
+    2.506628277459239,
+  ]
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155211578]
+  const c = [
+    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ]
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416]
+  const lo = 0.02425
+  if (p <= 0) return Number.NEGATIVE_INFINITY
+  if (p >= 1) return Number.POSITIVE_INFINITY
+  if (p < lo) {
+    const q = Math.sqrt(-2 * Math.log(p))
+    return (
+      (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) /
+      ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1)
+    )
+  }
+  if (p > 1 - lo) return -normalQuantile(1 - p)
+  const q = p - 0.5
+  const r = q * q
+  return (
+    ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) /
+    (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1)
+  )
+}
+
+/**
+ * Bandwidth of synthetic patients in copula (normal-score) space. A new patient's scores are
+ * (z_source + h·ε) / √(1 + h²) with ε drawn from the class's score correlation: each
+ * feature's class distribution is kept, the source row only sets the neighbourhood. At 0.75
+ * a patient keeps a correlation of 0.8 with its source row, which keeps covariate-mix drifts
+ * (which weight source rows) effective while leaving no copy of any Pima row to memorise.
+ */
+export const SYNTHETIC_BANDWIDTH = 0.75
+
+/**
+ * The per-class generative model: for each class, each feature's empirical quantile function
+ * (observed values only) and the correlation of the features' normal scores (pairwise over
+ * observed values, shrunk 10 % towards the identity so it is positive definite). Missingness
+ * follows the source row.
+ */
+class ClassModel {
+  private readonly sorted: Record<FeatureName, number[]>[] = []
+  private readonly scores: Float64Array[] = []
+  private readonly chol: Float64Array[] = []
+  private readonly classOf: number[]
+
+  constructor(
+    private readonly data: SourceData,
+    private readonly h: number,
+  ) {
+    const p = FEATURES.length
+    this.classOf = data.labels.map((l) => (l === 1 ? 1 : 0))
+    this.scores = data.rows.map(() => new Float64Array(p).fill(Number.NaN))
+    for (const cls of [0, 1]) {
+      const members = data.rows.flatMap((_, i) => (this.classOf[i] === cls ? [i] : []))
+      const sorted = {} as Record<FeatureName, number[]>
+      FEATURES.forEach((f, j) => {
+        const obs = members.filter((i) => data.rows[i]![f] !== null)
+        const values = obs.map((i) => data.rows[i]![f] as number).sort((a, b) => a - b)
+        sorted[f] = values
+        // mid-rank normal scores of the observed values (ties share one score)
+        for (const i of obs) {
+          const x = data.rows[i]![f] as number
+          let lo = 0
+          let hi = values.length
+          while (lo < hi) {
+            const mid = (lo + hi) >> 1
+            if (values[mid]! < x) lo = mid + 1
+            else hi = mid
+          }
+          let end = lo
+          while (end < values.length && values[end] === x) end++
+          this.scores[i]![j] = normalQuantile((lo + end) / 2 / values.length)
+        }
+      })
+      this.sorted[cls] = sorted
+      // correlation of scores, pairwise complete, shrunk towards I
+      const corr = new Float64Array(p * p)
+      for (let a = 0; a < p; a++) {
+        for (let b = 0; b < p; b++) {
+          if (a === b) {
+            corr[a * p + b] = 1
+            continue
+          }
+          let sab = 0
+          let saa = 0
+          let sbb = 0
+          for (const i of members) {
+            const za = this.scores[i]![a]!
+            const zb = this.scores[i]![b]!
+            if (Number.isNaN(za) || Number.isNaN(zb)) continue
+            sab += za * zb
+            saa += za * za
+            sbb += zb * zb
+          }
+          corr[a * p + b] = saa > 0 && sbb > 0 ? (0.9 * sab) / Math.sqrt(saa * sbb) : 0
+        }
+      }
+      // Cholesky
+      const L = new Float64Array(p * p)
+      for (let a = 0; a < p; a++) {
+        for (let b = 0; b <= a; b++) {
+          let sum = corr[a * p + b]!
+          for (let k = 0; k < b; k++) sum -= L[a * p + k]! * L[b * p + k]!
+          L[a * p + b] = a === b ? Math.sqrt(Math.max(sum, 1e-9)) : sum / L[b * p + b]!
+        }
+      }
+      this.chol[cls] = L
+    }
+  }
+
+  /** A new patient near source row `i`, drawn from its class's model. */
+  patient(i: number, rng: Rng): FeatureVector {
+    const p = FEATURES.length
+    const cls = this.classOf[i]!
+    const L = this.chol[cls]!
+    const e = Array.from({ length: p }, () => gaussian(rng))
+    const out = { ...this.data.rows[i]! }
+    const scale = 1 / Math.sqrt(1 + this.h * this.h)
+    FEATURES.forEach((f, j) => {
+      const z0 = this.scores[i]![j]!
+      if (Number.isNaN(z0) || out[f] === null) return
+      let eps = 0
+      for (let k = 0; k <= j; k++) eps += L[j * p + k]! * e[k]!
+      const u = normalCdf((z0 + this.h * eps) * scale)
+      const values = this.sorted[cls]![f]
+      const pos = u * (values.length - 1)
+      const lo = Math.floor(pos)
+      const hi = Math.min(values.length - 1, lo + 1)
+      const x = values[lo]! + (pos - lo) * (values[hi]! - values[lo]!)
+      out[f] = clip(f, roundTo(x, STEP[f]))
+    })
+    return out
+  }
+}
+
 /** Standard normal draw (Box–Muller) from a uniform source. */
 function gaussian(rng: Rng): number {
   const u = Math.max(rng.next(), 1e-12)
@@ -78,9 +246,7 @@ function jitterRow(row: FeatureVector, rng: Rng): FeatureVector {
     const x = row[f]
     if (!spec || x === null) continue
     const sd = (spec.sd ?? 0) + (spec.cv ?? 0) * Math.abs(x)
-    const noisy = Math.round((x + sd * gaussian(rng)) / spec.step) * spec.step
-    // Rounding to the step in binary floating point: keep the decimals the data records.
-    out[f] = clip(f, Number(noisy.toFixed(Math.max(0, -Math.floor(Math.log10(spec.step))))))
+    out[f] = clip(f, roundTo(x + sd * gaussian(rng), spec.step))
   }
   return out
 }
@@ -213,9 +379,14 @@ export function* generateEvents(opts: GeneratorOptions): Generator<SimEvent> {
   const bursts = drifts.filter((d) => d.kind === 'missing-burst')
   const means = featureMeans(data.rows)
   const sampler = new RowSampler(data)
-  // A separate stream: the noise does not change which rows, drifts or labels are drawn.
-  const jitterRng = createRng(`${opts.seed}:jitter`)
-  const jitter = opts.jitter ?? true
+  // A separate stream: the patients' values do not change which rows, drifts or labels are drawn.
+  const patientRng = createRng(`${opts.seed}:patients`)
+  const patients = opts.patients ?? 'synthetic'
+  const model = patients === 'synthetic' ? new ClassModel(data, opts.bandwidth ?? SYNTHETIC_BANDWIDTH) : null
+  const patientOf = (i: number): FeatureVector => {
+    if (patients === 'copy') return data.rows[i]!
+    return jitterRow(model ? model.patient(i, patientRng) : data.rows[i]!, patientRng)
+  }
 
   for (let i = 0; i < opts.count; i++) {
     // 1. Which source row: prevalence picks the class, covariate mixes weight the rows.
@@ -225,7 +396,7 @@ export function* generateEvents(opts: GeneratorOptions): Generator<SimEvent> {
     const active = mixes.length === 0 ? mixes : mixes.filter((m) => rng.chance(driftStrength(m, i)))
     const mixKey = active.length === 0 ? '' : active.map((m) => mixes.indexOf(m)).join(',')
     const rowIndex = sampler.draw(rng, cls, active, mixKey)
-    const row = jitter ? jitterRow(data.rows[rowIndex]!, jitterRng) : data.rows[rowIndex]!
+    const row = patientOf(rowIndex)
 
     // 2. Features: data drift (clipped to bounds), then missing-value bursts.
     const request: PredictionRequestEvent = {

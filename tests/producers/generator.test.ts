@@ -76,13 +76,34 @@ describe('seeded generator', () => {
     expect(copies / evs.length).toBeLessThan(0.01)
     expect(evs.every((e) => validateFeatures(e.request).length === 0)).toBe(true)
     // jitter off: every event is a source row again (the switch is live)
-    const exact = requests(run({ count: 500, jitter: false }))
+    const exact = requests(run({ count: 500, patients: 'copy' }))
     expect(exact.every((e) => source.has(key(e.request)))).toBe(true)
   })
 
+  it("synthetic patients keep each class's feature distribution and missingness", () => {
+    const evs = requests(run({ count: 8000, labelShare: 1 }))
+    const sd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)))
+    for (const cls of [0, 1]) {
+      const src = data.rows.filter((_, i) => data.labels[i] === cls)
+      const gen = evs.filter((e) => e.outcome === cls).map((e) => e.request)
+      for (const f of ['glucose', 'bmi', 'age', 'insulin'] as const) {
+        const a = src.map((r) => r[f]).filter((x): x is number => x !== null)
+        const b = gen.map((r) => r[f]).filter((x): x is number => x !== null)
+        expect(Math.abs(mean(b) - mean(a)) / sd(a)).toBeLessThan(0.08)
+        expect(sd(b) / sd(a)).toBeGreaterThan(0.85)
+        expect(sd(b) / sd(a)).toBeLessThan(1.1)
+        expect(b.length / gen.length).toBeCloseTo(a.length / src.length, 1)
+      }
+    }
+    // new patients, not near-copies: most differ from every Pima row in glucose AND BMI
+    const pairs = new Set(data.rows.map((r) => `${r.glucose}|${r.bmi}`))
+    const near = evs.filter((e) => pairs.has(`${e.request.glucose}|${e.request.bmi}`)).length
+    expect(near / evs.length).toBeLessThan(0.05)
+  })
+
   it('the noise stays within measurement precision and leaves rows, labels and missingness alone', () => {
-    const noisy = requests(run({ count: 3000 }))
-    const exact = requests(run({ count: 3000, jitter: false }))
+    const noisy = requests(run({ count: 3000, patients: 'jitter' }))
+    const exact = requests(run({ count: 3000, patients: 'copy' }))
     // same rows and labels: the noise has its own random stream
     expect(noisy.map((e) => e.outcome)).toEqual(exact.map((e) => e.outcome))
     for (const f of FEATURES) {
