@@ -6,9 +6,6 @@ export { assembleTrainingSet, countLabelled, loadStreamedRows, type TrainingSet 
 export { createTrainerService, type TrainerService, type TrainerServiceOptions } from './service/index.ts'
 export {
   type ChampionComparison,
-  DEFAULT_OOT_SHARE,
-  DEFAULT_OUTER_FOLDS,
-  DEFAULT_PROMOTION_ALPHA,
   type EstimateSummary,
   MIN_FRESH_ROWS,
   newRunId,

@@ -67,6 +67,9 @@ export interface Config {
     minRocAuc: number
     minF1: number
     promotionMargin: number
+    promotionAlpha: number
+    ootShare: number
+    outerFolds: number
     primaryMetric: 'roc_auc' | 'f1' | 'accuracy' | 'log_loss'
     cvFolds: number
     seed: number
@@ -231,6 +234,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
       minRocAuc: env.MIN_MODEL_ROC_AUC,
       minF1: env.MIN_MODEL_F1,
       promotionMargin: env.PROMOTION_MARGIN,
+      promotionAlpha: env.PROMOTION_ALPHA,
+      ootShare: env.OOT_EVAL_SHARE,
+      outerFolds: env.NESTED_OUTER_FOLDS,
       primaryMetric: env.PRIMARY_METRIC as Config['training']['primaryMetric'],
       cvFolds: env.CV_FOLDS,
       seed: env.TRAIN_SEED,

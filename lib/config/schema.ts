@@ -66,6 +66,19 @@ export const EnvSchema = T.Object(
     MIN_MODEL_ROC_AUC: num(0.8, 0, 1, 'Promotion gate: minimum ROC-AUC'),
     MIN_MODEL_F1: num(0.65, 0, 1, 'Promotion gate: minimum F1'),
     PROMOTION_MARGIN: num(0, -1, 1, 'A candidate must beat the champion primary metric by this much'),
+    PROMOTION_ALPHA: num(
+      0.05,
+      0.0001,
+      0.5,
+      'Promotion: one-sided DeLong test level on the fresh out-of-time rows',
+    ),
+    OOT_EVAL_SHARE: num(
+      0.2,
+      0.05,
+      0.5,
+      'Newest share of streamed labelled rows held out as the out-of-time test',
+    ),
+    NESTED_OUTER_FOLDS: int(5, 2, 20, 'Outer folds of the nested-CV estimate'),
     PRIMARY_METRIC: str('roc_auc', 'Model selection metric', {
       enum: ['roc_auc', 'f1', 'accuracy', 'log_loss'],
     }),

@@ -5,7 +5,7 @@
  * `production` or `rejected`, and record the run and its promotion decision.
  *
  * Evaluation: when the stream holds enough labelled rows, the newest OOT share of them
- * (default 20 %) is held out of selection and of the shipped model's training (out-of-time);
+ * (OOT_EVAL_SHARE, default 20 %) is held out of selection and of the shipped model's training (out-of-time);
  * otherwise the pipeline estimates itself by nested CV. See trainer/pipeline/train.ts.
  *
  * Promotion: with a champion, the candidate replaces it only when DeLong's one-sided test on
@@ -59,11 +59,11 @@ export interface TrainOnceOptions {
   /** Share the caller's registry so its serialization covers every registration of the process. */
   registry?: ModelRegistry
   runId?: string
-  /** Outer folds of the nested-CV estimate (default 5). */
+  /** Outer folds of the nested-CV estimate (default NESTED_OUTER_FOLDS). */
   outerFolds?: number
-  /** Share of the streamed labelled rows held out as the out-of-time window (default 0.2). */
+  /** Share of the streamed labelled rows held out as the out-of-time window (default OOT_EVAL_SHARE). */
   ootShare?: number
-  /** One-sided significance level of the promotion test (default 0.05). */
+  /** One-sided significance level of the promotion test (default PROMOTION_ALPHA). */
   promotionAlpha?: number
 }
 
@@ -110,10 +110,6 @@ function codeVersion(): string {
 
 /** Fewer fresh out-of-time rows than this and no promotion test is run (and nothing is promoted). */
 export const MIN_FRESH_ROWS = 50
-/** Defaults of the honest-validation settings (overridable per call). */
-export const DEFAULT_PROMOTION_ALPHA = 0.05
-export const DEFAULT_OOT_SHARE = 0.2
-export const DEFAULT_OUTER_FOLDS = 5
 
 export interface ChampionComparison {
   version: number
@@ -169,23 +165,22 @@ export async function trainOnce(deps: TrainerDeps, opts: TrainOnceOptions): Prom
   const registry = opts.registry ?? createRegistry(deps)
   const runId = opts.runId ?? newRunId()
   const startedAt = Date.now()
-  const settings = t as Partial<Record<'promotionAlpha' | 'ootShare' | 'outerFolds', number>>
   const params = {
     families: opts.families ?? 'all',
     k: opts.folds ?? t.cvFolds,
-    outerFolds: opts.outerFolds ?? settings.outerFolds ?? DEFAULT_OUTER_FOLDS,
+    outerFolds: opts.outerFolds ?? t.outerFolds,
     seed: t.seed,
     budget: opts.budget ?? t.searchBudget,
     primaryMetric: t.primaryMetric,
     maxRows: t.maxRows,
     thresholdRule: 'max_accuracy_given_f1' as const,
-    ootShare: opts.ootShare ?? settings.ootShare ?? DEFAULT_OOT_SHARE,
+    ootShare: opts.ootShare ?? t.ootShare,
     thresholds: {
       minAccuracy: t.minAccuracy,
       minRocAuc: t.minRocAuc,
       minF1: t.minF1,
       promotionMargin: t.promotionMargin,
-      promotionAlpha: opts.promotionAlpha ?? settings.promotionAlpha ?? DEFAULT_PROMOTION_ALPHA,
+      promotionAlpha: opts.promotionAlpha ?? t.promotionAlpha,
     },
     reason: opts.reason,
   }
