@@ -15,7 +15,10 @@
  * score follows its inputs). Delay = events after the onset until the first data_drift event
  * naming the shifted feature; median over `--delay-runs` deployments.
  *
- *   npx tsx bench/monitoring.bench.ts [--quick] [--events N] [--write]
+ * Performance before labels (CBPE): the monitors' estimated accuracy per full sliding window
+ * against the realised accuracy of the same events (see the section below for the label models).
+ *
+ *   npx tsx bench/monitoring.bench.ts [--quick] [--events N] [--sections false-alarms,delay,estimate] [--write]
  *
  * `--write` merges the monitoring.* results into bench/results/latest.json and latest.md,
  * keeping every other result (the runner, `npm run bench -- --only monitoring`, rewrites the
@@ -50,8 +53,10 @@ const { values } = parseArgs({
     'per-deployment': { type: 'string' },
     'delay-runs': { type: 'string' },
     write: { type: 'boolean', default: false },
+    sections: { type: 'string', default: 'false-alarms,delay,estimate' },
   },
 })
+const SECTIONS = new Set(values.sections!.split(',').map((x) => x.trim()))
 const quick = values.quick!
 const EVENTS = Number(values.events ?? (quick ? 400_000 : 20_000_000))
 const PER_DEPLOYMENT = Number(values['per-deployment'] ?? (quick ? 200_000 : 500_000))
@@ -244,7 +249,7 @@ const SETTINGS: { window: number; bins: number; m: number }[] = [
 console.log(
   `monitoring bench: ${EVENTS.toLocaleString('en-US')} events per setting, a deployment every ${PER_DEPLOYMENT.toLocaleString('en-US')}, ${DELAY_RUNS} delay runs per shift${quick ? ' (quick)' : ''}`,
 )
-for (const s of SETTINGS) {
+for (const s of SECTIONS.has('false-alarms') ? SETTINGS : []) {
   const l = load1()
   const r = falseAlarms(s.window, s.bins, s.m, `fa-${s.window}-${s.bins}-${s.m}`)
   const perMillion = (r.alarms / r.events) * 1e6
@@ -278,7 +283,7 @@ for (const s of SETTINGS) {
   results.push(res)
 }
 
-for (const shift of SHIFTS) {
+for (const shift of SECTIONS.has('delay') ? SHIFTS : []) {
   const l = load1()
   const { delays, censored } = detectionDelays(shift, `delay-${shift.name}`)
   const med = median(delays)
@@ -310,13 +315,102 @@ for (const shift of SHIFTS) {
   results.push(res)
 }
 
+// ── performance estimated before labels (CBPE) ─────────────────────────────────────────
+// Labels drawn as y ~ Bernoulli(score(x)) make the served probabilities calibrated by
+// construction: the case CBPE is meant for. Covariate shift (glucose + 0.5 SD) keeps P(y | x), so
+// the estimate must follow it; concept drift (30 % of labels flipped) changes P(y | x), which no
+// label-free estimate can see: it is reported apart. `pima_labels` uses the real Pima outcomes
+// with the streams' fixed, untrained logistic score, i.e. probabilities that are NOT calibrated.
+type LabelMode = 'bernoulli' | 'pima'
+const ESTIMATE_EVENTS = quick ? 100_000 : 2_000_000
+const ESTIMATE_CASES: { name: string; shift: boolean; flip: number; labels: LabelMode }[] = [
+  { name: 'monitoring.estimated_accuracy_mae', shift: false, flip: 0, labels: 'bernoulli' },
+  { name: 'monitoring.estimated_accuracy_mae.covariate_shift', shift: true, flip: 0, labels: 'bernoulli' },
+  { name: 'monitoring.estimated_accuracy_mae.concept_drift', shift: false, flip: 0.3, labels: 'bernoulli' },
+  { name: 'monitoring.estimated_accuracy_mae.pima_labels', shift: false, flip: 0, labels: 'pima' },
+]
+
+function estimateError(c: (typeof ESTIMATE_CASES)[number]): { mae: number; windows: number; bias: number } {
+  const rng = seedrandom.alea(`estimate-${c.name}`)
+  const shifted = rows.map(SHIFTS[0]!.apply)
+  const shiftedProbs = shifted.map(score)
+  const drift = settings(base.window)
+  const artifact = deploymentArtifact(rng, 768, base.bins)
+  const mon = new VersionMonitor({ modelName: 'bench', modelVersion: 1, artifact, drift })
+  const t = artifact.threshold
+  const size = base.window
+  const correct = new Uint8Array(size)
+  let filled = 0
+  let head = 0
+  let right = 0
+  const out: WindowRow[] = []
+  const events: DriftEventRecord[] = []
+  let abs = 0
+  let signed = 0
+  let windows = 0
+  for (let k = 0; k < ESTIMATE_EVENTS; k++) {
+    const i = Math.floor(rng() * rows.length)
+    const p = c.shift ? shiftedProbs[i]! : probs[i]!
+    let y = c.labels === 'pima' ? PIMA.labels[i]! : rng() < p ? 1 : 0
+    if (c.flip > 0 && rng() < c.flip) y = 1 - y
+    const ok = ((p >= t ? 1 : 0) === y ? 1 : 0) as number
+    if (filled === size) right -= correct[head]!
+    else filled++
+    correct[head] = ok
+    right += ok
+    head = head + 1 === size ? 0 : head + 1
+    mon.addPrediction(c.shift ? shifted[i]! : rows[i]!, p, T0 + k * SPACING_MS, out, events)
+    events.length = 0
+    for (const r of out) {
+      if (r.monitor !== 'estimate' || r.metric !== 'estimated_accuracy' || r.windowSize < size) continue
+      const realised = right / filled
+      abs += Math.abs(r.value - realised)
+      signed += r.value - realised
+      windows++
+    }
+    out.length = 0
+  }
+  return { mae: abs / windows, windows, bias: signed / windows }
+}
+
+for (const c of SECTIONS.has('estimate') ? ESTIMATE_CASES : []) {
+  const l = load1()
+  const r = estimateError(c)
+  console.log(
+    `${c.name}: mean |estimated − realised accuracy| = ${r.mae.toFixed(4)} over ${r.windows} full windows of ${base.window} (mean signed error ${r.bias.toFixed(4)})`,
+  )
+  const res: BenchResult = {
+    name: c.name,
+    value: r.mae,
+    unit: 'accuracy',
+    config: {
+      ...common,
+      load1: l,
+      window: base.window,
+      events: ESTIMATE_EVENTS,
+      windows: r.windows,
+      meanSignedError: Number(r.bias.toFixed(4)),
+      labels:
+        c.labels === 'pima'
+          ? 'Pima outcomes, fixed untrained score (not calibrated)'
+          : 'y ~ Bernoulli(score): calibrated',
+      shift: c.shift ? 'glucose + 0.5 SD (covariate shift only)' : 'none',
+      labelFlips: c.flip,
+      method: 'CBPE: expected confusion from served probabilities at the artifact threshold',
+    },
+  }
+  emitResult(res)
+  results.push(res)
+}
+
 if (values.write) {
   const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results')
   const file = path.join(dir, 'latest.json')
   const prev: ResultFile | null = existsSync(file)
     ? (JSON.parse(readFileSync(file, 'utf8')) as ResultFile)
     : null
-  const kept = (prev?.results ?? []).filter((r) => !r.name.startsWith('monitoring.'))
+  const names = new Set(results.map((r) => r.name))
+  const kept = (prev?.results ?? []).filter((r) => !names.has(r.name))
   const stamp = new Date().toISOString()
   const mine = results.map((r) => ({
     ...r,

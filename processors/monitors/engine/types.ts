@@ -1,7 +1,8 @@
 /** Outputs of the monitoring engine: window rows (monitor_windows) and drift events. */
 import type { DriftEventRecord as DriftEvent } from '../../../lib/events/index.ts'
 
-export type MonitorKind = 'drift' | 'quality' | 'performance'
+/** 'estimate': performance estimated from the served probabilities before labels arrive (CBPE). */
+export type MonitorKind = 'drift' | 'quality' | 'performance' | 'estimate'
 export type WindowType = 'sliding' | 'tumbling'
 export type DriftKind = 'data_drift' | 'concept_drift' | 'data_quality' | 'retrain_recommended'
 

@@ -69,6 +69,8 @@ export interface VersionSnapshot {
   labelSeq: number
   ring: string
   times: number[]
+  /** Served probabilities of the sliding window's events, oldest first (absent in older checkpoints). */
+  probs?: number[]
   labelRing: { labels: number[]; probs: number[]; preds: number[]; times: number[] }
   tumbling: { widthMs: number; start: number | null; count: number; counts: number[][]; late: number }[]
   perfTumbling: { widthMs: number; bucket: PerfBucket | null; late: number }[]
@@ -98,6 +100,8 @@ export class VersionMonitor {
   /** Our own copy of the sliding window's contents (oldest first via head), for snapshots. */
   private readonly ring: Uint16Array
   private readonly ringTimes: Float64Array
+  /** Served probability of each event in the sliding ring (for the performance estimate). */
+  private readonly ringProbs: Float64Array
   private ringHead = 0
   private ringFilled = 0
   private readonly tumbling: { w: TumblingBinnedWindows; late: number }[]
@@ -131,6 +135,7 @@ export class VersionMonitor {
     this.sliding = new SlidingBinnedWindow({ size, features: cols, binsPerFeature: this.layout.slots })
     this.ring = new Uint16Array(size * cols)
     this.ringTimes = new Float64Array(size)
+    this.ringProbs = new Float64Array(size)
     this.tumbling = opts.drift.timeWindowsMs.map((widthMs) => ({
       w: new TumblingBinnedWindows({ widthMs, features: cols, binsPerFeature: this.layout.slots }),
       late: 0,
@@ -182,7 +187,7 @@ export class VersionMonitor {
     events: DriftEventRecord[],
   ): void {
     binEvent(this.layout, features, probability, this.scratch)
-    this.pushSliding(this.scratch, eventTime)
+    this.pushSliding(this.scratch, eventTime, probability)
     this.seq++
     for (const t of this.tumbling) {
       for (const closed of t.w.push(eventTime, this.scratch)) {
@@ -286,7 +291,8 @@ export class VersionMonitor {
     if (this.labelSeq % this.drift.evalEvery === 0) this.evaluateLabels(labelledAt, rows, events)
   }
 
-  private pushSliding(binned: Uint16Array, eventTime: number): void {
+  private pushSliding(binned: Uint16Array, eventTime: number, probability: number): void {
+    this.ringProbs[this.ringHead] = probability
     this.sliding.push(binned)
     const cols = this.layout.columns
     this.ring.set(binned, this.ringHead * cols)
@@ -307,6 +313,7 @@ export class VersionMonitor {
     const start = this.oldestTime(this.ringTimes, this.ringHead, this.ringFilled)
     const size = this.sliding.size
     this.windowRows('sliding', size, this.seq, start, now, stats, rows)
+    if (count >= this.drift.minWindow) this.estimateRows(size, start, now, rows)
     const window = {
       windowType: 'sliding' as const,
       windowWidth: size,
@@ -493,6 +500,48 @@ export class VersionMonitor {
     }
   }
 
+  /**
+   * Performance before the labels (confidence-based performance estimation, CBPE): with
+   * calibrated probabilities, an event served with probability p at threshold t is correct with
+   * probability p when p ≥ t (predicted positive) and 1 − p otherwise, so the window's expected
+   * confusion matrix is a sum of p's. Rows under monitor 'estimate' beside the realised
+   * 'performance' windows (which need labels). Blind to concept drift by construction: it trusts
+   * the probabilities. Summed oldest → newest, so a restored window gives the same bits.
+   */
+  private estimateRows(size: number, start: number, now: number, rows: WindowRow[]): void {
+    const n = this.ringFilled
+    const first = n < size ? 0 : this.ringHead
+    const t = this.threshold
+    let tp = 0
+    let fp = 0
+    let fn = 0
+    let tn = 0
+    let m = 0
+    for (let i = 0; i < n; i++) {
+      const p = this.ringProbs[(first + i) % size]!
+      if (!(p >= 0 && p <= 1)) continue
+      m++
+      if (p >= t) {
+        tp += p
+        fp += 1 - p
+      } else {
+        fn += p
+        tn += 1 - p
+      }
+    }
+    if (m === 0) return
+    const f1 = 2 * tp + fp + fn > 0 ? (2 * tp) / (2 * tp + fp + fn) : Number.NaN
+    const values: [string, number][] = [
+      ['estimated_accuracy', (tp + tn) / m],
+      ['estimated_f1', f1],
+      ['estimated_prevalence', (tp + fn) / m],
+      ['expected_accuracy', this.artifact.metrics.accuracy],
+    ]
+    for (const [metric, value] of values)
+      if (Number.isFinite(value))
+        rows.push(this.row('estimate', 'sliding', size, this.seq, start, now, m, '', metric, value))
+  }
+
   private row(
     monitor: WindowRow['monitor'],
     windowType: WindowType,
@@ -618,10 +667,12 @@ export class VersionMonitor {
     const first = n < size ? 0 : this.ringHead
     const ordered = new Uint16Array(n * cols)
     const times: number[] = []
+    const probs: number[] = []
     for (let i = 0; i < n; i++) {
       const slot = (first + i) % size
       ordered.set(this.ring.subarray(slot * cols, slot * cols + cols), i * cols)
       times.push(this.ringTimes[slot]!)
+      probs.push(this.ringProbs[slot]!)
     }
     const ln = this.labelFilled
     const lfirst = ln < size ? 0 : this.labelHead
@@ -650,6 +701,7 @@ export class VersionMonitor {
       labelSeq: this.labelSeq,
       ring: Buffer.from(ordered.buffer, ordered.byteOffset, ordered.byteLength).toString('base64'),
       times,
+      probs,
       labelRing,
       tumbling: this.tumbling.map((t) => {
         const open = t.w.open
@@ -676,8 +728,10 @@ export class VersionMonitor {
     const bytes = Buffer.from(s.ring, 'base64')
     const ordered = new Uint16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))
     // Re-pushing the window's contents in order rebuilds both the counts and the ring exactly.
+    // An older checkpoint has no probabilities: the estimate then counts those events as NaN
+    // (left out) until they slide out of the window.
     for (let i = 0; i < s.times.length; i++)
-      this.pushSliding(ordered.subarray(i * cols, i * cols + cols), s.times[i]!)
+      this.pushSliding(ordered.subarray(i * cols, i * cols + cols), s.times[i]!, s.probs?.[i] ?? Number.NaN)
     const lr = s.labelRing
     for (let i = 0; i < lr.labels.length; i++) {
       const h = this.labelHead
