@@ -1,6 +1,6 @@
 /**
- * Options of the local stack. Pure data: values come from the config module (or the CLI flags in
- * stack/cli.ts); nothing here reads the environment, so tests can run several stacks side by side.
+ * Options of the local stack. Pure data: values come from the config module (stack/config.ts);
+ * nothing here reads the environment, so tests can run several stacks side by side.
  */
 
 export type StackMode = 'auto' | 'native' | 'docker'
