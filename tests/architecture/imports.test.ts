@@ -67,7 +67,6 @@ describe('the import rule', () => {
   it('finds static, re-exported and dynamic imports', () => {
     const src = `import a from './a.ts'\nexport { b } from '../b.ts'\nconst c = await import('../../c.ts')\nimport './d.ts'`
     expect(importsOf(src).sort()).toEqual(['../../c.ts', '../b.ts', './a.ts', './d.ts'])
-    )
   })
 
   it('is kept by every source file', () => {
