@@ -510,7 +510,7 @@ export async function trainCandidates(data: Dataset, opts: TrainCandidatesOption
   featureNames.forEach((name, j) => {
     const column = new Float64Array(trainData.nRows)
     for (let r = 0; r < trainData.nRows; r++) column[r] = trainData.X[r * trainData.nFeatures + j]!
-    features[name] = buildReference(column, bins)
+    features[name] = buildReference(column, bins, { psiNull: true })
     fine[name] = buildReference(column, DRIFT_GRID_BINS.ks)
   })
 
@@ -528,7 +528,7 @@ export async function trainCandidates(data: Dataset, opts: TrainCandidatesOption
     threshold: best.threshold.threshold,
     reference: {
       features,
-      probability: buildReference(oof, bins),
+      probability: buildReference(oof, bins, { psiNull: true }),
       fine: { features: fine, probability: buildReference(oof, DRIFT_GRID_BINS.ks) },
     },
     metrics: {
