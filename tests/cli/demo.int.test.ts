@@ -44,6 +44,8 @@ afterAll(async () => {
 
 describe('npm run demo -- --once', () => {
   it('exits 0 with the loop closed and a report on stdout, logs in the file it names', () => {
+    // The report in the test log: what a person would have read.
+    console.log(once.stdout.slice(once.stdout.indexOf('== RiskStream demo report')))
     expect(once.code, `${once.stdout.slice(-4000)}\n${once.stderr.slice(-2000)}`).toBe(0)
     expect(once.stdout).toContain('the loop closed')
     expect(once.stdout).toContain('== RiskStream demo report')
