@@ -9,6 +9,8 @@
  *   alert.
  * - concept drift: the newest sliding performance window: recent vs expected accuracy and the
  *   concept detector's state (`concept_state`).
+ * - estimated performance: the newest window's accuracy and F1 estimated from the served
+ *   probabilities before labels arrive (CBPE; flagged `estimated`, never a verdict by itself).
  * - evidence: the window each verdict comes from, and the newest data_drift / concept_drift event
  *   the monitors raised for that version.
  * The version judged is the production version when the monitors have windows for it, else the
@@ -16,7 +18,13 @@
  * recorded their states carry no verdict: the report says so instead of guessing one.
  */
 import type { ApiContext } from './context.ts'
-import { type AlertRow, latestDriftVerdicts, latestPerformanceWindows, recentAlerts } from './queries.ts'
+import {
+  type AlertRow,
+  latestDriftVerdicts,
+  latestEstimateWindows,
+  latestPerformanceWindows,
+  recentAlerts,
+} from './queries.ts'
 
 const PROBABILITY = '__probability'
 type State = 'ok' | 'pending' | 'alert'
@@ -75,6 +83,14 @@ export interface DriftReport {
     labels: number | null
     window_end: number | null
     last_event: EventEvidence | null
+    /** Performance estimated from the served probabilities (no labels needed); null before any window. */
+    estimated: {
+      accuracy: number | null
+      f1: number | null
+      expected_accuracy: number | null
+      events: number
+      window_end: number
+    } | null
   }
   retraining_recommended: boolean
   reason: string
@@ -98,10 +114,11 @@ function evidence(alerts: AlertRow[], version: number | null): EventEvidence | n
 
 export async function driftReport(ctx: ApiContext): Promise<DriftReport> {
   const { config } = ctx
-  const [prod, verdicts, perfRows, dataEvents, conceptEvents] = await Promise.all([
+  const [prod, verdicts, perfRows, estimates, dataEvents, conceptEvents] = await Promise.all([
     ctx.registry.production(ctx.modelName),
     latestDriftVerdicts(ctx.reader, ctx.modelName),
     latestPerformanceWindows(ctx.reader, ctx.modelName),
+    latestEstimateWindows(ctx.reader, ctx.modelName),
     recentAlerts(ctx.reader, ctx.modelName, { limit: 20, kind: 'data_drift' }),
     recentAlerts(ctx.reader, ctx.modelName, { limit: 20, kind: 'concept_drift' }),
   ])
@@ -156,6 +173,7 @@ export async function driftReport(ctx: ApiContext): Promise<DriftReport> {
   const labels = m.labels ?? perf?.window_size ?? null
   const conceptState = stateOf(m.concept_state)
   const conceptVerdict = conceptState ?? 'no_verdict'
+  const est = estimates.find((r) => r.model_version === version)
 
   const reasons: string[] = []
   if (dataVerdict === 'alert') {
@@ -196,6 +214,15 @@ export async function driftReport(ctx: ApiContext): Promise<DriftReport> {
       labels,
       window_end: perf?.window_end ?? null,
       last_event: evidence(conceptEvents.alerts, version),
+      estimated: est
+        ? {
+            accuracy: est.metrics.estimated_accuracy ?? null,
+            f1: est.metrics.estimated_f1 ?? null,
+            expected_accuracy: est.metrics.expected_accuracy ?? null,
+            events: est.window_size,
+            window_end: est.window_end,
+          }
+        : null,
     },
     retraining_recommended: reasons.length > 0,
     reason:

