@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { type ClickHouseClient, createClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import type { Config } from '../config/index.ts'
+import { RiskStreamError } from '../errors/index.ts'
 
 export type { ClickHouseClient } from '@clickhouse/client'
 
@@ -49,6 +50,12 @@ export function createClickHouse(
     output_format_json_quote_64bit_integers: 0 as const,
   }
   if (ch.url) {
+    // Fails closed: the API never falls back to the read-write user.
+    if (options.readOnly && !ch.api.username)
+      throw new RiskStreamError(
+        'CONFIG_INVALID',
+        'CLICKHOUSE_API_USER is required with CLICKHOUSE_URL (the API reads as a read-only user)',
+      )
     const creds = options.readOnly ? ch.api : { username: ch.username, password: ch.password }
     return createClient({
       url: ch.url,
