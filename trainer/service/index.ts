@@ -16,6 +16,12 @@
  * NOT awaited inside the batch handler (a run outlasts the consumer session timeout); an
  * accepted trigger whose run never finished (crash) is picked up again on start.
  *
+ * Labels before a drift retrain: a run triggered by drift first waits (up to
+ * `postDrift.maxWaitMs`) until `postDrift.labels` more labelled outcomes have arrived than at
+ * the trigger. The run holds out its newest labelled rows as the out-of-time test and trains
+ * on the older ones, so without post-drift labels on both sides it would be a model of the old
+ * population judged on the new one, and the promotion test could not see what it learned.
+ *
  * Single flight and cooldown: runs are queued on one promise chain; an automatic trigger that
  * arrives while a run is queued/running, or within RETRAIN_COOLDOWN_MS of the last run's
  * start, is recorded as coalesced/cooldown — a burst of drift events causes one retrain.
@@ -71,6 +77,10 @@ export interface Trigger {
   source?: { topic: string; partition: number; offset: string }
 }
 
+/** Defaults of TrainerServiceOptions.postDrift. */
+export const POST_DRIFT_LABELS = 1000
+export const POST_DRIFT_MAX_WAIT_MS = 120_000
+
 export interface TrainerServiceOptions {
   /** Passed to every trainOnce (tests use fewer families / a small budget). */
   train?: Pick<TrainOnceOptions, 'families' | 'budget' | 'folds' | 'includeStreamed' | 'inWorker'>
@@ -79,6 +89,11 @@ export interface TrainerServiceOptions {
   registry?: ModelRegistry
   /** How long stop() waits for a running training (default 120 s). */
   stopTimeoutMs?: number
+  /**
+   * Labelled outcomes a drift-triggered run waits for beyond those present at the trigger
+   * (default POST_DRIFT_LABELS), and for how long at most (default POST_DRIFT_MAX_WAIT_MS).
+   */
+  postDrift?: { labels?: number; maxWaitMs?: number; pollMs?: number }
 }
 
 export interface TrainerService extends Service {
@@ -160,7 +175,33 @@ export function createTrainerService(deps: TrainerDeps, options: TrainerServiceO
     })
   }
 
+  const postDriftLabels = options.postDrift?.labels ?? POST_DRIFT_LABELS
+  const postDriftWaitMs = options.postDrift?.maxWaitMs ?? POST_DRIFT_MAX_WAIT_MS
+  const postDriftPollMs = options.postDrift?.pollMs ?? 1000
+  /** Labelled count when each accepted drift trigger was decided. */
+  const labelledAtTrigger = new Map<string, number>()
+
+  async function waitForPostDriftLabels(t: Trigger): Promise<void> {
+    const base = labelledAtTrigger.get(t.id)
+    labelledAtTrigger.delete(t.id)
+    if (t.kind !== 'drift' || postDriftLabels <= 0 || base === undefined) return
+    const deadline = Date.now() + postDriftWaitMs
+    let n = base
+    while (!stopping && Date.now() < deadline) {
+      n = await countLabelled(ch).catch(() => n)
+      if (n - base >= postDriftLabels) break
+      await new Promise((r) => setTimeout(r, postDriftPollMs).unref())
+    }
+    log.info(
+      { trigger: t.id, newLabels: n - base, wanted: postDriftLabels },
+      n - base >= postDriftLabels
+        ? 'post-drift labels arrived'
+        : 'post-drift labels: training with what arrived',
+    )
+  }
+
   async function execute(t: Trigger, runId: string): Promise<void> {
+    await waitForPostDriftLabels(t)
     stats.runs++
     if (t.kind !== 'manual') lastRunAt = Date.now()
     await publishResult({
@@ -252,6 +293,8 @@ export function createTrainerService(deps: TrainerDeps, options: TrainerServiceO
     // Durable before the caller commits the trigger's offset.
     await recordDecision(ch, t, decision, runId, detail || t.reason)
     if (decision === 'accepted') {
+      if (t.kind === 'drift' && postDriftLabels > 0)
+        labelledAtTrigger.set(t.id, await countLabelled(ch).catch(() => 0))
       stats.accepted++
       if (automatic) lastRunAt = Date.now() // the cooldown starts at acceptance, not when the queue reaches it
       enqueue(t, runId)

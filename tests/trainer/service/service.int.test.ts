@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { queryRows } from '../../../lib/clickhouse/index.ts'
+import { loadPima } from '../../../lib/data/pima.ts'
 import { readToEnd } from '../../../lib/kafka/index.ts'
 import { createRegistry, type ModelRegistry } from '../../../lib/registry/index.ts'
 import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
@@ -52,6 +53,54 @@ async function results(): Promise<RetrainResultRecord[]> {
   return out
 }
 
+/** n labelled, scored requests (features borrowed from the Pima rows) in ClickHouse. */
+async function insertLabelled(n: number) {
+  const pima = loadPima(deps.config.data.pimaCsvPath)
+  const ts = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
+  const t0 = Date.now() - 60_000
+  const reqs = Array.from({ length: n }, () => uniqueId('req-'))
+  await deps.clickhouse.insert({
+    table: 'predictions',
+    format: 'JSONEachRow',
+    values: reqs.map((id, i) => {
+      const v = pima.rows[i]!
+      return {
+        request_id: id,
+        patient_id: id,
+        model_name: deps.config.model.name,
+        model_version: 1,
+        probability: 0.5,
+        label: 0,
+        threshold: 0.5,
+        event_time: ts(t0 + i),
+        scored_at: ts(t0 + i),
+        pregnancies: v.pregnancies,
+        glucose: v.glucose,
+        blood_pressure: v.bloodPressure,
+        skin_thickness: v.skinThickness,
+        insulin: v.insulin,
+        bmi: v.bmi,
+        diabetes_pedigree_function: v.diabetesPedigreeFunction,
+        age: v.age,
+        kafka_partition: 0,
+        kafka_offset: i,
+      }
+    }),
+  })
+  await deps.clickhouse.insert({
+    table: 'outcomes',
+    format: 'JSONEachRow',
+    values: reqs.map((id, i) => ({
+      request_id: id,
+      outcome: pima.labels[i]!,
+      labelled_at: ts(t0 + i + 1),
+      source: 'test',
+      kafka_partition: 0,
+      kafka_offset: i,
+    })),
+  })
+}
+
 async function decisions(triggerIds: string[]) {
   return queryRows<{ trigger_id: string; decision: string }>(
     deps.clickhouse,
@@ -71,7 +120,13 @@ beforeAll(async () => {
   registry = createRegistry(deps)
   // An initial production model, trained before the service exists (so it is no trigger's run).
   await trainOnce(deps, { ...QUICK, trigger: 'test', reason: 'initial', registry })
-  service = createTrainerService(deps, { train: QUICK, registry, pollIntervalMs: 0 })
+  // A drift-triggered run waits for 40 new labelled outcomes (and only for them: no time-out here).
+  service = createTrainerService(deps, {
+    train: QUICK,
+    registry,
+    pollIntervalMs: 0,
+    postDrift: { labels: 40, maxWaitMs: 3_600_000, pollMs: 200 },
+  })
   await service.start()
 })
 
@@ -90,6 +145,9 @@ describe('trainer service', () => {
       timeoutMs: 60_000,
       message: 'three decisions',
     })
+    // accepted, but waiting for post-drift labels: nothing has trained yet
+    expect(service.stats.runs).toBe(0)
+    await insertLabelled(40)
     await service.idle()
     const finals = await waitFor(
       async () => {
