@@ -7,8 +7,6 @@
  * Recent ids are held in memory (bounded, oldest evicted); older ones are found in the
  * predictions table (the monitors' raw sink), compared by the same payload digest.
  */
-import { createHash } from 'node:crypto'
-import { FEATURES } from '../lib/features/index.ts'
 
 export interface StoredPrediction {
   request_id: string
@@ -20,17 +18,7 @@ export interface StoredPrediction {
   scored_at: number
 }
 
-export interface PayloadFields {
-  patientId: string
-  eventTime: number
-  [feature: string]: unknown
-}
-
-/** Digest of what a requestId stands for. */
-export function payloadDigest(p: PayloadFields): string {
-  const parts = [p.patientId, String(p.eventTime), ...FEATURES.map((f) => String(p[f] ?? null))]
-  return createHash('sha256').update(parts.join('\u0000')).digest('hex')
-}
+export { payloadDigest } from '../lib/events/idempotency.ts'
 
 export interface IdempotencyStore {
   get(requestId: string): { digest: string; answer: StoredPrediction } | undefined

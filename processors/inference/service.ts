@@ -26,6 +26,7 @@
 import type { ConsumerConfig, Message, Producer } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { RiskStreamError } from '../../lib/errors/index.ts'
+import { payloadDigest, RecentRequests } from '../../lib/events/idempotency.ts'
 import { BatchSender } from '../../lib/kafka/batcher.ts'
 import {
   createStreamConsumer,
@@ -116,6 +117,8 @@ export function createInferenceService(deps: Deps, options: InferenceOptions = {
   const metricsRegistry = options.metricsRegistry ?? new Registry()
   const metrics = createInferenceMetrics(metricsRegistry)
   const signer = signerFor(config)
+  /** Recent request ids and their payload digests (lib/events/idempotency.ts). */
+  const recent = new RecentRequests()
   const loadArtifact: ArtifactLoader =
     options.loadArtifact ??
     ((event) => createRegistry({ serde, topics, producer, clickhouse: deps.clickhouse }).loadArtifact(event))
@@ -169,6 +172,14 @@ export function createInferenceService(deps: Deps, options: InferenceOptions = {
         continue
       const error = validateRequest(r.value, domain)
       if (error) rejections.push({ record: r, error })
+      else if (recent.check(r.value.requestId, payloadDigest(r.value)) === 'conflict')
+        // A requestId already scored here with another payload: never a second, different prediction.
+        rejections.push({
+          record: r,
+          error: new RiskStreamError('IDEMPOTENCY_CONFLICT', 'requestId reused with another payload', {
+            details: { issues: [{ feature: 'requestId', rule: 'conflict' }] },
+          }),
+        })
       else valid.push(r)
     }
 

@@ -19,8 +19,9 @@
 
 import type { Consumer, ConsumerConfig } from 'kafkajs'
 import { queryRows } from '../../lib/clickhouse/index.ts'
-import { type RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
+import { RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
 import { checkDomain, type DomainContext, outcomeIssues, predictionIssues } from '../../lib/events/domain.ts'
+import { payloadDigest, RecentRequests } from '../../lib/events/idempotency.ts'
 import {
   type BatchContext,
   createStreamConsumer,
@@ -88,6 +89,8 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
       return stored ? decodeArtifact(stored.bytes, stored.sha256) : null
     })
   const skew = config.events
+  /** Recent prediction request ids and their payload digests (lib/events/idempotency.ts). */
+  const recent = new RecentRequests()
   const domain = (): DomainContext => ({ now: Date.now(), skew })
   const engine = new MonitorEngine({
     modelName,
@@ -272,9 +275,18 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
     const d = domain()
     const outcomes = records[0]?.topic === topics.outcomes
     for (const r of records) {
-      const error: RiskStreamError | null = outcomes
+      let error: RiskStreamError | null = outcomes
         ? checkDomain('outcome', outcomeIssues, r.value as OutcomeEvent, d)
         : checkDomain('prediction', predictionIssues, r.value as PredictionEvent, d)
+      // A requestId reused with another payload must not overwrite the earlier prediction row
+      // (or its label join); a redelivery carries the same payload and passes.
+      if (!error && !outcomes) {
+        const p = r.value as PredictionEvent
+        if (recent.check(p.requestId, payloadDigest(p)) === 'conflict')
+          error = new RiskStreamError('IDEMPOTENCY_CONFLICT', 'requestId reused with another payload', {
+            details: { issues: [{ field: 'requestId', rule: 'conflict' }] },
+          })
+      }
       if (error) rejected.push({ record: r, error })
       else ok.push(r)
     }

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../api/app.ts'
-import { queryRows } from '../../lib/clickhouse/index.ts'
+import { createClickHouse, queryRows } from '../../lib/clickhouse/index.ts'
 import { readOnlyClickHouse } from '../../lib/clickhouse/readonly.ts'
 import { configWith } from '../../lib/config/index.ts'
 import { closeDeps } from '../../lib/runtime/index.ts'
@@ -64,6 +64,14 @@ describe('closed by default', () => {
       headers: { 'x-api-key': ADMIN },
     })
     expect(promote.statusCode).toBe(200)
+  })
+
+  it('with a ClickHouse server and no read-only user, the API reader refuses to start', () => {
+    const c = configWith({ CLICKHOUSE_URL: 'http://127.0.0.1:1' })
+    expect(() => createClickHouse(c, { readOnly: true })).toThrow(/CLICKHOUSE_API_USER is required/)
+    expect(() =>
+      configWith({ CLICKHOUSE_URL: 'http://127.0.0.1:1', CLICKHOUSE_API_USER: 'default' }),
+    ).toThrow(/must not be CLICKHOUSE_USER/)
   })
 
   it('the chDB reader refuses writes: readonly=1 per query, insert/command refused', async () => {

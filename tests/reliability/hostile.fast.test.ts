@@ -8,8 +8,8 @@
  *    without a key, promote with a scoring key, and 50 retrain triggers in a row (a reused
  *    requestId with another payload → 409 is in tests/api/security.int.test.ts);
  *  - clinical.prediction-requests: the same bad event times, truncated Avro, schema ids −1, 0
- *    and 2³¹−1, a 600 KB notes field, and a valid request carrying an outsider's
- *    `riskstream-scored-by: api` header;
+ *    and 2³¹−1, a 600 KB notes field, another request's requestId with another payload, and a
+ *    valid request carrying an outsider's `riskstream-scored-by: api` header;
  *  - clinical.outcomes: outcome 300, a labelledAt of 8.64e15, truncated Avro;
  *  - mlops.predictions: an event time of 8.64e15, probability 1.5 with label 7;
  *  - mlops.model-versions: a forged signature, no signature, a replayed (older) sequence, a gzip
@@ -168,6 +168,19 @@ describe('hostile input', () => {
       enc(topics.requests, req('h-600kb', { notes: 'n'.repeat(600 * 1024) })),
       'VALIDATION_FAILED',
     )
+    // Another request's id with another payload, on that request's partition once inference
+    // scored the original: dead-lettered, the original prediction stays.
+    await waitFor(async () => (await committed(admin, r.groups.inference, topics.requests)) >= 50, {
+      timeoutMs: 60_000,
+      message: 'inference to score the first requests',
+    })
+    const reusedId = `${runId}-5`
+    expectedRequests.set(reusedId, 'IDEMPOTENCY_CONFLICT')
+    requestMsgs.push({
+      key: reusedId,
+      value: enc(topics.requests, req(reusedId, { patientId: 'someone-else', glucose: 333 })),
+      partition: 5 % partitions,
+    })
     // An outsider's scored-by header (no MAC): ignored, the request is scored.
     addReq(`outsider-${runId}`, enc(topics.requests, req(`outsider-${runId}`)), null, {
       'riskstream-scored-by': 'api',
@@ -320,6 +333,7 @@ describe('hostile input', () => {
          (SELECT count() FROM predictions FINAL WHERE startsWith(request_id, {a:String})) AS load1,
          (SELECT count() FROM predictions FINAL WHERE startsWith(request_id, {b:String})) AS load2,
          (SELECT count() FROM predictions FINAL WHERE request_id = {o:String}) AS outsider,
+         (SELECT any(patient_id) FROM predictions FINAL WHERE request_id = {reused:String}) AS reusedPatient,
          (SELECT groupUniqArray(model_version) FROM predictions FINAL) AS versions,
          (SELECT max(window_id) FROM monitor_windows FINAL WHERE window_type = 'sliding') AS lastWindow,
          (SELECT count() FROM predictions FINAL WHERE toUnixTimestamp64Milli(event_time) > {future:Int64}) AS future`,
@@ -327,6 +341,7 @@ describe('hostile input', () => {
         a: `${runId}-`,
         b: `${runId2}-`,
         o: `outsider-${runId}`,
+        reused: reusedId,
         future: attackDoneAt + 3_600_000,
       },
     )
@@ -368,8 +383,10 @@ describe('hostile input', () => {
       [
         '15b',
         `prediction-requests: ${requestMsgs.length} hostile records`,
-        requestsOk && Number(counts!.outsider) === 1,
-        `DLQ ${dlqRequests.length} (${[...new Set(dlqRequests.map((m) => m.headers[DLQ_HEADERS.reason]))].join(', ')}); outsider scored-by header ignored, scored ${counts!.outsider}×`,
+        requestsOk &&
+          Number(counts!.outsider) === 1 &&
+          String(counts!.reusedPatient) === requestEvent(runId, 5).patientId,
+        `DLQ ${dlqRequests.length} (${[...new Set(dlqRequests.map((m) => m.headers[DLQ_HEADERS.reason]))].join(', ')}); outsider scored-by header ignored, scored ${counts!.outsider}×; reused requestId → IDEMPOTENCY_CONFLICT, original prediction kept`,
       ],
       ['15c', `outcomes: ${outcomeMsgs.length} hostile records`, outcomesOk, `DLQ ${dlqOutcomes.length}`],
       [
@@ -431,6 +448,7 @@ describe('hostile input', () => {
     expect(reasonsOf(dlqPredictions)).toEqual(predictionMsgs.map((m) => `${m.key}:VALIDATION_FAILED`).sort())
     expect(await written(admin, topics.dlq.predictions)).toBe(predictionMsgs.length)
     expect(Number(counts!.outsider)).toBe(1)
+    expect(String(counts!.reusedPatient)).toBe(requestEvent(runId, 5).patientId)
     expect(versionRefusals).toBe(versionMsgs.length)
     expect(servedVersion).toBe(1)
     expect(counts!.versions).toEqual([1])
