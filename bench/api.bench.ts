@@ -49,6 +49,8 @@ const config = configWith({
   LOG_LEVEL: 'warn',
   MODEL_NAME: 'bench-api',
   API_KEYS: KEY,
+  // The read routes are measured without a key, as before reads were closed by default.
+  API_READ_OPEN: 'true',
   API_RATE_LIMIT_MAX: '1000000',
 })
 const deps = await createDeps(config, { clientId: 'riskstream-bench' })
