@@ -1,5 +1,6 @@
 import type { Admin, ITopicConfig } from 'kafkajs'
 import type { Config } from '../config/index.ts'
+import { getLogger } from '../log/index.ts'
 
 /** Logical topic names; the configured prefix is put in front of each. */
 export const TOPIC_BASES = {
@@ -102,10 +103,16 @@ export async function ensureTopics(admin: Admin, config: TopicConfig, timeoutMs 
   const specs = topicSpecs(config)
   const initial = new Set(await admin.listTopics())
   const created = specs.filter((t) => !initial.has(t.topic))
+  // A broker that refuses DescribeConfigs/AlterConfigs (ACLs) must not stop start-up: say so.
   await enforceDlqRetention(
     admin,
     config,
     specs.filter((t) => initial.has(t.topic) && t.topic.endsWith('.dlq')).map((t) => t.topic),
+  ).catch((err: unknown) =>
+    getLogger('kafka').warn(
+      { err: (err as Error).message },
+      'could not set retention.ms on existing DLQ topics; set it by hand (DLQ_RETENTION_MS)',
+    ),
   )
   if (created.length === 0) return []
   let missing = created
