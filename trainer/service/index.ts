@@ -246,7 +246,20 @@ export function createTrainerService(deps: TrainerDeps, options: TrainerServiceO
       version: result?.version ?? null,
       reasons: result?.gate.reasons ?? [],
       error: error ? error.message : null,
-      metricsJson: result ? JSON.stringify({ ...result.metrics, family: result.family }) : '{}',
+      metricsJson: result
+        ? JSON.stringify({
+            ...result.metrics,
+            family: result.family,
+            estimate: result.estimate.kind,
+            promotion: {
+              decision: result.promotion.decision,
+              test: result.promotion.test?.name ?? null,
+              z: result.promotion.test?.z ?? null,
+              pValue: result.promotion.test?.pValue ?? null,
+              rows: result.promotion.rows,
+            },
+          })
+        : '{}',
     })
     log.info({ runId, trigger: t.kind, status, version: result?.version }, 'retrain finished')
   }
