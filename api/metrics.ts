@@ -18,7 +18,7 @@ export interface ApiMetrics {
 export function createApiMetrics(options: { defaultMetrics?: boolean } = {}): ApiMetrics {
   const registry = new Registry()
   // Process metrics once per process: with several registries they would be duplicated.
-  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'riskstream_api_' })
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry })
   const registers = [registry]
   return {
     registry,

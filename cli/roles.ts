@@ -4,6 +4,7 @@
  * the API last (it reports the others' readiness). Shutdown runs in reverse.
  */
 import { Registry } from 'prom-client'
+import { createMetricsService } from '../lib/metrics/index.ts'
 import type { Deps, Service } from '../lib/runtime/index.ts'
 import { createInferenceService } from '../processors/inference/index.ts'
 import { createMonitorService } from '../processors/monitors/index.ts'
@@ -27,6 +28,10 @@ export async function startRoles(
   const metrics = options.metrics ?? new Registry()
   const started: Service[] = []
   const ordered = ROLES.filter((r) => roles.includes(r))
+  // Prometheus metrics of these roles, served on METRICS_PORT (when set) from before the first
+  // role starts, so a scrape sees the lag start-up works off: lib/metrics.
+  const observed = createMetricsService(deps, ordered, metrics)
+  await observed.start()
   try {
     for (const role of ordered) {
       const service = await createRole(deps, role, metrics, options)
@@ -34,9 +39,10 @@ export async function startRoles(
       started.push(service)
       options.say?.(`${role}: started`)
     }
+    started.push(observed) // listed last, so stopped first
     return started
   } catch (err) {
-    for (const s of started.reverse()) await s.stop().catch(() => {})
+    for (const s of [...started.reverse(), observed]) await s.stop().catch(() => {})
     throw err
   }
 }
@@ -56,7 +62,8 @@ async function createRole(
       return createInferenceService(deps, { metricsRegistry: metrics })
     case 'api': {
       const { createApiService } = await import('../api/index.ts')
-      return createApiService({ ...deps, metricsRegistries: [metrics] })
+      // The process metrics (process_*, nodejs_*) are on the shared registry already.
+      return createApiService({ ...deps, metricsRegistries: [metrics] }, { defaultMetrics: false })
     }
   }
 }

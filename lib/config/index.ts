@@ -113,6 +113,8 @@ export interface Config {
     /** API_CACHE_TTL_MS: read routes may answer this old; 0 = every read goes to ClickHouse. */
     cacheTtlMs: number
   }
+  /** The /metrics server of `riskstream run` (lib/metrics); no port = no server. */
+  metrics: { host: string; port?: number }
 }
 
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true, strict: false })
@@ -276,6 +278,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
       rateLimitWindowMs: env.API_RATE_LIMIT_WINDOW_MS,
       cacheTtlMs: env.API_CACHE_TTL_MS,
     },
+    metrics: { host: env.METRICS_HOST, port: env.METRICS_PORT },
   }
   return deepFreeze(config)
 }

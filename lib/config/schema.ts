@@ -166,6 +166,16 @@ export const EnvSchema = T.Object(
     ),
     API_RATE_LIMIT_WINDOW_MS: int(60000, 1000, 3600000, 'Rate-limit window'),
     API_CACHE_TTL_MS: int(1000, 0, 60000, 'How long (ms) read routes reuse a ClickHouse read; 0 = no cache'),
+
+    // Prometheus metrics (lib/metrics, docs/observability.md)
+    METRICS_HOST: str('127.0.0.1', 'Listen address of the /metrics server of `riskstream run`'),
+    METRICS_PORT: T.Optional(
+      T.Integer({
+        minimum: 0,
+        maximum: 65535,
+        description: 'Port of the /metrics server of `riskstream run` (unset = no server; 0 = any free port)',
+      }),
+    ),
   },
   { additionalProperties: false },
 )

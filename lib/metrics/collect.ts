@@ -1,0 +1,382 @@
+/**
+ * The metrics of the roles that run in a process, read when Prometheus scrapes: the newest
+ * window statistics the monitors wrote (drift, data quality, realised and estimated
+ * performance), dead letters by topic and reason, finished retrain runs, and the consumer lag of
+ * the process's consumer groups. The monitors and the trainer keep their state in ClickHouse and
+ * Kafka, so reading it there gives the same numbers the API and the dashboard show, in any
+ * process layout, without a hook in the hot path.
+ *
+ * Each source is read at most once per scrape (a scrape reads every metric of the registry; the
+ * first one triggers the read, the others reuse it). A failed read leaves the previous values,
+ * counts `riskstream_metrics_collector_errors_total{collector}` and never fails the scrape.
+ */
+import type { Admin, Kafka } from 'kafkajs'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client'
+import { type ClickHouseClient, queryRows } from '../clickhouse/index.ts'
+import type { Config } from '../config/index.ts'
+import type { Logger } from '../log/index.ts'
+import { METRIC, windowLabel } from './names.ts'
+
+export interface RoleMetricsDeps {
+  config: Readonly<Config>
+  kafka: Kafka
+  clickhouse?: ClickHouseClient
+  log: Logger
+}
+
+export interface RoleMetrics {
+  registry: Registry
+  /** Disconnects the admin client used for consumer lag. */
+  close(): Promise<void>
+}
+
+/** Consumer-group name prefixes of each role (see the roles' services). */
+export function roleGroupPrefixes(prefix: string, roles: readonly string[]): string[] {
+  const out: string[] = []
+  if (roles.includes('monitors')) out.push(`${prefix}riskstream-monitor`)
+  if (roles.includes('inference')) out.push(`${prefix}riskstream-inference-`)
+  if (roles.includes('trainer')) out.push(`${prefix}riskstream-trainer`)
+  return out
+}
+
+/** Registers the process metrics (standard names, once per registry). */
+export function registerProcessMetrics(registry: Registry): void {
+  if (registry.getSingleMetric('process_cpu_user_seconds_total')) return
+  collectDefaultMetrics({ register: registry })
+}
+
+/** Reuses a metric already registered under `name` (two callers, one registry). */
+function reuse<T>(registry: Registry, name: string, make: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make()
+}
+
+/** One read shared by every metric collected within `ttlMs` (one scrape). */
+function once(ttlMs: number, read: () => Promise<void>): () => Promise<void> {
+  let last = 0
+  let pending: Promise<void> | undefined
+  return () => {
+    if (pending) return pending
+    if (Date.now() - last < ttlMs) return Promise.resolve()
+    pending = read().finally(() => {
+      last = Date.now()
+      pending = undefined
+    })
+    return pending
+  }
+}
+
+interface WindowRow {
+  model_version: number
+  monitor: string
+  window_type: string
+  window_width: string | number
+  subject: string
+  metric: string
+  value: number
+}
+
+const DRIFT_METRICS: Record<string, keyof typeof METRIC> = {
+  psi: 'driftPsi',
+  ks: 'driftKs',
+  psi_threshold: 'driftPsiThreshold',
+  psi_state: 'driftState',
+}
+const QUALITY_METRICS: Record<string, keyof typeof METRIC> = {
+  missing_rate: 'featureMissingRatio',
+  out_of_range_count: 'featureOutOfRange',
+}
+const PERFORMANCE_METRICS: Record<string, keyof typeof METRIC> = {
+  accuracy: 'accuracy',
+  f1: 'f1',
+  roc_auc: 'rocAuc',
+  brier: 'brier',
+  precision: 'precision',
+  recall: 'recall',
+  labels: 'labelledRecords',
+  expected_accuracy: 'expectedAccuracy',
+  accuracy_drop: 'accuracyDrop',
+  estimated_accuracy: 'estimatedAccuracy',
+  estimated_f1: 'estimatedF1',
+}
+
+/**
+ * Registers the metrics of `roles` (names from lib/metrics/names.ts) and the process metrics on
+ * `registry`. ClickHouse-backed metrics need `deps.clickhouse`; lag needs only Kafka.
+ */
+export function createRoleMetrics(
+  deps: RoleMetricsDeps,
+  roles: readonly string[],
+  registry: Registry,
+): RoleMetrics {
+  registerProcessMetrics(registry)
+  const registers = [registry]
+  const model = deps.config.model.name
+  const errors = reuse(
+    registry,
+    METRIC.collectorErrors,
+    () =>
+      new Counter({
+        name: METRIC.collectorErrors,
+        help: 'Failed reads of a metrics source (the previous values are kept)',
+        labelNames: ['collector'],
+        registers,
+      }),
+  )
+  const guarded = (collector: string, read: () => Promise<void>) => async () => {
+    try {
+      await read()
+    } catch (err) {
+      errors.inc({ collector })
+      deps.log.debug({ err, collector }, 'metrics read failed')
+    }
+  }
+  let admin: Admin | undefined
+
+  const ch = deps.clickhouse
+  if (ch && roles.includes('monitors')) {
+    // Window statistics: one gauge per statistic, all filled by the same read.
+    const gauges = new Map<keyof typeof METRIC, Gauge>()
+    const gauge = (key: keyof typeof METRIC, help: string, labelNames: string[]) => {
+      const g = reuse(
+        registry,
+        METRIC[key],
+        () =>
+          new Gauge({
+            name: METRIC[key],
+            help,
+            labelNames,
+            registers,
+            collect: () => readWindows(),
+          }),
+      )
+      gauges.set(key, g)
+    }
+    const featureLabels = ['model', 'version', 'feature', 'window']
+    const modelLabels = ['model', 'version', 'window']
+    gauge('driftPsi', 'PSI of a feature against the reference, newest window', featureLabels)
+    gauge('driftKs', 'Kolmogorov-Smirnov statistic of a feature, newest window', featureLabels)
+    gauge('driftPsiThreshold', 'Calibrated PSI alarm threshold of a feature (sliding window)', featureLabels)
+    gauge('driftState', 'Drift detector state of a feature: 0 ok, 1 pending, 2 alert', featureLabels)
+    gauge('featureMissingRatio', 'Share of requests missing the feature, newest window', featureLabels)
+    gauge('featureOutOfRange', 'Values outside the feature domain, newest window', featureLabels)
+    gauge('windowRecords', 'Predictions in the newest window', modelLabels)
+    gauge('accuracy', 'Realised accuracy on labelled predictions, newest window', modelLabels)
+    gauge('f1', 'Realised F1 on labelled predictions, newest window', modelLabels)
+    gauge('rocAuc', 'Realised ROC-AUC on labelled predictions, newest window', modelLabels)
+    gauge('brier', 'Brier score on labelled predictions, newest window', modelLabels)
+    gauge('precision', 'Realised precision, newest window', modelLabels)
+    gauge('recall', 'Realised recall, newest window', modelLabels)
+    gauge('labelledRecords', 'Labelled predictions in the newest performance window', modelLabels)
+    gauge('expectedAccuracy', 'Validation accuracy of the served artifact', modelLabels)
+    gauge('accuracyDrop', 'Validation accuracy minus realised accuracy, newest window', modelLabels)
+    gauge('estimatedAccuracy', 'Accuracy estimated from the probabilities (CBPE), before labels', modelLabels)
+    gauge('estimatedF1', 'F1 estimated from the probabilities (CBPE), before labels', modelLabels)
+
+    const readWindows = once(
+      500,
+      guarded('monitor_windows', async () => {
+        const rows = await queryRows<WindowRow>(
+          ch,
+          `SELECT model_version, monitor, window_type, window_width, subject, metric,
+                  argMax(value, (window_id, written_at)) AS value
+             FROM monitor_windows
+            WHERE model_name = {model:String}
+              AND monitor IN ('drift', 'quality', 'performance', 'estimate')
+              AND window_end >= (SELECT max(window_end) FROM monitor_windows WHERE model_name = {model:String}) - INTERVAL 1 DAY
+            GROUP BY model_version, monitor, window_type, window_width, subject, metric`,
+          { model },
+        )
+        for (const g of gauges.values()) g.reset()
+        for (const r of rows) {
+          const window = windowLabel(r.window_type, Number(r.window_width))
+          const version = String(r.model_version)
+          const value = Number(r.value)
+          if (r.monitor === 'drift' || (r.monitor === 'quality' && r.subject !== '')) {
+            const key = (r.monitor === 'drift' ? DRIFT_METRICS : QUALITY_METRICS)[r.metric]
+            if (key) gauges.get(key)?.set({ model, version, feature: r.subject, window }, value)
+          } else if (r.monitor === 'quality') {
+            if (r.metric === 'volume') gauges.get('windowRecords')?.set({ model, version, window }, value)
+          } else {
+            const key = PERFORMANCE_METRICS[r.metric]
+            if (key) gauges.get(key)?.set({ model, version, window }, value)
+          }
+        }
+      }),
+    )
+
+    // Dead letters: the monitors' DLQ sink writes one row per record of every <topic>.dlq.
+    const dlq: Counter<'topic' | 'reason'> = reuse(
+      registry,
+      METRIC.dlqRecords,
+      () =>
+        new Counter({
+          name: METRIC.dlqRecords,
+          help: 'Dead-lettered records by source topic and reason code',
+          labelNames: ['topic', 'reason'],
+          registers,
+          collect: () => readDlq(),
+        }),
+    )
+    const readDlq = once(
+      500,
+      guarded('dlq_records', async () => {
+        const rows = await queryRows<{ source_topic: string; reason: string; n: string | number }>(
+          ch,
+          `SELECT source_topic, reason, count() AS n FROM dlq_records FINAL
+            WHERE startsWith(source_topic, {prefix:String}) GROUP BY source_topic, reason`,
+          { prefix: deps.config.topics.prefix },
+        )
+        dlq.reset()
+        for (const r of rows) dlq.inc({ topic: r.source_topic, reason: r.reason }, Number(r.n))
+      }),
+    )
+  }
+
+  if (ch && roles.includes('trainer')) {
+    const labelNames = ['model', 'trigger', 'outcome']
+    const seen = new Set<string>()
+    const runs: Counter<string> = reuse(
+      registry,
+      METRIC.retrainRuns,
+      () =>
+        new Counter({
+          name: METRIC.retrainRuns,
+          help: 'Finished training runs by trigger and outcome (succeeded, rejected, failed)',
+          labelNames,
+          registers,
+          collect: () => readRuns(),
+        }),
+    )
+    const duration: Histogram<string> = reuse(
+      registry,
+      METRIC.retrainDuration,
+      () =>
+        new Histogram({
+          name: METRIC.retrainDuration,
+          help: 'Duration of finished training runs',
+          labelNames,
+          buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+          registers,
+          collect: () => readRuns(),
+        }),
+    )
+    const readRuns = once(
+      500,
+      guarded('training_runs', async () => {
+        const rows = await queryRows<{
+          run_id: string
+          trigger: string
+          status: string
+          duration_ms: string | number
+        }>(
+          ch,
+          `SELECT run_id, trigger, status, duration_ms FROM training_runs FINAL
+            WHERE model_name = {model:String} AND status != 'running'`,
+          { model },
+        )
+        for (const r of rows) {
+          if (seen.has(r.run_id)) continue
+          seen.add(r.run_id)
+          const labels = { model, trigger: r.trigger, outcome: r.status }
+          runs.inc(labels)
+          duration.observe(labels, Number(r.duration_ms) / 1000)
+        }
+      }),
+    )
+  }
+
+  const groupPrefixes = roleGroupPrefixes(deps.config.topics.prefix, roles)
+  if (groupPrefixes.length > 0) {
+    const lag: Gauge<'group' | 'topic' | 'partition'> = reuse(
+      registry,
+      METRIC.consumerLag,
+      () =>
+        new Gauge({
+          name: METRIC.consumerLag,
+          help: 'Records not yet committed by a consumer group (high watermark minus committed offset)',
+          labelNames: ['group', 'topic', 'partition'],
+          registers,
+          collect: () => readLag(),
+        }),
+    )
+    const readLag = once(
+      500,
+      guarded('consumer_lag', async () => {
+        if (!admin) {
+          const a = deps.kafka.admin()
+          await a.connect()
+          admin = a
+        }
+        try {
+          const values = await consumerLag(admin, groupPrefixes)
+          lag.reset()
+          for (const v of values)
+            lag.set({ group: v.group, topic: v.topic, partition: String(v.partition) }, v.lag)
+        } catch (err) {
+          const a = admin
+          admin = undefined
+          await a?.disconnect().catch(() => {})
+          throw err
+        }
+      }),
+    )
+  }
+
+  return {
+    registry,
+    async close() {
+      const a = admin
+      admin = undefined
+      await a?.disconnect().catch(() => {})
+    },
+  }
+}
+
+export interface LagValue {
+  group: string
+  topic: string
+  partition: number
+  lag: number
+}
+
+/**
+ * Lag of every group whose id starts with one of `groupPrefixes`: per partition it has committed
+ * on, high watermark minus committed offset (minus the low watermark when nothing is committed).
+ */
+export async function consumerLag(admin: Admin, groupPrefixes: string[]): Promise<LagValue[]> {
+  const { groups } = await admin.listGroups()
+  const ids = groups.map((g) => g.groupId).filter((id) => groupPrefixes.some((p) => id.startsWith(p)))
+  const watermarks = new Map<string, Promise<Map<number, { high: number; low: number }>>>()
+  const topicOffsets = (topic: string) => {
+    let p = watermarks.get(topic)
+    if (!p) {
+      p = admin
+        .fetchTopicOffsets(topic)
+        .then(
+          (parts) => new Map(parts.map((x) => [x.partition, { high: Number(x.high), low: Number(x.low) }])),
+        )
+      watermarks.set(topic, p)
+    }
+    return p
+  }
+  const out: LagValue[] = []
+  for (const group of ids.sort()) {
+    const committed = await admin.fetchOffsets({ groupId: group })
+    for (const t of committed) {
+      let marks: Map<number, { high: number; low: number }>
+      try {
+        marks = await topicOffsets(t.topic)
+      } catch {
+        continue // the topic was deleted since the group committed on it
+      }
+      for (const p of t.partitions) {
+        const m = marks.get(p.partition)
+        if (!m) continue
+        const offset = Number(p.offset)
+        const lag = offset >= 0 ? Math.max(0, m.high - offset) : Math.max(0, m.high - m.low)
+        out.push({ group, topic: t.topic, partition: p.partition, lag })
+      }
+    }
+  }
+  return out
+}

@@ -1,0 +1,19 @@
+export {
+  consumerLag,
+  createRoleMetrics,
+  type LagValue,
+  type RoleMetrics,
+  type RoleMetricsDeps,
+  registerProcessMetrics,
+  roleGroupPrefixes,
+} from './collect.ts'
+export {
+  exportedMetricNames,
+  METRIC,
+  type MetricName,
+  PROCESS_METRICS,
+  SCRAPE_METRICS,
+  windowLabel,
+} from './names.ts'
+export { type MetricsServer, serveMetrics } from './server.ts'
+export { createMetricsService, type MetricsService } from './service.ts'
