@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKafka } from '../../../lib/kafka/index.ts'
 import { sha256Hex } from '../../../lib/model/artifact.ts'
+import { SIGNATURE_HEADER, signerFor } from '../../../lib/model/signing.ts'
 import {
   createRegistry,
   INLINE_ARTIFACT_MAX_BYTES,
@@ -11,6 +12,7 @@ import {
   servingKey,
   shadowKey,
 } from '../../../lib/registry/index.ts'
+import { seqOfEventId } from '../../../lib/registry/registry.ts'
 import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
 import { collectMessages, preparedDeps, uniqueId } from '../../helpers/index.ts'
 import { linearArtifact } from './fixtures.ts'
@@ -28,6 +30,29 @@ afterAll(async () => {
 })
 
 describe('model registry', () => {
+  it('signs every published event with its stage-event sequence (lib/model/signing.ts)', async () => {
+    const model = uniqueId('sig-')
+    await registry.register(linearArtifact(model), { stage: 'production', runId: 'r1', reason: 'first' })
+    await registry.register(linearArtifact(model), { stage: 'production', runId: 'r2', reason: 'second' })
+    await registry.rollback(model, 'back')
+    const all = await collectMessages(
+      deps.kafka,
+      deps.topics.modelVersions,
+      (m) => m.filter((x) => x.key?.startsWith(model)).length >= 4,
+    )
+    const signer = signerFor(deps.config)
+    const seqs: number[] = []
+    for (const m of all.filter((x) => x.key?.startsWith(model))) {
+      const { value } = await deps.serde.decode<ModelVersionEvent>(m.value!, 'ModelVersion')
+      const seq = signer.verify(value, m.headers[SIGNATURE_HEADER])
+      expect(seq).toBe(seqOfEventId(value.eventId))
+      seqs.push(seq)
+    }
+    // Strictly increasing in topic order: the follower's ordering.
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
+    expect(new Set(seqs).size).toBe(seqs.length)
+  })
+
   it('numbers versions monotonically, also under concurrent callers', async () => {
     const model = uniqueId('m-')
     const first = await registry.register(linearArtifact(model), {
