@@ -110,12 +110,31 @@ export function isRiskStreamError(err: unknown): err is RiskStreamError {
   return err instanceof RiskStreamError
 }
 
+/**
+ * Whether kafkajs says retrying cannot help: a broker's explicit refusal (a KafkaJSProtocolError
+ * marked non-retriable, e.g. MESSAGE_TOO_LARGE, INVALID_RECORD, TOPIC_AUTHORIZATION_FAILED)
+ * anywhere in the cause chain. Exhausted retries and lost connections stay transient.
+ */
+export function isKafkaRefusal(err: unknown): boolean {
+  for (
+    let e = err as { name?: unknown; retriable?: unknown; cause?: unknown } | undefined, d = 0;
+    e && d < 6;
+    d++
+  ) {
+    if (e.name === 'KafkaJSProtocolError' && e.retriable === false) return true
+    e = e.cause as typeof e
+  }
+  return false
+}
+
 /** Wraps anything thrown into a RiskStreamError, keeping an existing code. */
 export function toRiskStreamError(err: unknown, fallback: ErrorCode = 'INTERNAL'): RiskStreamError {
   if (err instanceof RiskStreamError) return err
   const message = err instanceof Error ? err.message : String(err)
-  // kafkajs marks its own transient failures; keep that knowledge instead of guessing.
-  const retriable =
-    typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true
-  return new RiskStreamError(fallback, message, { cause: err, retriable: retriable || undefined })
+  // kafkajs marks its own transient failures, and a broker's refusal as not retriable; keep
+  // that knowledge instead of guessing (a refusal is never retried for ever as an "outage").
+  const flag =
+    typeof err === 'object' && err !== null ? (err as { retriable?: unknown }).retriable : undefined
+  const retriable = isKafkaRefusal(err) ? false : flag === true ? true : undefined
+  return new RiskStreamError(fallback, message, { cause: err, retriable })
 }
