@@ -116,6 +116,17 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
       ),
   })
   consumer.on(consumer.events.GROUP_JOIN, (e) => committer.retain(e.payload.memberAssignment))
+  // A non-retriable failure stops kafkajs' consumer for good (no restart): never silently.
+  consumer.on(consumer.events.CRASH, (e) => {
+    const err = toRiskStreamError(e.payload.error)
+    if (e.payload.restart)
+      log.warn({ code: err.code, groupId: options.groupId }, 'consumer restarts after an error')
+    else
+      log.error(
+        { code: err.code, groupId: options.groupId },
+        'consumer stopped by a non-retriable error; this role no longer consumes until restarted',
+      )
+  })
   /** Batches being handled, so stop() can let them finish and commit before leaving the group. */
   const inHand = new Set<Promise<void>>()
 
