@@ -247,7 +247,7 @@ const SETTINGS: { window: number; bins: number; m: number }[] = [
 ]
 
 console.log(
-  `monitoring bench: ${EVENTS.toLocaleString('en-US')} events per setting, a deployment every ${PER_DEPLOYMENT.toLocaleString('en-US')}, ${DELAY_RUNS} delay runs per shift${quick ? ' (quick)' : ''}`,
+  `monitoring bench (${[...SECTIONS].join(', ')}): ${EVENTS.toLocaleString('en-US')} events per setting, a deployment every ${PER_DEPLOYMENT.toLocaleString('en-US')}, ${DELAY_RUNS} delay runs per shift${quick ? ' (quick)' : ''}`,
 )
 for (const s of SECTIONS.has('false-alarms') ? SETTINGS : []) {
   const l = load1()
