@@ -98,8 +98,8 @@ export const PROCESS_METRICS = [
   'nodejs_version_info',
 ] as const
 
-/** Series Prometheus itself adds to every scrape. */
-export const SCRAPE_METRICS = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped'] as const
+/** Series Prometheus itself adds: per scrape, and ALERTS for the alert rules. */
+export const SCRAPE_METRICS = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'ALERTS'] as const
 
 /** Every name a query may use: ours, the process metrics and Prometheus's own scrape series. */
 export function exportedMetricNames(): Set<string> {
