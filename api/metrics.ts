@@ -4,6 +4,7 @@
  * consumer lag, predictions/s, DLQ counts, served version).
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { METRIC } from '../lib/metrics/names.ts'
 
 export interface ApiMetrics {
   registry: Registry
@@ -23,32 +24,32 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}): Ap
   return {
     registry,
     requests: new Counter({
-      name: 'riskstream_api_requests_total',
+      name: METRIC.apiRequests,
       help: 'HTTP requests by route and status',
       labelNames: ['method', 'route', 'status'],
       registers,
     }),
     latency: new Histogram({
-      name: 'riskstream_api_request_duration_seconds',
+      name: METRIC.apiRequestDuration,
       help: 'HTTP request latency by route',
       labelNames: ['method', 'route'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
     predictions: new Counter({
-      name: 'riskstream_api_predictions_total',
+      name: METRIC.apiPredictions,
       help: 'Predictions served synchronously by /v1/predict',
       labelNames: ['model', 'version'],
       registers,
     }),
     productionVersion: new Gauge({
-      name: 'riskstream_api_production_version',
+      name: METRIC.apiProductionVersion,
       help: 'Production model version the API scores with (0 = none loaded)',
       labelNames: ['model'],
       registers,
     }),
     refused: new Counter({
-      name: 'riskstream_api_refused_total',
+      name: METRIC.apiRefused,
       help: 'Requests refused by a bound or an idempotency rule',
       labelNames: ['route', 'reason'],
       registers,

@@ -5,6 +5,7 @@
  * reuses the existing ones instead of throwing "already registered".
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { METRIC } from '../../lib/metrics/names.ts'
 
 export interface InferenceMetrics {
   /** Served predictions acknowledged by the broker, by model version. */
@@ -37,10 +38,10 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
   return {
     predictions: reuse(
       registry,
-      'riskstream_inference_predictions_total',
+      METRIC.inferencePredictions,
       () =>
         new Counter({
-          name: 'riskstream_inference_predictions_total',
+          name: METRIC.inferencePredictions,
           help: 'Predictions produced and acknowledged',
           labelNames: ['model', 'version'],
           registers,
@@ -48,10 +49,10 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
     ),
     shadowPredictions: reuse(
       registry,
-      'riskstream_inference_shadow_predictions_total',
+      METRIC.inferenceShadowPredictions,
       () =>
         new Counter({
-          name: 'riskstream_inference_shadow_predictions_total',
+          name: METRIC.inferenceShadowPredictions,
           help: 'Shadow predictions produced and acknowledged',
           labelNames: ['model', 'version'],
           registers,
@@ -59,10 +60,10 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
     ),
     deadLettered: reuse(
       registry,
-      'riskstream_inference_dlq_total',
+      METRIC.inferenceDlq,
       () =>
         new Counter({
-          name: 'riskstream_inference_dlq_total',
+          name: METRIC.inferenceDlq,
           help: 'Prediction requests dead-lettered, by reason code',
           labelNames: ['reason'],
           registers,
@@ -70,10 +71,10 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
     ),
     shadowFailures: reuse(
       registry,
-      'riskstream_inference_shadow_failures_total',
+      METRIC.inferenceShadowFailures,
       () =>
         new Counter({
-          name: 'riskstream_inference_shadow_failures_total',
+          name: METRIC.inferenceShadowFailures,
           help: 'Shadow scoring failures (served predictions unaffected)',
           labelNames: ['model'],
           registers,
@@ -81,10 +82,10 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
     ),
     batchSeconds: reuse(
       registry,
-      'riskstream_inference_batch_seconds',
+      METRIC.inferenceBatchSeconds,
       () =>
         new Histogram({
-          name: 'riskstream_inference_batch_seconds',
+          name: METRIC.inferenceBatchSeconds,
           help: 'Partition batch latency: decode done to predictions acknowledged',
           labelNames: ['model'],
           buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
@@ -93,10 +94,10 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
     ),
     batchSize: reuse(
       registry,
-      'riskstream_inference_batch_size',
+      METRIC.inferenceBatchSize,
       () =>
         new Histogram({
-          name: 'riskstream_inference_batch_size',
+          name: METRIC.inferenceBatchSize,
           help: 'Requests per partition batch',
           labelNames: ['model'],
           buckets: [1, 10, 100, 500, 1000, 5000, 10000, 50000],
@@ -105,10 +106,10 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
     ),
     servedVersion: reuse(
       registry,
-      'riskstream_inference_model_version',
+      METRIC.servedVersion,
       () =>
         new Gauge({
-          name: 'riskstream_inference_model_version',
+          name: METRIC.servedVersion,
           help: 'Model version being served (0 = none)',
           labelNames: ['model'],
           registers,
@@ -116,10 +117,10 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
     ),
     shadowVersion: reuse(
       registry,
-      'riskstream_inference_shadow_version',
+      METRIC.shadowVersion,
       () =>
         new Gauge({
-          name: 'riskstream_inference_shadow_version',
+          name: METRIC.shadowVersion,
           help: 'Model version being shadow-scored (0 = none)',
           labelNames: ['model'],
           registers,
@@ -127,10 +128,10 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
     ),
     reloads: reuse(
       registry,
-      'riskstream_inference_model_reloads_total',
+      METRIC.modelReloads,
       () =>
         new Counter({
-          name: 'riskstream_inference_model_reloads_total',
+          name: METRIC.modelReloads,
           help: 'Model versions loaded and swapped in',
           labelNames: ['model', 'slot'],
           registers,
@@ -138,10 +139,10 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
     ),
     reloadFailures: reuse(
       registry,
-      'riskstream_inference_model_reload_failures_total',
+      METRIC.modelReloadFailures,
       () =>
         new Counter({
-          name: 'riskstream_inference_model_reload_failures_total',
+          name: METRIC.modelReloadFailures,
           help: 'Model versions refused (corrupt or missing artifact, undecodable event)',
           labelNames: ['model', 'slot', 'reason'],
           registers,
