@@ -49,6 +49,15 @@ function row(label: string, inner: string, e: Estimate, duration: string): strin
   ]
 }
 
+function calibrationLine(c: TrainResult['summary']['calibration']): string {
+  if (!c.representable)
+    return 'Calibration: the chosen family averages leaf probabilities and ships uncalibrated (Platt cannot be folded in).'
+  const fit = `cross-fitted log-loss ${c.crossFittedLogLoss?.toFixed(4)} vs raw ${c.rawLogLoss?.toFixed(4)} on the training rows' out-of-fold predictions`
+  return c.applied
+    ? `Calibration: Platt map folded into the shipped model (a ${c.a?.toFixed(3)}, b ${c.b?.toFixed(3)}; ${fit}); the pipeline row is calibrated inside each fold.`
+    : `Calibration: not applied (${fit}: gain below 0.002).`
+}
+
 export function formatReport(result: Pick<TrainResult, 'candidates' | 'summary'>): string {
   const s = result.summary
   const rows: string[][] = result.candidates.map((c) =>
@@ -80,6 +89,7 @@ export function formatReport(result: Pick<TrainResult, 'candidates' | 'summary'>
     `${s.rows} rows (${s.positives} positive in the training rows), seed ${s.seed}, selected by ${s.primaryMetric}, threshold rule ${s.thresholdRule}: ` +
       `${s.chosenFamily} at threshold ${s.threshold.toFixed(3)}; total ${(s.durationMs / 1000).toFixed(1)} s`,
     `Estimate: ${how}. Families chosen in the outer folds: ${[...chosenCounts.entries()].map(([f, n]) => `${f}×${n}`).join(', ')}.`,
+    calibrationLine(s.calibration),
     `Gate figures (pipeline): AUC ${ci(e, 'roc_auc')}, accuracy ${ci(e, 'accuracy')}, F1 ${ci(e, 'f1')}.`,
     "'inner' is the selection CV mean of the primary metric (optimistic: it chose the hyperparameters); the other columns are held-out estimates",
     `with ${Math.round(e.level * 100)} % group bootstrap intervals; each row is judged at the threshold chosen inside its own training fold.`,

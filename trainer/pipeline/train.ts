@@ -33,8 +33,15 @@ import { subsetDataset } from '../selection/dataset.ts'
 import { type Fold, groupStratifiedKFold, rowGroups } from '../selection/folds.ts'
 import { betterScore, searchHyperparameters, type Trial } from '../selection/search.ts'
 import { chooseThreshold, type ThresholdRule } from '../selection/threshold.ts'
+import { decideCalibration, plattRepresentable, plattThreshold, withPlatt } from './calibrate.ts'
 import { fingerprintDataset } from './dataset.ts'
-import { buildEstimate, type Estimate, type EvaluationKind, heldOutMetrics } from './estimate.ts'
+import {
+  buildEstimate,
+  type Estimate,
+  type EvaluationKind,
+  type HeldOut,
+  heldOutMetrics,
+} from './estimate.ts'
 
 const log = getLogger('trainer.pipeline')
 
@@ -123,6 +130,19 @@ export interface RunSummary {
   evaluation: { kind: EvaluationKind; outerFolds: number; heldOutRows: number; trainingRows: number }
   chosenFamily: ModelFamily
   threshold: number
+  /**
+   * Platt calibration of the shipped probabilities: decided on the training rows' out-of-fold
+   * predictions (see calibrate.ts); `representable: false` for families that cannot carry it.
+   */
+  calibration: {
+    method: 'platt'
+    representable: boolean
+    applied: boolean
+    a?: number
+    b?: number
+    rawLogLoss?: number
+    crossFittedLogLoss?: number
+  }
   /** The pipeline's honest estimate (family chosen inside each outer fold). */
   estimate: Estimate
   /** Families chosen in the outer folds (nested_cv) or the one chosen (out_of_time). */
@@ -327,6 +347,7 @@ export async function trainCandidates(data: Dataset, opts: TrainCandidatesOption
   let exported: Exported
   const familyEstimates = new Map<ModelFamily, Estimate>()
   let pipelineEstimate: Estimate
+  let pipelineHeld: HeldOut
   let pipelineProbs: Float64Array
   let chosenInOuterFolds: ModelFamily[]
 
@@ -364,7 +385,17 @@ export async function trainCandidates(data: Dataset, opts: TrainCandidatesOption
       )
     }
     pipelineEstimate = familyEstimates.get(finalSel.chosen)!
-    pipelineProbs = fp.held.get(finalSel.chosen)!.probs
+    const chosenHeld = fp.held.get(finalSel.chosen)!
+    pipelineHeld = {
+      y: test.y,
+      probs: chosenHeld.probs,
+      pred: chosenHeld.pred,
+      groups: testGroups,
+      plattProbs: chosenHeld.platt,
+      thresholds: [chosenHeld.threshold],
+      perFold: [],
+    }
+    pipelineProbs = chosenHeld.probs
     chosenInOuterFolds = [finalSel.chosen]
   } else {
     // ---- nested CV: the whole selection inside each outer fold; ship the selection on all rows ----
@@ -433,19 +464,16 @@ export async function trainCandidates(data: Dataset, opts: TrainCandidatesOption
         ),
       )
     }
-    pipelineEstimate = buildEstimate(
-      kind,
-      {
-        y: data.y,
-        probs: pipe.probs,
-        pred: pipe.pred,
-        groups,
-        plattProbs: pipe.platt,
-        thresholds: pipe.thresholds,
-        perFold: pipe.perFold,
-      },
-      estimateOpts,
-    )
+    pipelineHeld = {
+      y: data.y,
+      probs: pipe.probs,
+      pred: pipe.pred,
+      groups,
+      plattProbs: pipe.platt,
+      thresholds: pipe.thresholds,
+      perFold: pipe.perFold,
+    }
+    pipelineEstimate = buildEstimate(kind, pipelineHeld, estimateOpts)
     pipelineProbs = pipe.probs
     trainRows = Array.from({ length: n }, (_, i) => i)
     evalRows = trainRows
@@ -497,7 +525,37 @@ export async function trainCandidates(data: Dataset, opts: TrainCandidatesOption
   })
   const best = candidates.find((c) => c.family === finalSel.chosen)!
 
-  const oof = finalSel.families.get(best.family)!.best.cv.oof
+  let oof = finalSel.families.get(best.family)!.best.cv.oof
+  let threshold = best.threshold.threshold
+  // Calibration: decided on the training rows only; the estimate then describes the shipped
+  // (calibrated) probabilities, with the Platt maps fitted inside each fold.
+  let calibration: RunSummary['calibration'] = {
+    method: 'platt',
+    representable: plattRepresentable(exported.model),
+    applied: false,
+  }
+  if (calibration.representable) {
+    const d = decideCalibration(trainData.y, oof, opts.seed)
+    calibration = {
+      ...calibration,
+      applied: d.apply,
+      a: d.map.a,
+      b: d.map.b,
+      rawLogLoss: d.rawLogLoss,
+      crossFittedLogLoss: d.crossFittedLogLoss,
+    }
+    if (d.apply) {
+      exported = { ...exported, model: withPlatt(exported.model, d.map) }
+      threshold = plattThreshold(threshold, d.map)
+      oof = applyPlatt(d.map, oof)
+      pipelineEstimate = buildEstimate(
+        kind,
+        { ...pipelineHeld, probs: pipelineHeld.plattProbs },
+        estimateOpts,
+      )
+      pipelineProbs = pipelineHeld.plattProbs
+    }
+  }
   const bins = opts.referenceBins ?? 10
   const featureNames =
     trainData.nFeatures === FEATURES.length
@@ -525,7 +583,7 @@ export async function trainCandidates(data: Dataset, opts: TrainCandidatesOption
     model: exported.model,
     features: featureNames,
     preprocessing: exported.preprocessing,
-    threshold: best.threshold.threshold,
+    threshold,
     reference: {
       features,
       probability: buildReference(oof, bins, { psiNull: true }),
@@ -563,6 +621,7 @@ export async function trainCandidates(data: Dataset, opts: TrainCandidatesOption
     },
     chosenFamily: best.family,
     threshold: artifact.threshold,
+    calibration,
     estimate: pipelineEstimate,
     chosenInOuterFolds,
     candidates: candidates.map((c) => ({
