@@ -10,8 +10,9 @@
  *   inside each of `outerFolds` group-aware outer folds and predicts the outer rows; the
  *   shipped model is the selection refitted on every row.
  * - `out_of_time` (when `holdout` rows are given, e.g. the newest labelled window of the
- *   stream): the selection runs on the other rows only and predicts the holdout; the model
- *   fitted on the other rows is the one that ships, so the estimate is of the shipped model.
+ *   stream): the selection runs on the other rows only (minus rows of any group that has a
+ *   row in the holdout) and predicts the holdout; the model fitted on those rows is the one
+ *   that ships, so the estimate is of the shipped model.
  * Each estimate carries bootstrap 95 % intervals and a calibration report (see estimate.ts).
  */
 import { FEATURES } from '../../lib/features/index.ts'
@@ -172,6 +173,8 @@ export interface TrainResult {
    * For out_of_time these are the SHIPPED model's probabilities on the holdout rows.
    */
   evaluation: { kind: EvaluationKind; rows: number[]; y: Uint8Array; probs: Float64Array }
+  /** Row indices the shipped model was fitted on (all rows for nested_cv). */
+  trainingRows: number[]
   summary: RunSummary
 }
 
@@ -356,8 +359,11 @@ export async function trainCandidates(data: Dataset, opts: TrainCandidatesOption
     kind = 'out_of_time'
     const hold = new Set(opts.holdout)
     evalRows = [...opts.holdout].sort((a, b) => a - b)
+    // A group (patient, or identical feature rows) with a row in the holdout is held out whole:
+    // its earlier rows do not train the model that is judged on its later ones.
+    const heldGroups = new Set(evalRows.map((i) => groups[i]!))
     trainRows = []
-    for (let i = 0; i < data.nRows; i++) if (!hold.has(i)) trainRows.push(i)
+    for (let i = 0; i < data.nRows; i++) if (!hold.has(i) && !heldGroups.has(groups[i]!)) trainRows.push(i)
     const train = subsetDataset(data, trainRows)
     const test = subsetDataset(data, evalRows)
     finalSel = await select(train, pick(groups, trainRows), { fold: 1, of: 1 })
@@ -595,7 +601,14 @@ export async function trainCandidates(data: Dataset, opts: TrainCandidatesOption
       folds: perFold,
       std: perFold.length > 1 ? Object.fromEntries(SUMMARY_KEYS.map((k) => [k, stdOf(perFold)[k].std])) : {},
     },
-    dataset: opts.fingerprint ?? fingerprintDataset(trainData, []),
+    // out-of-time: the fingerprint describes the rows the shipped model was fitted on
+    dataset:
+      kind === 'out_of_time'
+        ? fingerprintDataset(trainData, [
+            ...(opts.fingerprint?.sources ?? []),
+            `out-of-time: fitted on ${trainRows.length} of ${data.nRows} rows, newest ${evalRows.length} held out`,
+          ])
+        : (opts.fingerprint ?? fingerprintDataset(trainData, [])),
     hyperparameters: { ...best.bestParams, seed: opts.seed },
     codeVersion: opts.codeVersion ?? 'unknown',
     createdAt: now(),
@@ -642,6 +655,7 @@ export async function trainCandidates(data: Dataset, opts: TrainCandidatesOption
     best,
     estimate: pipelineEstimate,
     evaluation: { kind, rows: evalRows, y: pick(data.y, evalRows), probs: pipelineProbs },
+    trainingRows: trainRows,
     summary,
   }
 }

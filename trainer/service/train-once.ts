@@ -25,12 +25,10 @@ import type { ModelFamily, ModelMetrics } from '../../lib/model/types.ts'
 import { createRegistry, type ModelRegistry } from '../../lib/registry/index.ts'
 import type { Deps } from '../../lib/runtime/index.ts'
 import { assembleTrainingSet } from '../dataset/index.ts'
-import { fingerprintDataset } from '../pipeline/dataset.ts'
 import type { Estimate, EvaluationKind } from '../pipeline/estimate.ts'
 import { testAgainstChampion } from '../pipeline/promotion.ts'
 import { formatReport } from '../pipeline/report.ts'
 import type { TrainProgress } from '../pipeline/train.ts'
-import { subsetDataset } from '../selection/dataset.ts'
 import { type GateMetrics, type GateResult, gate } from '../selection/gate.ts'
 import { type PromotionDecision, recordPromotion, recordRun, type TrainingRun } from '../tracking/index.ts'
 import { runPipeline } from './run-pipeline.ts'
@@ -211,19 +209,8 @@ export async function trainOnce(deps: TrainerDeps, opts: TrainOnceOptions): Prom
       includeStreamed: opts.includeStreamed,
     })
     // Out-of-time: the newest labelled window is held out of selection AND of the shipped
-    // model's training rows, so the fingerprint (and its time range) describes the rows fitted on.
+    // model's training rows (the pipeline also drops earlier rows of the held-out groups).
     const holdout = set.eventTimes ? outOfTimeRows(set.eventTimes, params.ootShare) : null
-    let fingerprint = set.fingerprint
-    if (holdout && set.eventTimes) {
-      const held = new Set(holdout)
-      const trainRows = Array.from({ length: set.data.nRows }, (_, i) => i).filter((i) => !held.has(i))
-      fingerprint = fingerprintDataset(subsetDataset(set.data, trainRows), [
-        ...set.fingerprint.sources,
-        `out-of-time holdout: newest ${holdout.length} labelled rows`,
-      ])
-      const range = timeRangeOf(set.eventTimes, trainRows)
-      if (range) fingerprint.timeRange = range
-    }
     const result = await runPipeline(
       set.data,
       {
@@ -238,7 +225,7 @@ export async function trainOnce(deps: TrainerDeps, opts: TrainOnceOptions): Prom
         thresholdRule: params.thresholdRule,
         holdout: holdout ?? undefined,
         groupKeys: set.patientIds ?? undefined,
-        fingerprint,
+        fingerprint: set.fingerprint,
         modelName,
         codeVersion: codeVersion(),
         referenceBins: config.drift.bins,
@@ -247,6 +234,13 @@ export async function trainOnce(deps: TrainerDeps, opts: TrainOnceOptions): Prom
       opts.inWorker ?? true,
     )
     if (opts.report) opts.report(formatReport(result))
+    // The registered time range is that of the rows fitted on, so the next retrain knows which
+    // rows are fresh for this model.
+    const fingerprint = result.artifact.dataset
+    if (result.evaluation.kind === 'out_of_time' && set.eventTimes) {
+      const range = timeRangeOf(set.eventTimes, result.trainingRows)
+      if (range) fingerprint.timeRange = range
+    }
 
     const estimate = result.estimate
     const candidateMetrics = toPlainMetrics(result.artifact.metrics)
