@@ -296,6 +296,41 @@ export function buildProgram(ctx: ProgramContext): Command {
       entry('checking drift', () => withDeps((deps) => driftCheck(deps, o, o.json ? err : out, out)))(),
     )
 
+  // Reports (docs/observability.md): self-contained HTML a reviewer opens, or JSON.
+  program
+    .command('report')
+    .description('Reports a person opens or attaches to a ticket')
+    .command('drift')
+    .description(
+      'Drift report of a model version: reference vs current histograms per feature, PSI/KS/JS against thresholds, missing shares, prediction drift, performance over time (self-contained HTML)',
+    )
+    // Not --version: the program's own --version would answer it.
+    .option(
+      '--model-version <n>',
+      'model version (default: the production version)',
+      intOption('--model-version', 1),
+    )
+    .option(
+      '--window <n>',
+      'newest predictions of the version to compare (default DRIFT_DETECTION_WINDOW)',
+      intOption('--window', 1),
+    )
+    .option('--out <file>', 'write the HTML report to this file')
+    .option('--json', 'print the report as JSON only')
+    .action((o: { modelVersion?: number; window?: number; out?: string; json?: boolean }) =>
+      entry('building the drift report', async () => {
+        if (!o.out && !o.json) throw new UsageError('give --out <file>, --json or both')
+        const { driftReport } = await import('../lib/report/index.ts')
+        const { report, file } = await withDeps((deps) =>
+          driftReport(deps, { ...o, version: o.modelVersion }),
+        )
+        if (o.json) out(JSON.stringify(report, null, 2))
+        ;(o.json ? err : out)(
+          `${report.model} v${report.version}: ${report.drifted.length > 0 ? `drift in ${report.drifted.join(', ')}` : 'no drift'}${file ? `; report written to ${file}` : ''}`,
+        )
+      })(),
+    )
+
   program
     .command('demo')
     .description('Run the whole loop: stack, initial model, all roles, a drift scenario, a live summary')
