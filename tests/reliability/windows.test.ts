@@ -138,8 +138,11 @@ describe('window rows after crashes', () => {
       note: `${a.rows.length} window rows (${[...monitors].join('/')}), ${a.events.length} drift events; ${missing} missing, ${extra} extra or different; crash run ${elapsedS.toFixed(0)} s`,
     })
     expect(b.kills).toBe(5)
-    expect(monitors).toEqual(new Set(['drift', 'quality', 'performance']))
+    expect(monitors).toEqual(new Set(['drift', 'quality', 'performance', 'estimate']))
     expect(a.rows.some((r) => r.metric === 'psi')).toBe(true)
+    // The detectors' verdicts and the label join's counts are window rows too.
+    expect(a.rows.some((r) => r.metric === 'psi_state')).toBe(true)
+    expect(a.rows.some((r) => r.metric === 'expired_outcomes')).toBe(true)
     expect(a.rows.some((r) => r.metric === 'accuracy')).toBe(true)
     expect(a.events.length).toBeGreaterThan(0)
     expect(b.rows).toEqual(a.rows)

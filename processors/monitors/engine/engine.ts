@@ -14,7 +14,12 @@
  */
 import type { FeatureName } from '../../../lib/features/index.ts'
 import type { MonitoredArtifact } from '../drift/columns.ts'
-import { LabelJoin, type PendingOutcome, type PendingPrediction } from '../performance/join.ts'
+import {
+  type JoinStats,
+  LabelJoin,
+  type PendingOutcome,
+  type PendingPrediction,
+} from '../performance/join.ts'
 import { type OutcomeEvent, type PredictionEvent, toMs } from '../sink/rows.ts'
 import type { DriftEventRecord, WindowRow } from './types.ts'
 import { type DriftSettings, VersionMonitor, type VersionSnapshot } from './version.ts'
@@ -40,6 +45,8 @@ export interface EngineSnapshot {
   seqByVersion: Record<string, { seq: number; labelSeq: number }>
   versions: Record<string, VersionSnapshot>
   counters: EngineCounters
+  /** The label join's counts by reason (absent in older checkpoints). */
+  join?: JoinStats
 }
 
 export interface EngineCounters {
@@ -49,6 +56,8 @@ export interface EngineCounters {
   unknownVersion: number
   /** Records whose time is outside [0, clockLimit]: skipped (the edge check should have refused them). */
   outOfRange?: number
+  /** Labels joined to a prediction of a version whose monitor was evicted (no window to go to). */
+  labelsWithoutMonitor?: number
 }
 
 export interface EngineOutputs {
@@ -99,6 +108,7 @@ export class MonitorEngine {
     }
     const o = this.join.addPrediction(p.requestId, pending, this.clock)
     if (o) this.labelled(pending, o)
+    if (m.seq % this.opts.drift.evalEvery === 0) this.joinRows(m.modelVersion, m.seq, t)
   }
 
   onOutcome(o: OutcomeEvent): void {
@@ -148,6 +158,7 @@ export class MonitorEngine {
       seqByVersion: Object.fromEntries(this.seqByVersion),
       versions: Object.fromEntries([...this.monitors].map(([v, m]) => [String(v), m.snapshot()])),
       counters: { ...this.counters },
+      join: { ...this.join.stats },
     }
   }
 
@@ -156,6 +167,7 @@ export class MonitorEngine {
     // A checkpoint written with a clock beyond the limit is pulled back to it.
     this.clock = Math.min(s.clock, this.opts.clockLimit?.() ?? Number.POSITIVE_INFINITY)
     Object.assign(this.counters, s.counters)
+    if (s.join) Object.assign(this.join.stats, s.join)
     for (const [v, seqs] of Object.entries(s.seqByVersion)) this.seqByVersion.set(Number(v), seqs)
     for (const [v, vs] of Object.entries(s.versions)) {
       const m = this.monitorFor(Number(v))
@@ -163,10 +175,49 @@ export class MonitorEngine {
     }
   }
 
+  /**
+   * The label join's state at a sliding evaluation, so no label leaves without a count: rows under
+   * monitor 'quality' (subject 'label_join'), cumulative over the engine (all versions): joined,
+   * expired (TTL) and evicted (capacity) on each side, labels whose version monitor was evicted,
+   * and the pending counts.
+   */
+  private joinRows(version: number, seq: number, t: number): void {
+    const s = this.join.stats
+    const values: [string, number][] = [
+      ['joined', s.joined],
+      ['expired_predictions', s.expiredPredictions],
+      ['evicted_predictions', s.evictedPredictions],
+      ['expired_outcomes', s.expiredOutcomes],
+      ['evicted_outcomes', s.evictedOutcomes],
+      ['labels_without_monitor', this.counters.labelsWithoutMonitor ?? 0],
+      ['pending_predictions', this.join.predictions.size],
+      ['pending_outcomes', this.join.outcomes.size],
+    ]
+    for (const [metric, value] of values)
+      this.rows.push({
+        modelName: this.opts.modelName,
+        modelVersion: version,
+        monitor: 'quality',
+        windowType: 'sliding',
+        windowWidth: this.opts.drift.window,
+        windowId: seq,
+        windowStart: t,
+        windowEnd: t,
+        windowSize: this.join.predictions.size,
+        subject: 'label_join',
+        metric,
+        value,
+      })
+  }
+
   private labelled(p: PendingPrediction, o: PendingOutcome): void {
     if (p.modelName !== this.opts.modelName) return
     const m = this.monitors.get(p.modelVersion)
-    if (!m) return // that version's windows are gone; its labels no longer have a window to go to
+    if (!m) {
+      // That version's windows are gone; its labels no longer have a window to go to: counted.
+      this.counters.labelsWithoutMonitor = (this.counters.labelsWithoutMonitor ?? 0) + 1
+      return
+    }
     const label = o.outcome === 1 ? 1 : 0
     m.addLabelled(label, p.probability, p.label === 1 ? 1 : 0, o.labelledAt, this.rows, this.events)
   }

@@ -2,12 +2,16 @@
  * Bounded join of predictions with their outcomes by requestId. Labels arrive late, out of
  * order, or never, so both sides wait: a prediction for its outcome, an outcome (arrived
  * first) for its prediction. Both maps are bounded by a TTL on the engine's event-time clock
- * and by a maximum size (oldest entries go first); whatever expires is counted, not joined.
+ * and by a maximum size; whatever leaves unjoined is counted by reason (TTL expiry or capacity
+ * eviction), never dropped silently.
  *
- * Expiry follows insertion order, which is (nearly) event-time order, so it only looks at the
- * head of a FIFO queue: O(1) amortised per event. (Iterating a Map from its head instead is
- * not O(1): V8 keeps deleted entries as holes until the table is rebuilt, and every walk from
- * the head steps over all of them — the bench profile showed that as the top cost.)
+ * Expiry and eviction follow EVENT TIME (oldest first, ties by requestId), not arrival order:
+ * each side keeps a min-heap on (time, requestId). So the join's future depends only on the SET
+ * of pending entries and the clock, and a join rebuilt after a restart (store.ts reads the
+ * pending rows back in any order) behaves exactly like the uninterrupted one. Joined or
+ * re-delivered entries stay in the heap as stale items, skipped when they reach the top; the heap
+ * is rebuilt from the map when stale items outnumber live ones, so memory stays O(pending).
+ * O(log n) per event.
  */
 
 export interface PendingPrediction {
@@ -30,56 +34,130 @@ export interface JoinOptions {
 
 export interface JoinStats {
   joined: number
+  /** Left unjoined because their event time fell out of the TTL. */
   expiredPredictions: number
   expiredOutcomes: number
+  /** Left unjoined because the side was over its capacity (oldest event time first). */
+  evictedPredictions: number
+  evictedOutcomes: number
 }
 
-/** Insertion-ordered keys with lazy deletion: stale queue entries are skipped when reached. */
-class ExpiryQueue<V> {
+/** Min-heap of (time, id, value) with lazy deletion: an item whose value is no longer the map's is stale. */
+class TimeHeap<V> {
+  private times: number[] = []
   private ids: string[] = []
   private values: V[] = []
-  private head = 0
 
-  push(id: string, value: V): void {
-    this.ids.push(id)
-    this.values.push(value)
+  get length(): number {
+    return this.times.length
   }
 
-  /** Deletes from `map`, oldest first, while `expired(value)` holds or the map is over `maxSize`. */
-  expire(map: Map<string, V>, maxSize: number, expired: (v: V) => boolean, onExpire: () => void): void {
-    while (this.head < this.ids.length) {
-      const id = this.ids[this.head]!
-      const value = this.values[this.head]!
-      // Joined, re-delivered (moved to the tail) or already expired: nothing to do here.
-      if (map.get(id) !== value) {
-        this.head++
+  push(id: string, time: number, value: V): void {
+    this.times.push(time)
+    this.ids.push(id)
+    this.values.push(value)
+    this.up(this.times.length - 1)
+  }
+
+  /** Deletes from `map`, oldest first, while the top is stale, older than `horizon`, or the map is over `maxSize`. */
+  expire(
+    map: Map<string, V>,
+    maxSize: number,
+    horizon: number,
+    onExpire: () => void,
+    onEvict: () => void,
+  ): void {
+    while (this.times.length > 0) {
+      const id = this.ids[0]!
+      if (map.get(id) !== this.values[0]) {
+        this.pop()
         continue
       }
-      if (!expired(value) && map.size <= maxSize) break
+      if (this.times[0]! < horizon) onExpire()
+      else if (map.size > maxSize) onEvict()
+      else break
       map.delete(id)
-      onExpire()
-      this.head++
+      this.pop()
     }
-    if (this.head > 1024 && this.head * 2 > this.ids.length) {
-      this.ids = this.ids.slice(this.head)
-      this.values = this.values.slice(this.head)
-      this.head = 0
+  }
+
+  /** Rebuilds from the live entries when stale items dominate (O(n)). */
+  compact(map: Map<string, V>, timeOf: (v: V) => number): void {
+    if (this.times.length <= 2 * map.size + 1024) return
+    this.times = []
+    this.ids = []
+    this.values = []
+    for (const [id, v] of map) {
+      this.times.push(timeOf(v))
+      this.ids.push(id)
+      this.values.push(v)
     }
+    for (let i = (this.times.length >> 1) - 1; i >= 0; i--) this.down(i)
   }
 
   clear(): void {
+    this.times = []
     this.ids = []
     this.values = []
-    this.head = 0
+  }
+
+  private less(a: number, b: number): boolean {
+    const ta = this.times[a]!
+    const tb = this.times[b]!
+    return ta < tb || (ta === tb && this.ids[a]! < this.ids[b]!)
+  }
+
+  private swap(a: number, b: number): void {
+    ;[this.times[a], this.times[b]] = [this.times[b]!, this.times[a]!]
+    ;[this.ids[a], this.ids[b]] = [this.ids[b]!, this.ids[a]!]
+    ;[this.values[a], this.values[b]] = [this.values[b]!, this.values[a]!]
+  }
+
+  private up(i: number): void {
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (!this.less(i, parent)) break
+      this.swap(i, parent)
+      i = parent
+    }
+  }
+
+  private down(i: number): void {
+    const n = this.times.length
+    for (;;) {
+      const l = 2 * i + 1
+      const r = l + 1
+      let m = i
+      if (l < n && this.less(l, m)) m = l
+      if (r < n && this.less(r, m)) m = r
+      if (m === i) return
+      this.swap(i, m)
+      i = m
+    }
+  }
+
+  private pop(): void {
+    const last = this.times.length - 1
+    if (last > 0) this.swap(0, last)
+    this.times.pop()
+    this.ids.pop()
+    this.values.pop()
+    if (last > 0) this.down(0)
   }
 }
 
 export class LabelJoin {
   readonly predictions = new Map<string, PendingPrediction>()
   readonly outcomes = new Map<string, PendingOutcome>()
-  readonly stats: JoinStats = { joined: 0, expiredPredictions: 0, expiredOutcomes: 0 }
-  private readonly predictionOrder = new ExpiryQueue<PendingPrediction>()
-  private readonly outcomeOrder = new ExpiryQueue<PendingOutcome>()
+  readonly stats: JoinStats = {
+    joined: 0,
+    expiredPredictions: 0,
+    expiredOutcomes: 0,
+    evictedPredictions: 0,
+    evictedOutcomes: 0,
+  }
+  private readonly predictionOrder = new TimeHeap<PendingPrediction>()
+  private readonly outcomeOrder = new TimeHeap<PendingOutcome>()
 
   constructor(private readonly opts: JoinOptions) {}
 
@@ -91,9 +169,7 @@ export class LabelJoin {
       this.stats.joined++
       return o
     }
-    this.predictions.delete(requestId) // a re-delivered prediction moves to the tail
-    this.predictions.set(requestId, p)
-    this.predictionOrder.push(requestId, p)
+    this.restorePrediction(requestId, p) // a re-delivered prediction replaces the waiting one
     this.expire(now)
     return undefined
   }
@@ -106,23 +182,21 @@ export class LabelJoin {
       this.stats.joined++
       return p
     }
-    this.outcomes.delete(requestId)
-    this.outcomes.set(requestId, o)
-    this.outcomeOrder.push(requestId, o)
+    this.restoreOutcome(requestId, o)
     this.expire(now)
     return undefined
   }
 
-  /** Puts back a waiting prediction (restart rebuild), in the order given; no join, no expiry. */
+  /** Puts back a waiting prediction (restart rebuild, any order); no join, no expiry. */
   restorePrediction(requestId: string, p: PendingPrediction): void {
     this.predictions.set(requestId, p)
-    this.predictionOrder.push(requestId, p)
+    this.predictionOrder.push(requestId, p.eventTime, p)
   }
 
-  /** Puts back a waiting outcome (restart rebuild), in the order given; no join, no expiry. */
+  /** Puts back a waiting outcome (restart rebuild, any order); no join, no expiry. */
   restoreOutcome(requestId: string, o: PendingOutcome): void {
     this.outcomes.set(requestId, o)
-    this.outcomeOrder.push(requestId, o)
+    this.outcomeOrder.push(requestId, o.labelledAt, o)
   }
 
   expire(now: number): void {
@@ -130,15 +204,19 @@ export class LabelJoin {
     this.predictionOrder.expire(
       this.predictions,
       this.opts.maxSize,
-      (p) => p.eventTime < horizon,
+      horizon,
       () => this.stats.expiredPredictions++,
+      () => this.stats.evictedPredictions++,
     )
     this.outcomeOrder.expire(
       this.outcomes,
       this.opts.maxSize,
-      (o) => o.labelledAt < horizon,
+      horizon,
       () => this.stats.expiredOutcomes++,
+      () => this.stats.evictedOutcomes++,
     )
+    this.predictionOrder.compact(this.predictions, (p) => p.eventTime)
+    this.outcomeOrder.compact(this.outcomes, (o) => o.labelledAt)
   }
 
   clear(): void {
