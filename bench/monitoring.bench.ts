@@ -18,7 +18,10 @@
  * Performance before labels (CBPE): the monitors' estimated accuracy per full sliding window
  * against the realised accuracy of the same events (see the section below for the label models).
  *
- *   npx tsx bench/monitoring.bench.ts [--quick] [--events N] [--sections false-alarms,delay,estimate] [--write]
+ * Labels at production rates: the engine's label join at 2,000 predictions/s with half of them
+ * labelled 5 minutes later (share joined, and every other label counted by reason).
+ *
+ *   npx tsx bench/monitoring.bench.ts [--quick] [--events N] [--sections false-alarms,delay,estimate,labels] [--write]
  *
  * `--write` merges the monitoring.* results into bench/results/latest.json and latest.md,
  * keeping every other result (the runner, `npm run bench -- --only monitoring`, rewrites the
@@ -34,6 +37,7 @@ import { configWith } from '../lib/config/index.ts'
 import { FEATURES, type FeatureVector } from '../lib/features/index.ts'
 import { buildReference } from '../lib/stats/reference.ts'
 import type { MonitoredArtifact } from '../processors/monitors/drift/columns.ts'
+import { MonitorEngine } from '../processors/monitors/engine/engine.ts'
 import type { DriftEventRecord, WindowRow } from '../processors/monitors/engine/types.ts'
 import { type DriftSettings, VersionMonitor } from '../processors/monitors/engine/version.ts'
 import { glucoseSd, PIMA, pimaArtifact, score } from '../tests/processors/monitors/streams.ts'
@@ -53,7 +57,7 @@ const { values } = parseArgs({
     'per-deployment': { type: 'string' },
     'delay-runs': { type: 'string' },
     write: { type: 'boolean', default: false },
-    sections: { type: 'string', default: 'false-alarms,delay,estimate' },
+    sections: { type: 'string', default: 'false-alarms,delay,estimate,labels' },
   },
 })
 const SECTIONS = new Set(values.sections!.split(',').map((x) => x.trim()))
@@ -397,6 +401,113 @@ for (const c of SECTIONS.has('estimate') ? ESTIMATE_CASES : []) {
       shift: c.shift ? 'glucose + 0.5 SD (covariate shift only)' : 'none',
       labelFlips: c.flip,
       method: 'CBPE: expected confusion from served probabilities at the artifact threshold',
+    },
+  }
+  emitResult(res)
+  results.push(res)
+}
+
+// ── labels joined at production rates ──────────────────────────────────────────────────
+// 2,000 predictions/s of event time; half of them get their outcome exactly 5 minutes later
+// (outcomes are merged into the stream at their own time). Everything not joined is counted by
+// reason in the join's stats; the share joined is what the performance monitors get to see.
+function labelJoinShare(rate: number, delayS: number, durationS: number) {
+  const rng = seedrandom.alea('labels')
+  const engine = new MonitorEngine({
+    modelName: 'bench',
+    drift: settings(base.window),
+    artifactFor: () => template,
+  })
+  const stepMs = 1000 / rate
+  const n = rate * durationS
+  const queue: { id: string; at: number; outcome: number }[] = []
+  let qHead = 0
+  let labels = 0
+  let peakPending = 0
+  global.gc?.()
+  const heap0 = process.memoryUsage().heapUsed
+  let heapPeak = heap0
+  const t0 = performance.now()
+  const sendOutcomesUpTo = (t: number) => {
+    while (qHead < queue.length && queue[qHead]!.at <= t) {
+      const q = queue[qHead++]!
+      engine.onOutcome({ requestId: q.id, outcome: q.outcome, labelledAt: q.at, source: 'bench' })
+      labels++
+    }
+    if (qHead > 100_000) {
+      queue.splice(0, qHead)
+      qHead = 0
+    }
+  }
+  for (let k = 0; k < n; k++) {
+    const t = T0 + Math.floor(k * stepMs)
+    sendOutcomesUpTo(t)
+    const i = Math.floor(rng() * rows.length)
+    const p = probs[i]!
+    const id = `q${k}`
+    engine.onPrediction({
+      requestId: id,
+      patientId: `p${i}`,
+      modelName: 'bench',
+      modelVersion: 1,
+      probability: p,
+      label: p >= 0.5 ? 1 : 0,
+      threshold: 0.5,
+      eventTime: t,
+      scoredAt: t + 5,
+      shadow: false,
+      ...rows[i]!,
+    })
+    engine.takeOutputs()
+    if (rng() < 0.5) queue.push({ id, at: t + delayS * 1000, outcome: PIMA.labels[i]! })
+    if (k % 100_000 === 0) {
+      peakPending = Math.max(peakPending, engine.join.predictions.size)
+      heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)
+    }
+  }
+  sendOutcomesUpTo(Number.POSITIVE_INFINITY)
+  engine.takeOutputs()
+  return {
+    predictions: n,
+    labels,
+    stats: { ...engine.join.stats },
+    labelsWithoutMonitor: engine.counters.labelsWithoutMonitor ?? 0,
+    peakPending,
+    heapGrowthMiB: (heapPeak - heap0) / 2 ** 20,
+    capacity: base.labelJoinMaxPending,
+    seconds: (performance.now() - t0) / 1000,
+  }
+}
+
+if (SECTIONS.has('labels')) {
+  const l = load1()
+  const r = labelJoinShare(2000, 300, quick ? 600 : 1800)
+  const share = r.stats.joined / r.labels
+  console.log(
+    `monitoring.labels_joined_share_at_2000rps: ${r.stats.joined} of ${r.labels} labels joined (${(100 * share).toFixed(2)} %); expired ${r.stats.expiredPredictions}/${r.stats.expiredOutcomes}, evicted ${r.stats.evictedPredictions}/${r.stats.evictedOutcomes} (predictions/outcomes), peak pending ${r.peakPending} of ${r.capacity}, heap growth ≈ ${r.heapGrowthMiB.toFixed(0)} MiB; ${(r.predictions / r.seconds).toFixed(0)} predictions/s`,
+  )
+  const res: BenchResult = {
+    name: 'monitoring.labels_joined_share_at_2000rps',
+    value: share,
+    unit: 'share',
+    config: {
+      load1: l,
+      rate: 2000,
+      labelDelayS: 300,
+      labelledShare: 0.5,
+      eventTimeS: r.predictions / 2000,
+      predictions: r.predictions,
+      labels: r.labels,
+      joined: r.stats.joined,
+      expiredPredictions: r.stats.expiredPredictions,
+      evictedPredictions: r.stats.evictedPredictions,
+      expiredOutcomes: r.stats.expiredOutcomes,
+      evictedOutcomes: r.stats.evictedOutcomes,
+      labelsWithoutMonitor: r.labelsWithoutMonitor,
+      capacity: r.capacity,
+      peakPendingPredictions: r.peakPending,
+      heapGrowthMiB: Number(r.heapGrowthMiB.toFixed(0)),
+      path: 'MonitorEngine in-process (join + windows), no Kafka, no ClickHouse',
     },
   }
   emitResult(res)

@@ -91,6 +91,8 @@ export interface Config {
     conceptDropThreshold: number
     conceptMinLabels: number
     labelJoinTtlMs: number
+    /** LABEL_JOIN_MAX_PENDING: capacity of each side of the label join. */
+    labelJoinMaxPending: number
   }
   retrain: { autoEnabled: boolean; minNewData: number; cooldownMs: number }
   /** Allowed distance of event times from now (lib/events/domain.ts). */
@@ -258,6 +260,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
       conceptDropThreshold: env.CONCEPT_DRIFT_THRESHOLD,
       conceptMinLabels: env.CONCEPT_MIN_LABELS,
       labelJoinTtlMs: env.LABEL_JOIN_TTL_MS,
+      labelJoinMaxPending: env.LABEL_JOIN_MAX_PENDING,
     },
     retrain: {
       autoEnabled: env.AUTO_RETRAIN_ENABLED,

@@ -117,6 +117,12 @@ export const EnvSchema = T.Object(
       365 * 24 * 3600 * 1000,
       'How long a prediction waits for its label',
     ),
+    LABEL_JOIN_MAX_PENDING: int(
+      1_000_000,
+      1000,
+      100_000_000,
+      'Entries each side of the label join holds; beyond it the oldest by event time are evicted (counted)',
+    ),
     AUTO_RETRAIN_ENABLED: bool(true, 'Retrain automatically on drift or new data'),
     MIN_NEW_DATA_THRESHOLD: int(100, 1, 100000000, 'New labelled outcomes that trigger a retrain'),
     RETRAIN_COOLDOWN_MS: int(60000, 0, 7 * 24 * 3600 * 1000, 'Minimum time between automatic retrains'),

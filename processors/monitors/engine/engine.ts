@@ -29,7 +29,7 @@ export interface EngineOptions {
   drift: DriftSettings
   /** Artifact of a version, or undefined when unknown (its predictions are then only counted). */
   artifactFor: (version: number) => MonitoredArtifact | undefined
-  /** Cap of each side of the label join (the TTL is drift.labelJoinTtlMs). */
+  /** Cap of each side of the label join (default drift.labelJoinMaxPending; the TTL is drift.labelJoinTtlMs). */
   joinMaxSize?: number
   maxVersions?: number
   /**
@@ -65,7 +65,8 @@ export interface EngineOutputs {
   events: DriftEventRecord[]
 }
 
-export const DEFAULT_JOIN_MAX_SIZE = 200_000
+/** Join capacity when the settings carry none (LABEL_JOIN_MAX_PENDING's default). */
+export const DEFAULT_JOIN_MAX_SIZE = 1_000_000
 
 export class MonitorEngine {
   readonly join: LabelJoin
@@ -80,7 +81,7 @@ export class MonitorEngine {
   constructor(readonly opts: EngineOptions) {
     this.join = new LabelJoin({
       ttlMs: opts.drift.labelJoinTtlMs,
-      maxSize: opts.joinMaxSize ?? DEFAULT_JOIN_MAX_SIZE,
+      maxSize: opts.joinMaxSize ?? opts.drift.labelJoinMaxPending ?? DEFAULT_JOIN_MAX_SIZE,
     })
   }
 
