@@ -78,7 +78,7 @@ export interface Trigger {
 }
 
 /** Defaults of TrainerServiceOptions.postDrift. */
-export const POST_DRIFT_LABELS = 1000
+export const POST_DRIFT_LABELS = 2000
 export const POST_DRIFT_MAX_WAIT_MS = 120_000
 
 export interface TrainerServiceOptions {
