@@ -19,6 +19,7 @@ import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
 import { Ajv } from 'ajv'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
+import type { Registry } from 'prom-client'
 import { createClickHouse } from '../lib/clickhouse/index.ts'
 import { readOnlyClickHouse } from '../lib/clickhouse/readonly.ts'
 import { getLogger } from '../lib/log/index.ts'
@@ -47,6 +48,8 @@ export interface BuildAppOptions {
   scorerRefreshMs?: number
   /** Collect Node process metrics into the API registry (the service turns this on). */
   defaultMetrics?: boolean
+  /** Register the API's metrics on this registry instead of a registry of its own. */
+  metricsRegistry?: Registry
   /** Per-check timeout of /ready (default 1500 ms). */
   readyTimeoutMs?: number
 }
@@ -122,7 +125,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   const cacheTtlMs = config.api.cacheTtlMs
   const cache = createReadCache({ ttlMs: cacheTtlMs })
   const readNow = cacheTtlMs > 0 ? () => Math.floor(now() / cacheTtlMs) * cacheTtlMs : now
-  const metrics = createApiMetrics({ defaultMetrics: opts.defaultMetrics })
+  const metrics = createApiMetrics({ defaultMetrics: opts.defaultMetrics, registry: opts.metricsRegistry })
   const checkKey = createKeyChecker(config.api.keys, config.api.adminKeys)
   const keyed = requireKey(checkKey)
   const adminKeyed = requireKey(checkKey, 'admin')

@@ -16,8 +16,11 @@ export interface ApiMetrics {
   refused: Counter<'route' | 'reason'>
 }
 
-export function createApiMetrics(options: { defaultMetrics?: boolean } = {}): ApiMetrics {
-  const registry = new Registry()
+export function createApiMetrics(
+  options: { defaultMetrics?: boolean; registry?: Registry } = {},
+): ApiMetrics {
+  // `registry`: the process's registry in `riskstream run` (so METRICS_PORT serves these too).
+  const registry = options.registry ?? new Registry()
   // Process metrics once per process: with several registries they would be duplicated.
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry })
   const registers = [registry]

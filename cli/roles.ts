@@ -62,8 +62,12 @@ async function createRole(
       return createInferenceService(deps, { metricsRegistry: metrics })
     case 'api': {
       const { createApiService } = await import('../api/index.ts')
-      // The process metrics (process_*, nodejs_*) are on the shared registry already.
-      return createApiService({ ...deps, metricsRegistries: [metrics] }, { defaultMetrics: false })
+      // The API's metrics join the process registry (served on API_PORT and METRICS_PORT); the
+      // process metrics (process_*, nodejs_*) are collected on it once, by lib/metrics.
+      return createApiService(
+        { ...deps, metricsRegistries: [metrics] },
+        { defaultMetrics: false, metricsRegistry: metrics },
+      )
     }
   }
 }

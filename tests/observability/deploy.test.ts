@@ -104,10 +104,9 @@ describe('metric names', () => {
     }
     createRoleMetrics(deps, ['monitors', 'trainer', 'inference', 'api'], registry)
     createInferenceMetrics(registry)
-    const api = createApiMetrics()
-    const registered = new Set(
-      [...registry.getMetricsAsArray(), ...api.registry.getMetricsAsArray()].map((m) => m.name),
-    )
+    // As cli/roles.ts does: the API's metrics on the process registry.
+    expect(createApiMetrics({ registry }).registry).toBe(registry)
+    const registered = new Set(registry.getMetricsAsArray().map((m) => m.name))
     expect([...registered].filter((n) => n.startsWith('riskstream_')).sort()).toEqual(
       Object.values(METRIC).sort(),
     )

@@ -18,6 +18,7 @@ const prefix = `${uniqueId('prom')}.`
 let env: Record<string, string>
 let prom: Prometheus | undefined
 let run: CliRun | undefined
+let apiPort = 0
 
 const value = async (promql: string): Promise<number | undefined> => {
   const r = await prom!.query(promql)
@@ -26,10 +27,11 @@ const value = async (promql: string): Promise<number | undefined> => {
 
 beforeAll(async () => {
   const metricsPort = await freePort()
+  apiPort = await freePort()
   env = {
     CLICKHOUSE_PATH: path.join(tmp, 'chdb'),
     TOPIC_PREFIX: prefix,
-    API_PORT: '0',
+    API_PORT: String(apiPort),
     METRICS_PORT: String(metricsPort),
     LOG_LEVEL: 'warn',
     // Small training settings and no automatic retrain: this file checks the metrics.
@@ -136,6 +138,14 @@ describe('Prometheus scraping riskstream run all', () => {
     const since = Math.ceil((Date.now() - startedAt) / 1000) + 5
     const peak = await value(`max_over_time(sum(${METRIC.consumerLag})[${since}s:1s])`)
     expect(peak).toBeGreaterThan(0)
+
+    // The API's metrics are on the same registry: one request shows up on METRICS_PORT.
+    expect((await fetch(`http://127.0.0.1:${apiPort}/health`)).ok).toBe(true)
+    await waitFor(async () => (await value(`sum(${METRIC.apiRequests}{route="/health"})`))! >= 1, {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+      message: 'the API request counted',
+    })
 
     // The other families the roles export, as Prometheus stored them.
     expect(await value(`max(${METRIC.servedVersion})`)).toBeGreaterThan(0)
