@@ -205,6 +205,7 @@ export function createRoleMetrics(
     )
 
     // Dead letters: the monitors' DLQ sink writes one row per record of every <topic>.dlq.
+    const dlqSeen = new Map<string, number>()
     const dlq: Counter<'topic' | 'reason'> = reuse(
       registry,
       METRIC.dlqRecords,
@@ -226,8 +227,16 @@ export function createRoleMetrics(
             WHERE startsWith(source_topic, {prefix:String}) GROUP BY source_topic, reason`,
           { prefix: deps.config.topics.prefix },
         )
+        // Never lower: DLQ_RETENTION / the table's TTL deletes old rows, which is not a reset.
+        for (const r of rows) {
+          const key = `${r.source_topic}\u0000${r.reason}`
+          dlqSeen.set(key, Math.max(dlqSeen.get(key) ?? 0, Number(r.n)))
+        }
         dlq.reset()
-        for (const r of rows) dlq.inc({ topic: r.source_topic, reason: r.reason }, Number(r.n))
+        for (const [key, n] of dlqSeen) {
+          const [topic, reason] = key.split('\u0000') as [string, string]
+          dlq.inc({ topic, reason }, n)
+        }
       }),
     )
   }

@@ -139,6 +139,24 @@ describe('Prometheus scraping riskstream run all', () => {
     const peak = await value(`max_over_time(sum(${METRIC.consumerLag})[${since}s:1s])`)
     expect(peak).toBeGreaterThan(0)
 
+    // Dead letters by topic and reason: the poison scenario sends 7 malformed requests per 1,000.
+    const poison = await runCli(
+      ['produce', 'simulate', '--scenario', 'poison', '--count', '1000', '--rate', '0'],
+      env,
+      180_000,
+    )
+    expect(poison.code, poison.stderr).toBe(0)
+    const dlq = await waitFor(
+      async () => {
+        const r = await prom!.query(`sum by (topic, reason) (${METRIC.dlqRecords})`)
+        const total = r.reduce((a, x) => a + Number(x.value[1]), 0)
+        return total === 7 ? r : undefined
+      },
+      { timeoutMs: 120_000, intervalMs: 1000, message: `7 records in ${METRIC.dlqRecords}` },
+    )
+    expect(dlq.every((x) => x.metric.topic === `${prefix}clinical.prediction-requests`)).toBe(true)
+    expect(new Set(dlq.map((x) => x.metric.reason)).size).toBeGreaterThan(1)
+
     // The API's metrics are on the same registry: one request shows up on METRICS_PORT.
     expect((await fetch(`http://127.0.0.1:${apiPort}/health`)).ok).toBe(true)
     await waitFor(async () => (await value(`sum(${METRIC.apiRequests}{route="/health"})`))! >= 1, {
