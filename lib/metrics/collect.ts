@@ -204,6 +204,81 @@ export function createRoleMetrics(
       }),
     )
 
+    // The label join's counts (cumulative, engine-wide: the newest row of any version wins).
+    const joined: Counter<'model'> = reuse(
+      registry,
+      METRIC.labelsJoined,
+      () =>
+        new Counter({
+          name: METRIC.labelsJoined,
+          help: 'Predictions joined with their labelled outcome',
+          labelNames: ['model'],
+          registers,
+          collect: () => readJoin(),
+        }),
+    )
+    const lost: Counter<'model' | 'side' | 'reason'> = reuse(
+      registry,
+      METRIC.labelJoinLost,
+      () =>
+        new Counter({
+          name: METRIC.labelJoinLost,
+          help: 'Entries that left the label join unjoined, by side and reason (expired, evicted, no_monitor)',
+          labelNames: ['model', 'side', 'reason'],
+          registers,
+          collect: () => readJoin(),
+        }),
+    )
+    const pending: Gauge<'model' | 'side'> = reuse(
+      registry,
+      METRIC.labelJoinPending,
+      () =>
+        new Gauge({
+          name: METRIC.labelJoinPending,
+          help: 'Entries waiting in the label join for their other half',
+          labelNames: ['model', 'side'],
+          registers,
+          collect: () => readJoin(),
+        }),
+    )
+    const JOIN_LOST: Record<string, { side: string; reason: string }> = {
+      expired_predictions: { side: 'prediction', reason: 'expired' },
+      evicted_predictions: { side: 'prediction', reason: 'evicted' },
+      expired_outcomes: { side: 'outcome', reason: 'expired' },
+      evicted_outcomes: { side: 'outcome', reason: 'evicted' },
+      labels_without_monitor: { side: 'outcome', reason: 'no_monitor' },
+    }
+    const joinSeen = new Map<string, number>()
+    const readJoin = once(
+      500,
+      guarded('label_join', async () => {
+        const rows = await queryRows<{ metric: string; value: number }>(
+          ch,
+          `SELECT metric, argMax(value, (window_end, window_id, written_at)) AS value
+             FROM monitor_windows
+            WHERE model_name = {model:String} AND monitor = 'quality' AND subject = 'label_join'
+              AND window_end >= (SELECT max(window_end) FROM monitor_windows WHERE model_name = {model:String}) - INTERVAL 1 DAY
+            GROUP BY metric`,
+          { model },
+        )
+        pending.reset()
+        for (const r of rows) {
+          const v = Number(r.value)
+          if (r.metric === 'pending_predictions') pending.set({ model, side: 'prediction' }, v)
+          else if (r.metric === 'pending_outcomes') pending.set({ model, side: 'outcome' }, v)
+          // Counts never lower (a restart without a checkpoint starts them again from 0).
+          else if (r.metric === 'joined' || JOIN_LOST[r.metric])
+            joinSeen.set(r.metric, Math.max(joinSeen.get(r.metric) ?? 0, v))
+        }
+        joined.reset()
+        lost.reset()
+        for (const [metric, n] of joinSeen) {
+          if (metric === 'joined') joined.inc({ model }, n)
+          else lost.inc({ model, ...JOIN_LOST[metric]! }, n)
+        }
+      }),
+    )
+
     // Dead letters: the monitors' DLQ sink writes one row per record of every <topic>.dlq.
     const dlqSeen = new Map<string, number>()
     const dlq: Counter<'topic' | 'reason'> = reuse(

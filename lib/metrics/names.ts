@@ -43,6 +43,14 @@ export const METRIC = {
   estimatedAccuracy: 'riskstream_model_estimated_accuracy',
   estimatedF1: 'riskstream_model_estimated_f1',
 
+  // The label join (monitors: cumulative over the process's model versions, kept in the checkpoint)
+  /** Predictions joined with their labelled outcome. */
+  labelsJoined: 'riskstream_label_join_joined_total',
+  /** Entries that left the join unjoined: `side` prediction|outcome, `reason` expired (TTL)|evicted (capacity)|no_monitor. */
+  labelJoinLost: 'riskstream_label_join_lost_total',
+  /** Entries waiting in the join for their other half, by `side`. */
+  labelJoinPending: 'riskstream_label_join_pending_records',
+
   // Kafka
   /** Records not yet committed by a consumer group, per topic and partition. */
   consumerLag: 'riskstream_kafka_consumer_lag_records',

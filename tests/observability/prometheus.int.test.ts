@@ -168,6 +168,13 @@ describe('Prometheus scraping riskstream run all', () => {
     // The other families the roles export, as Prometheus stored them.
     expect(await value(`max(${METRIC.servedVersion})`)).toBeGreaterThan(0)
     expect(await value(`sum(${METRIC.retrainRuns})`)).toBeGreaterThan(0)
+    // Labels joined (the scenario labels 80 % of requests, 2 s late), as the monitors count them.
+    await waitFor(async () => (await value(`sum(${METRIC.labelsJoined})`))! > 0, {
+      timeoutMs: 120_000,
+      intervalMs: 1000,
+      message: 'labels joined',
+    })
+    expect(await value(`count(${METRIC.labelJoinPending})`)).toBe(2)
     await waitFor(async () => (await value(`count(${METRIC.estimatedAccuracy})`)) !== undefined, {
       timeoutMs: 60_000,
       intervalMs: 1000,
