@@ -17,7 +17,7 @@ export interface Missing {
   install: string
 }
 
-export type Need = 'java' | 'maven' | 'pima' | 'chromium'
+export type Need = 'java' | 'maven' | 'pima' | 'chromium' | 'prometheus'
 
 export interface PrereqReport {
   missing: Missing[]
@@ -29,6 +29,7 @@ const INSTALL = {
   java: 'apt-get install openjdk-17-jre-headless (Java 21+ runs the newest registry), or set JAVA_HOME',
   maven: 'apt-get install maven',
   chromium: 'apt-get install chromium (or set CHROMIUM_PATH to a Chrome/Chromium binary)',
+  prometheus: 'apt-get install prometheus (the binary and promtool)',
 }
 
 /** Chromium the usual ways: an env var, Debian's and Google's paths, Playwright's browser cache. */
@@ -94,6 +95,8 @@ export async function checkPrereqs(config: Readonly<Config>, needs: readonly Nee
     })
   if (needs.includes('chromium') && !findChromium())
     missing.push({ what: 'Chromium (the dashboard browser test)', install: INSTALL.chromium })
+  if (needs.includes('prometheus') && !(onPath('prometheus') && onPath('promtool')))
+    missing.push({ what: 'Prometheus and promtool (the observability tests)', install: INSTALL.prometheus })
   if (needs.includes('pima') && !existsSync(config.data.pimaCsvPath)) {
     try {
       const got = await fetchPima({ out: config.data.pimaCsvPath })

@@ -25,7 +25,12 @@ export async function setup(): Promise<void> {
   const opts = stackOptionsFrom(config, (m) => console.log(`[test-stack] ${m}`))
   const [kafka, registry] = await Promise.all([isKafkaUp(opts), isRegistryUp(opts)])
   // What the suites need from the machine, before anything starts: one line each if missing.
-  const needs: Need[] = kafka && registry ? ['pima', 'chromium'] : ['pima', 'chromium', 'java', 'maven']
+  const needs: Need[] = [
+    'pima',
+    'chromium',
+    'prometheus',
+    ...(kafka && registry ? [] : (['java', 'maven'] as const)),
+  ]
   const { missing, notes } = await checkPrereqs(config, needs)
   for (const n of notes) console.log(`[test-stack] ${n}`)
   if (missing.length > 0) {
