@@ -304,7 +304,7 @@ export async function trainOnce(deps: TrainerDeps, opts: TrainOnceOptions): Prom
           champion: test.champion,
           candidate: test.candidate,
         }
-        const stat = `DeLong z ${fmt(test.z)}, one-sided p ${fmt(test.pValue)} (alpha ${rule.alpha}), AUC ${fmt(test.candidateAuc)} vs ${fmt(test.championAuc)} (gain ${fmt(test.difference)}, 95% CI [${fmt(test.interval.lo)}, ${fmt(test.interval.hi)}]) on ${test.rows} fresh rows`
+        const stat = `DeLong z ${fmt(test.z)}, one-sided p ${fmtP(test.pValue)} (alpha ${rule.alpha}), AUC ${fmt(test.candidateAuc)} vs ${fmt(test.championAuc)} (gain ${fmt(test.difference)}, 95% CI [${fmt(test.interval.lo)}, ${fmt(test.interval.hi)}]) on ${test.rows} fresh rows`
         promotion = {
           decision: test.significant && floors.passed ? 'promoted' : 'not_promoted',
           reason: test.significant
@@ -440,6 +440,7 @@ export async function trainOnce(deps: TrainerDeps, opts: TrainOnceOptions): Prom
 }
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : 'n/a')
+const fmtP = (p: number) => (p > 0 && p < 1e-4 ? p.toExponential(1) : fmt(p))
 
 function toPlainMetrics(m: ModelMetrics): ModelMetrics {
   return {
