@@ -14,6 +14,7 @@ import { type SimulateSummary, simulate } from '../producers/simulate.ts'
 import { stackOptionsFrom } from '../stack/config.ts'
 import { isKafkaUp, isRegistryUp, stackStatus, stackUp } from '../stack/index.ts'
 import { trainOnce } from '../trainer/index.ts'
+import { formatTrainResult } from './format.ts'
 import {
   formatStatus,
   type LiveAccuracy,
@@ -272,7 +273,12 @@ async function ensureInitialModel(
   if (result.stage !== 'production') {
     throw new Error(`the initial model failed the promotion gate: ${result.gate.reasons.join('; ')}`)
   }
-  say(`initial model: v${result.version} (${result.family}) in production`)
+  say(formatTrainResult(result))
+  if (result.belowGate)
+    say(
+      `initial model: v${result.version} serves BELOW THE GATE (nothing else is available): ${result.promotion.reason}`,
+    )
+  else say(`initial model: v${result.version} (${result.family}) in production`)
   return result.version
 }
 
@@ -315,7 +321,7 @@ function report(
     '== RiskStream demo report',
     `  predictions: ${s.predictions} (labelled ${s.labelled}, DLQ ${s.dlq}) by version: ${s.versionsServed.map((v) => `v${v.version}=${v.predictions}`).join(', ')}`,
     `  alerts: ${s.alerts.map((a) => `${a.kind}=${a.count}`).join(', ') || 'none'}`,
-    `  training runs: ${s.runs.map((r) => `${r.trigger}→${r.status}${r.version ? ` v${r.version}` : ''}${r.gatePassed ? '' : ' (not promoted)'}`).join(', ')}`,
+    `  training runs: ${s.runs.map((r) => `${r.trigger}→${r.status}${r.version ? ` v${r.version}` : ''}${r.status === 'succeeded' && !r.gatePassed ? ' (not promoted)' : ''}`).join(', ')}`,
     `  production: v${initialVersion} → v${s.productionVersion}`,
     verdict(live, initialVersion, s.productionVersion),
   ]

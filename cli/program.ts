@@ -20,6 +20,7 @@ import { stackOptionsFrom } from '../stack/config.ts'
 import { stackDown, stackStatus, stackUp } from '../stack/index.ts'
 import { formatRunsTable, listRuns, trainOnce } from '../trainer/index.ts'
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts'
+import { formatTrainResult } from './format.ts'
 import { ROLES, type Role, startRoles } from './roles.ts'
 import { Interrupted, type Shutdown, stopServices, unlessAborted, untilAborted } from './shutdown.ts'
 
@@ -210,10 +211,7 @@ export function buildProgram(ctx: ProgramContext): Command {
               reason: o.reason,
               report: o.report ? out : undefined,
             })
-            out(
-              `run ${result.runId}: ${result.family} v${result.version} → ${result.stage}` +
-                ` (roc_auc ${result.metrics.roc_auc.toFixed(4)}, accuracy ${result.metrics.accuracy.toFixed(4)}, f1 ${result.metrics.f1.toFixed(4)})`,
-            )
+            out(formatTrainResult(result))
             for (const reason of result.gate.reasons) out(`  gate: ${reason}`)
             return o.failOnReject && result.stage !== 'production' ? EXIT.FAILURE : EXIT.OK
           }),
