@@ -8,20 +8,8 @@
  * elsewhere (the trainer) is picked up within `refreshMs`.
  */
 import { RiskStreamError } from '../lib/errors/index.ts'
-import { FEATURES, type FeatureName } from '../lib/features/index.ts'
-import { createScorer } from '../lib/model/index.ts'
-import type { Scorer } from '../lib/model/types.ts'
 import type { ModelRegistry } from '../lib/registry/index.ts'
-
-export interface LoadedModel {
-  modelName: string
-  version: number
-  threshold: number
-  family: string
-  scorer: Scorer
-  /** For each model column, the index of its feature in FEATURES. */
-  columns: Int32Array
-}
+import { type LoadedModel, loadModel } from '../lib/serving/index.ts'
 
 export interface ProductionScorer {
   /** The production model, loading or refreshing it when needed (MODEL_NOT_FOUND if none). */
@@ -56,20 +44,17 @@ export function createProductionScorer(opts: {
         artifact: null,
         artifactSha256: row.artifactSha256,
       })
-      const columns = new Int32Array(artifact.features.length)
-      artifact.features.forEach((f, j) => {
-        const i = FEATURES.indexOf(f as FeatureName)
-        if (i < 0) throw new RiskStreamError('ARTIFACT_CORRUPT', `model expects unknown feature ${f}`)
-        columns[j] = i
-      })
-      loaded = {
-        modelName: row.modelName,
-        version: row.version,
-        threshold: row.threshold,
-        family: row.family,
-        scorer: createScorer(artifact.model, artifact.preprocessing),
-        columns,
-      }
+      loaded = loadModel(
+        {
+          modelName: row.modelName,
+          version: row.version,
+          threshold: row.threshold,
+          family: row.family,
+          eventId: null,
+        },
+        artifact,
+        now(),
+      )
     }
     checkedAt = now()
     return loaded
@@ -88,20 +73,4 @@ export function createProductionScorer(opts: {
     },
     currentVersion: () => loaded?.version ?? 0,
   }
-}
-
-/** Row-major model input (NaN = missing) for feature vectors, in the model's column order. */
-export function toMatrix(
-  vectors: Partial<Record<FeatureName, number | null>>[],
-  columns: Int32Array,
-): Float64Array {
-  const nf = columns.length
-  const out = new Float64Array(vectors.length * nf)
-  vectors.forEach((v, r) => {
-    for (let j = 0; j < nf; j++) {
-      const x = v[FEATURES[columns[j]!]!]
-      out[r * nf + j] = x === null || x === undefined ? Number.NaN : x
-    }
-  })
-  return out
 }

@@ -21,10 +21,11 @@ import {
   predictionRequestIssues,
 } from '../lib/events/domain.ts'
 import type { OutcomeLabelEvent as OutcomeEvent, PredictionRequestEvent } from '../lib/events/index.ts'
-import { FEATURES, type FeatureName, validateFeatures } from '../lib/features/index.ts'
+import { type FeatureName, validateFeatures } from '../lib/features/index.ts'
 import { type AckCallback, BatchSender, type BatchSenderOptions } from '../lib/kafka/batcher.ts'
 import { getLogger } from '../lib/log/index.ts'
 import type { Deps } from '../lib/runtime/index.ts'
+import { toRequestEvent as contractEvent } from '../lib/serving/index.ts'
 
 export {
   type AckCallback,
@@ -136,15 +137,16 @@ export function toRequestEvent(
       details: { issues, requestId: typeof r.requestId === 'string' ? r.requestId : undefined },
     })
   }
-  const event = {
-    requestId: req.requestId,
-    patientId: req.patientId,
-    eventTime: req.eventTime,
-    sourceSystem: source as string,
-    notes: (r.notes as string | null | undefined) ?? null,
-  } as PredictionRequestEvent
-  for (const f of FEATURES) event[f] = (r[f] as number | null | undefined) ?? null
-  return event
+  return contractEvent(
+    {
+      requestId: req.requestId,
+      patientId: req.patientId,
+      eventTime: req.eventTime,
+      sourceSystem: source as string,
+      notes: r.notes as string | null | undefined,
+    },
+    r,
+  )
 }
 
 function toOutcomeEvent(o: OutcomeInput, defaultSource: string, domain?: DomainContext): OutcomeEvent {

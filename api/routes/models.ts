@@ -19,15 +19,19 @@ import type { FastifyInstance } from 'fastify'
 import { queryRows } from '../../lib/clickhouse/index.ts'
 import { RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
 import { predictionRequestIssues } from '../../lib/events/domain.ts'
-import type { PredictionRequestEvent } from '../../lib/events/index.ts'
-import { FEATURES } from '../../lib/features/index.ts'
 import { SCORED_BY_API, SCORED_BY_HEADER, SCORED_BY_MAC_HEADER, scoredByMac } from '../../lib/kafka/index.ts'
 import { rollbackTarget } from '../../lib/registry/index.ts'
+import {
+  FEATURE_SELECT,
+  featuresOfRow,
+  toMatrix,
+  toPrediction,
+  toRequestEvent,
+} from '../../lib/serving/index.ts'
 import { type ApiContext, KEYED } from '../context.ts'
 import { payloadDigest, riskLevel, type StoredPrediction } from '../idempotency.ts'
 import { getRun } from '../queries.ts'
 import { PredictBody, type PredictRequest, RunParams, StageChangeBody, VersionParams } from '../schemas.ts'
-import { toMatrix } from '../scoring.ts'
 import { modelInfo } from './mlops.ts'
 
 export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -55,20 +59,18 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const domain = ctx.domain()
       // The events as they will be published (defaults applied), checked against the shared
       // input domain: ids, lengths, event time within the allowed skew, feature bounds.
-      const reqs = batch.map((r) => {
-        const features = Object.fromEntries(FEATURES.map((f) => [f, r[f] ?? null]))
-        return {
-          clientId: r.requestId !== undefined,
-          req: {
+      const reqs = batch.map((r) => ({
+        clientId: r.requestId !== undefined,
+        req: toRequestEvent(
+          {
             requestId: r.requestId ?? randomUUID(),
             patientId: r.patientId,
             eventTime: r.eventTime ?? scoredAt,
             sourceSystem: r.sourceSystem ?? 'api',
-            notes: null,
-            ...features,
-          } as PredictionRequestEvent,
-        }
-      })
+          },
+          r,
+        ),
+      }))
       const issues = reqs.flatMap(({ req }, i) =>
         predictionRequestIssues(req, domain).map((x) => {
           const field = `body${batched ? `.requests.${i}` : ''}.${x.field}`
@@ -133,20 +135,10 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
         )
       }
 
-      const events = toScore.map((f, k) => {
-        const probability = probs[k]!
-        const prediction = {
-          ...f.req,
-          modelName: model.modelName,
-          modelVersion: model.version,
-          probability,
-          label: probability >= model.threshold ? 1 : 0,
-          threshold: model.threshold,
-          scoredAt,
-          shadow: false,
-        }
-        return { req: f.req, prediction }
-      })
+      const events = toScore.map((f, k) => ({
+        req: f.req,
+        prediction: toPrediction(f.req, model, probs[k]!, scoredAt, false),
+      }))
 
       if (events.length > 0) {
         try {
@@ -335,8 +327,7 @@ async function storedPredictions(
   const rows = await queryRows<Record<string, unknown>>(
     ctx.reader.client,
     `SELECT request_id, patient_id, toUnixTimestamp64Milli(event_time) AS event_ms, probability, label,
-            model_version, toUnixTimestamp64Milli(scored_at) AS scored_ms,
-            pregnancies, glucose, blood_pressure, skin_thickness, insulin, bmi, diabetes_pedigree_function, age
+            model_version, toUnixTimestamp64Milli(scored_at) AS scored_ms, ${FEATURE_SELECT}
      FROM predictions FINAL WHERE request_id IN {ids:Array(String)} AND model_name = {model:String}`,
     { ids, model: ctx.modelName },
   )
@@ -347,14 +338,7 @@ async function storedPredictions(
       digest: payloadDigest({
         patientId: String(r.patient_id),
         eventTime: Number(r.event_ms),
-        pregnancies: r.pregnancies,
-        glucose: r.glucose,
-        bloodPressure: r.blood_pressure,
-        skinThickness: r.skin_thickness,
-        insulin: r.insulin,
-        bmi: r.bmi,
-        diabetesPedigreeFunction: r.diabetes_pedigree_function,
-        age: r.age,
+        ...featuresOfRow(r),
       }),
       answer: {
         request_id: String(r.request_id),

@@ -1,4 +1,7 @@
 /** Inference role: prediction requests → predictions, with live model hot-reload and shadow scoring. */
+
+/** The contracts this role reads and writes (lib/events; timestamps as epoch ms). */
+export type { PredictionEvent, PredictionRequestEvent as PredictionRequest } from '../../lib/events/index.ts'
 export { createInferenceMetrics, type InferenceMetrics } from './metrics.ts'
 export {
   type ArtifactLoader,
@@ -7,15 +10,6 @@ export {
   type LoadedModel,
   type ModelFollower,
 } from './model-follower.ts'
-export {
-  columnMap,
-  fillRow,
-  type PredictionEvent,
-  type PredictionRequest,
-  toPrediction,
-  unscorableError,
-  validateRequest,
-} from './requests.ts'
 export {
   createInferenceService,
   type InferenceOptions,

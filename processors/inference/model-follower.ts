@@ -22,27 +22,15 @@ import { RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
 import { FEATURE_SPECS } from '../../lib/features/index.ts'
 import type { AvroSerde } from '../../lib/kafka/index.ts'
 import type { Logger } from '../../lib/log/index.ts'
-import { createScorer } from '../../lib/model/scorer.ts'
 import { signatureOf, type VersionSigner } from '../../lib/model/signing.ts'
-import type { ModelArtifact, Scorer } from '../../lib/model/types.ts'
+import type { ModelArtifact } from '../../lib/model/types.ts'
 import { type WarmUpReport, warmUp } from '../../lib/model/warmup.ts'
 import { INLINE_ARTIFACT_MAX_BYTES, type ModelVersionEvent } from '../../lib/registry/index.ts'
+import { type LoadedModel, loadModel } from '../../lib/serving/index.ts'
 import type { InferenceMetrics } from './metrics.ts'
-import { columnMap } from './requests.ts'
 import { cursorOf, decideServing, decideShadow, slotOfKey, type VersionCursor } from './versions.ts'
 
-/** A verified, ready-to-score model version. Immutable once built. */
-export interface LoadedModel {
-  readonly modelName: string
-  readonly version: number
-  readonly family: string
-  readonly threshold: number
-  readonly eventId: string
-  readonly scorer: Scorer
-  /** For each model column, its index in FEATURES. */
-  readonly columns: Int32Array
-  readonly loadedAt: number
-}
+export type { LoadedModel } from '../../lib/serving/index.ts'
 
 export type ArtifactLoader = (event: ModelVersionEvent) => Promise<ModelArtifact>
 
@@ -80,8 +68,17 @@ export function buildLoadedModel(
   artifact: ModelArtifact,
   log?: Logger,
 ): LoadedModel {
-  const columns = columnMap(artifact.features)
-  const scorer = createScorer(artifact.model, artifact.preprocessing)
+  const model = loadModel(
+    {
+      modelName: event.modelName,
+      version: event.version,
+      family: artifact.family,
+      threshold: artifact.threshold,
+      eventId: event.eventId,
+    },
+    artifact,
+  )
+  const { scorer, columns } = model
   // A model that cannot score a plain in-range row would fail on all live traffic: refuse it now.
   const probe = scorer.scoreOne(
     Float64Array.from(columns, (f) => (FEATURE_SPECS[f]!.min + FEATURE_SPECS[f]!.max) / 2),
@@ -96,16 +93,7 @@ export function buildLoadedModel(
       'event threshold differs from the artifact; using the artifact',
     )
   }
-  return {
-    modelName: event.modelName,
-    version: event.version,
-    family: artifact.family,
-    threshold: artifact.threshold,
-    eventId: event.eventId,
-    scorer,
-    columns,
-    loadedAt: Date.now(),
-  }
+  return model
 }
 
 /**

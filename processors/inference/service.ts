@@ -27,6 +27,7 @@ import type { ConsumerConfig, Message, Producer } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { RiskStreamError } from '../../lib/errors/index.ts'
 import { payloadDigest, RecentRequests } from '../../lib/events/idempotency.ts'
+import type { PredictionEvent, PredictionRequestEvent as PredictionRequest } from '../../lib/events/index.ts'
 import { BatchSender } from '../../lib/kafka/batcher.ts'
 import {
   createStreamConsumer,
@@ -44,21 +45,15 @@ import { getLogger } from '../../lib/log/index.ts'
 import { signerFor } from '../../lib/model/signing.ts'
 import { createRegistry } from '../../lib/registry/index.ts'
 import type { Deps, Service } from '../../lib/runtime/index.ts'
-import { createInferenceMetrics, type InferenceMetrics } from './metrics.ts'
-import {
-  type ArtifactLoader,
-  createModelFollower,
-  type LoadedModel,
-  type ModelFollower,
-} from './model-follower.ts'
 import {
   fillRow,
-  type PredictionEvent,
-  type PredictionRequest,
+  type LoadedModel,
   toPrediction,
   unscorableError,
   validateRequest,
-} from './requests.ts'
+} from '../../lib/serving/index.ts'
+import { createInferenceMetrics, type InferenceMetrics } from './metrics.ts'
+import { type ArtifactLoader, createModelFollower, type ModelFollower } from './model-follower.ts'
 
 /**
  * Predictions per produce request (~250 bytes each); the sender also caps a request at

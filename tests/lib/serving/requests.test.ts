@@ -1,15 +1,19 @@
 import { describe, expect, it } from 'vitest'
+import type { PredictionRequestEvent as PredictionRequest } from '../../../lib/events/index.ts'
 import { FEATURES } from '../../../lib/features/index.ts'
-import { buildLoadedModel } from '../../../processors/inference/model-follower.ts'
 import {
   columnMap,
+  FEATURE_SELECT,
+  featuresOfRow,
   fillRow,
-  type PredictionRequest,
+  loadModel,
+  toMatrix,
   toPrediction,
+  toRequestEvent,
   unscorableError,
   validateRequest,
-} from '../../../processors/inference/requests.ts'
-import { constantArtifact, stumpArtifact, validRequest, versionEvent } from './fixtures.ts'
+} from '../../../lib/serving/index.ts'
+import { constantArtifact, stumpArtifact, validRequest } from '../../processors/inference/fixtures.ts'
 
 const req = (over: Record<string, unknown> = {}) =>
   ({ ...validRequest('r1'), ...over }) as unknown as PredictionRequest
@@ -60,10 +64,37 @@ describe('row layout', () => {
     expect(rows[3]).toBe(40)
   })
 
+  it('builds the same rows for a batch as row by row', () => {
+    const cols = columnMap(['age', 'glucose'])
+    expect(Array.from(toMatrix([req(), req({ glucose: null })], cols))).toEqual([40, 120, 40, Number.NaN])
+  })
+
+  it('selects the feature columns of predictions and reads them back by event field', () => {
+    expect(FEATURE_SELECT).toBe(
+      'pregnancies, glucose, blood_pressure, skin_thickness, insulin, bmi, diabetes_pedigree_function, age',
+    )
+    expect(featuresOfRow({ blood_pressure: 70, diabetes_pedigree_function: 0.5 })).toMatchObject({
+      bloodPressure: 70,
+      diabetesPedigreeFunction: 0.5,
+      glucose: undefined,
+    })
+  })
+
   it('refuses a model expecting an unknown feature', () => {
     expect(() => columnMap(['glucose', 'cholesterol'])).toThrow(
       /ARTIFACT_CORRUPT|unknown feature cholesterol/,
     )
+  })
+})
+
+describe('toRequestEvent', () => {
+  it('gives the contract shape: notes and unset features are null', () => {
+    const e = toRequestEvent(
+      { requestId: 'r', patientId: 'p', eventTime: 1, sourceSystem: 's' },
+      { glucose: 99 },
+    )
+    expect(e).toMatchObject({ requestId: 'r', notes: null, glucose: 99, insulin: null })
+    expect(Object.keys(e)).toHaveLength(5 + FEATURES.length)
   })
 })
 
@@ -86,15 +117,22 @@ describe('toPrediction', () => {
   })
 })
 
-describe('buildLoadedModel', () => {
+describe('loadModel', () => {
+  const identity = (a: { family: string; threshold: number }, version: number) => ({
+    modelName: 'm',
+    version,
+    family: a.family,
+    threshold: a.threshold,
+    eventId: null,
+  })
   it('scores with the artifact: constant and stump models give the known probabilities', () => {
     const c = constantArtifact('m', 2, 0.3)
-    const lc = buildLoadedModel(versionEvent(c), c)
+    const lc = loadModel(identity(c, 2), c)
     expect(lc.version).toBe(2)
     expect(lc.scorer.scoreOne(new Float64Array(8).fill(Number.NaN))).toBeCloseTo(0.3, 12)
 
     const s = stumpArtifact('m', 1)
-    const ls = buildLoadedModel(versionEvent(s), s)
+    const ls = loadModel(identity(s, 1), s)
     const rows = new Float64Array(16)
     fillRow(req({ glucose: 100 }), ls.columns, rows, 0)
     fillRow(req({ glucose: 180 }), ls.columns, rows, 1)
