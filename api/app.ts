@@ -20,14 +20,12 @@ import fastifySwaggerUi from '@fastify/swagger-ui'
 import { Ajv } from 'ajv'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import type { Registry } from 'prom-client'
-import { createClickHouse } from '../lib/clickhouse/index.ts'
-import { readOnlyClickHouse } from '../lib/clickhouse/readonly.ts'
 import { getLogger } from '../lib/log/index.ts'
 import { signerFor } from '../lib/model/signing.ts'
-import { createRegistry, type ModelRegistry } from '../lib/registry/index.ts'
+import type { ModelRegistry } from '../lib/registry/index.ts'
 import { createKeyChecker, presentedKey, requireKey } from './auth.ts'
 import { createReadCache, type ReadCache } from './cache.ts'
-import type { ApiContext, ApiDeps } from './context.ts'
+import type { ApiContext } from './context.ts'
 import { errorHandler, notFoundHandler } from './errors.ts'
 import { createIdempotencyStore } from './idempotency.ts'
 import { createApiMetrics } from './metrics.ts'
@@ -37,8 +35,9 @@ import { mlopsRoutes } from './routes/mlops.ts'
 import { modelRoutes } from './routes/models.ts'
 import { opsRoutes } from './routes/ops.ts'
 import { createProductionScorer } from './scoring.ts'
+import { type ApiDeps, coreServices, isApiServices } from './services.ts'
 
-export type { ApiDeps } from './context.ts'
+export type { ApiDeps, ApiServices } from './services.ts'
 
 export interface BuildAppOptions {
   /** Overrides config.api.rateLimitMax / rateLimitWindowMs (tests use a tiny limit). */
@@ -82,8 +81,14 @@ function cachedRegistry(registry: ModelRegistry, cache: ReadCache): ModelRegistr
   }
 }
 
+/**
+ * The app over `deps`: the narrow services (tests pass in-memory fakes), or the core Deps, from
+ * which the app wires its own services and releases them when it closes.
+ */
 export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
-  const config = deps.config
+  const owned = !isApiServices(deps)
+  const services = isApiServices(deps) ? deps : coreServices(deps)
+  const config = services.config
   const log = getLogger('api')
   const app = Fastify({
     loggerInstance: log,
@@ -105,46 +110,33 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
     (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object),
   )
 
-  // Reads use the API's read-only ClickHouse user where a server is used (embedded chDB has no users).
-  const ownReader =
-    !deps.readClickhouse && config.clickhouse.url ? createClickHouse(config, { readOnly: true }) : undefined
-  // Embedded chDB has no users: reads run with the query-level setting readonly = 1 and the
-  // writing methods are refused (lib/clickhouse/readonly.ts). Fails closed either way.
-  const reader = deps.readClickhouse ?? ownReader ?? readOnlyClickHouse(deps.clickhouse)
-  const registry =
-    deps.registry ??
-    createRegistry({
-      serde: deps.serde,
-      topics: deps.topics,
-      producer: deps.producer,
-      clickhouse: deps.clickhouse,
-      config,
-    })
-  const now = deps.now ?? Date.now
+  const registry = services.registry
+  const now = services.now ?? Date.now
   // One cache per app, never module-wide: two apps in one process must not share results.
   const cacheTtlMs = config.api.cacheTtlMs
-  const cache = createReadCache({ ttlMs: cacheTtlMs })
+  const cache = services.cache ?? createReadCache({ ttlMs: cacheTtlMs })
   const readNow = cacheTtlMs > 0 ? () => Math.floor(now() / cacheTtlMs) * cacheTtlMs : now
   const metrics = createApiMetrics({ defaultMetrics: opts.defaultMetrics, registry: opts.metricsRegistry })
   const checkKey = createKeyChecker(config.api.keys, config.api.adminKeys)
   const keyed = requireKey(checkKey)
   const adminKeyed = requireKey(checkKey, 'admin')
-  const schemas = new Map<string, Promise<number>>()
 
   const ctx: ApiContext = {
-    deps,
+    services,
     config,
     modelName: config.model.name,
-    reader: { client: reader, cache },
+    warehouse: services.warehouse,
     registry: cachedRegistry(registry, cache),
     freshRegistry: registry,
     // The scorer has its own refresh (scorerRefreshMs) and is invalidated by promote/rollback.
-    scorer: createProductionScorer({
-      registry,
-      modelName: config.model.name,
-      refreshMs: opts.scorerRefreshMs ?? 1000,
-      now,
-    }),
+    scorer:
+      services.scorer ??
+      createProductionScorer({
+        registry,
+        modelName: config.model.name,
+        refreshMs: opts.scorerRefreshMs ?? 1000,
+        now,
+      }),
     metrics,
     now,
     readNow,
@@ -155,17 +147,6 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
     signer: signerFor(config),
     idempotency: createIdempotencyStore(),
     retrainGate: createRetrainGate(config.api.retrainPendingMs),
-    async ensureSchema(topic, schema) {
-      const key = `${topic}|${schema}`
-      let p = schemas.get(key)
-      if (!p) {
-        p = deps.serde.register(topic, schema)
-        // A failed registration (registry down) is retried on the next request.
-        p.catch(() => schemas.delete(key))
-        schemas.set(key, p)
-      }
-      await p
-    },
   }
 
   app.setErrorHandler(errorHandler)
@@ -245,7 +226,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   await app.register(async (scope) => dashboardRoutes(scope, ctx))
 
   app.addHook('onClose', async () => {
-    await ownReader?.close()
+    if (owned) await services.close?.()
   })
   // The instance is typed with our pino Logger; callers only need the generic FastifyInstance.
   return app as unknown as FastifyInstance

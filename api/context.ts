@@ -1,33 +1,20 @@
 /** What every route module receives: dependencies, the model served, guards and helpers. */
 import type { preHandlerAsyncHookHandler } from 'fastify'
-import type { Registry } from 'prom-client'
-import type { ClickHouseClient } from '../lib/clickhouse/index.ts'
 import type { Config } from '../lib/config/index.ts'
 import type { DomainContext } from '../lib/events/domain.ts'
-import type { SchemaName } from '../lib/kafka/index.ts'
 import type { VersionSigner } from '../lib/model/signing.ts'
 import type { ModelRegistry } from '../lib/registry/index.ts'
-import type { Deps } from '../lib/runtime/index.ts'
 import type { IdempotencyStore } from './idempotency.ts'
 import type { ApiMetrics } from './metrics.ts'
-import type { Reader } from './queries.ts'
+import type { WarehouseReader } from './queries.ts'
 import type { RetrainGate } from './retrain-gate.ts'
 import type { ProductionScorer } from './scoring.ts'
+import type { ApiServices } from './services.ts'
 
-/** The core Deps plus optional pieces injected by the composing process or by tests. */
-export interface ApiDeps extends Deps {
-  /** Metrics registries of other roles in this process, appended to /metrics. */
-  metricsRegistries?: Registry[]
-  /** Clock (epoch ms) for "now" in period queries; tests pin it. */
-  now?: () => number
-  /** A registry to use instead of `createRegistry(deps)`. */
-  registry?: ModelRegistry
-  /** Client for reads; default: read-only credentials in server mode, the shared client embedded. */
-  readClickhouse?: ClickHouseClient
-}
+export type { ApiDeps } from './services.ts'
 
 export interface ApiContext {
-  deps: ApiDeps
+  services: ApiServices
   config: Readonly<Config>
   modelName: string
   /**
@@ -35,7 +22,7 @@ export interface ApiContext {
    * API_CACHE_TTL_MS): a read route may answer up to the TTL old. Writes go through the model
    * registry only.
    */
-  reader: Reader
+  warehouse: WarehouseReader
   /** The registry as read routes see it: reads through the same cache; writes delegate, then clear it. */
   registry: ModelRegistry
   /** The same registry without the cache: for reads that decide a write (rollback's checks). */
@@ -63,8 +50,6 @@ export interface ApiContext {
   idempotency: IdempotencyStore
   /** At most one manual retrain queued (retrain-gate.ts). */
   retrainGate: RetrainGate
-  /** Registers the Avro subject of a topic once per process (memoised). */
-  ensureSchema(topic: string, schema: SchemaName): Promise<void>
 }
 
 /** OpenAPI security requirement for keyed routes. */

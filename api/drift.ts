@@ -18,13 +18,7 @@
  * recorded their states carry no verdict: the report says so instead of guessing one.
  */
 import type { ApiContext } from './context.ts'
-import {
-  type AlertRow,
-  latestDriftVerdicts,
-  latestEstimateWindows,
-  latestPerformanceWindows,
-  recentAlerts,
-} from './queries.ts'
+import type { AlertRow } from './queries.ts'
 
 const PROBABILITY = '__probability'
 type State = 'ok' | 'pending' | 'alert'
@@ -116,11 +110,11 @@ export async function driftReport(ctx: ApiContext): Promise<DriftReport> {
   const { config } = ctx
   const [prod, verdicts, perfRows, estimates, dataEvents, conceptEvents] = await Promise.all([
     ctx.registry.production(ctx.modelName),
-    latestDriftVerdicts(ctx.reader, ctx.modelName),
-    latestPerformanceWindows(ctx.reader, ctx.modelName),
-    latestEstimateWindows(ctx.reader, ctx.modelName),
-    recentAlerts(ctx.reader, ctx.modelName, { limit: 20, kind: 'data_drift' }),
-    recentAlerts(ctx.reader, ctx.modelName, { limit: 20, kind: 'concept_drift' }),
+    ctx.warehouse.latestDriftVerdicts(ctx.modelName),
+    ctx.warehouse.latestPerformanceWindows(ctx.modelName),
+    ctx.warehouse.latestEstimateWindows(ctx.modelName),
+    ctx.warehouse.recentAlerts(ctx.modelName, { limit: 20, kind: 'data_drift' }),
+    ctx.warehouse.recentAlerts(ctx.modelName, { limit: 20, kind: 'concept_drift' }),
   ])
   const versions = new Set([...verdicts.map((r) => r.model_version), ...perfRows.map((r) => r.model_version)])
   const version =

@@ -14,7 +14,9 @@ import {
   type TrainingRun,
   toTrainingRun,
 } from '../lib/registry/index.ts'
+import { FEATURE_SELECT, featuresOfRow } from '../lib/serving/index.ts'
 import type { ReadCache } from './cache.ts'
+import { payloadDigest, riskLevel, type StoredPrediction } from './idempotency.ts'
 
 const num = (x: unknown): number | null => {
   if (x === null || x === undefined) return null
@@ -225,35 +227,6 @@ export async function recentPredictions(
 }
 
 // ---------------------------------------------------------------- drift
-
-export interface LatestPsi {
-  model_version: number
-  feature: string
-  psi: number
-  ks: number | null
-  window_end: number
-  window_size: number
-  band: string
-}
-
-/** Newest sliding-window PSI per feature and version (view v_latest_psi, migrations/020). */
-export async function latestPsi(reader: Reader, model: string): Promise<LatestPsi[]> {
-  const r = await rows<LatestPsi & { window_end_ms: number }>(
-    reader,
-    `SELECT model_version, feature, psi, ks, toUnixTimestamp64Milli(window_end) AS window_end_ms, window_size, band
-     FROM v_latest_psi WHERE model_name = {model:String} ORDER BY model_version, feature`,
-    { model },
-  )
-  return r.map((x) => ({
-    model_version: Number(x.model_version),
-    feature: x.feature,
-    psi: Number(x.psi),
-    ks: num(x.ks),
-    window_end: Number(x.window_end_ms),
-    window_size: Number(x.window_size),
-    band: x.band,
-  }))
-}
 
 export interface DriftVerdictWindow {
   model_version: number
@@ -551,4 +524,85 @@ export async function volumeSeries(
     labelled: Number(x.labelled),
     positive: Number(x.positive),
   }))
+}
+
+// ---------------------------------------------------------------- reads that decide a write (never cached)
+
+/** Stored predictions of `ids` (predictions FINAL), with the digest of their payload. */
+export async function storedPredictions(
+  reader: Reader,
+  model: string,
+  ids: string[],
+): Promise<{ request_id: string; digest: string; answer: StoredPrediction }[]> {
+  const rows = await queryRows<Record<string, unknown>>(
+    reader.client,
+    `SELECT request_id, patient_id, toUnixTimestamp64Milli(event_time) AS event_ms, probability, label,
+            model_version, toUnixTimestamp64Milli(scored_at) AS scored_ms, ${FEATURE_SELECT}
+     FROM predictions FINAL WHERE request_id IN {ids:Array(String)} AND model_name = {model:String}`,
+    { ids, model },
+  )
+  return rows.map((r) => {
+    const probability = Number(r.probability)
+    return {
+      request_id: String(r.request_id),
+      digest: payloadDigest({
+        patientId: String(r.patient_id),
+        eventTime: Number(r.event_ms),
+        ...featuresOfRow(r),
+      }),
+      answer: {
+        request_id: String(r.request_id),
+        patient_id: String(r.patient_id),
+        probability,
+        prediction: Number(r.label),
+        risk_level: riskLevel(probability),
+        model_version: Number(r.model_version),
+        scored_at: Number(r.scored_ms),
+      },
+    }
+  })
+}
+
+/** Has the trainer recorded the manual retrain request `id` (retrain_triggers)? */
+export async function retrainRequestSeen(reader: Reader, id: string): Promise<boolean> {
+  const rows = await queryRows<{ n: number }>(
+    reader.client,
+    'SELECT count() AS n FROM retrain_triggers FINAL WHERE trigger_id = {id:String}',
+    { id: `request:${id}` },
+  )
+  return Number(rows[0]?.n ?? 0) > 0
+}
+
+// ---------------------------------------------------------------- the reader the routes see
+
+const READS = {
+  performanceSummary,
+  recentPredictions,
+  latestDriftVerdicts,
+  latestPerformanceWindows,
+  latestEstimateWindows,
+  recentAlerts,
+  listRuns,
+  getRun,
+  windowSeries,
+  volumeSeries,
+  storedPredictions,
+  retrainRequestSeen,
+}
+
+type WithoutReader<F> = F extends (reader: Reader, ...args: infer A) => infer R ? (...args: A) => R : never
+
+/**
+ * Every warehouse read of the routes, bound to one Reader: what a route needs from ClickHouse,
+ * narrow enough for an in-memory fake in the unit tests.
+ */
+export type WarehouseReader = { [K in keyof typeof READS]: WithoutReader<(typeof READS)[K]> }
+
+export function createWarehouseReader(reader: Reader): WarehouseReader {
+  return Object.fromEntries(
+    Object.entries(READS).map(([name, read]) => [
+      name,
+      (...args: unknown[]) => (read as (r: Reader, ...a: unknown[]) => unknown)(reader, ...args),
+    ]),
+  ) as WarehouseReader
 }

@@ -4,6 +4,7 @@
  * buildApp opened. Deps themselves belong to the caller (closeDeps in the entry's finally).
  */
 import type { FastifyInstance } from 'fastify'
+import { getLogger } from '../lib/log/index.ts'
 import type { Service } from '../lib/runtime/index.ts'
 import { type ApiDeps, type BuildAppOptions, buildApp } from './app.ts'
 
@@ -22,7 +23,8 @@ export function createApiService(deps: ApiDeps, opts: BuildAppOptions = {}): Api
       if (app) return
       app = await buildApp(deps, { defaultMetrics: true, ...opts })
       address = await app.listen({ host: deps.config.api.host, port: deps.config.api.port })
-      deps.log.info({ address }, 'api listening')
+      const log = 'log' in deps ? deps.log : getLogger('api')
+      log.info({ address }, 'api listening')
     },
     async stop() {
       const a = app

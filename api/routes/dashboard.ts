@@ -11,7 +11,6 @@ import type { FastifyInstance } from 'fastify'
 import { REPO_ROOT } from '../../lib/config/index.ts'
 import type { ApiContext } from '../context.ts'
 import { driftReport } from '../drift.ts'
-import { listRuns, performanceSummary, recentAlerts, volumeSeries, windowSeries } from '../queries.ts'
 import { RangeQuery } from '../schemas.ts'
 import { modelInfo } from './mlops.ts'
 
@@ -52,7 +51,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
       const [prod, drift, performance] = await Promise.all([
         ctx.registry.production(ctx.modelName),
         driftReport(ctx),
-        performanceSummary(ctx.reader, ctx.modelName, to - request.query.hours * HOUR_MS, to),
+        ctx.warehouse.performanceSummary(ctx.modelName, to - request.query.hours * HOUR_MS, to),
       ])
       return {
         success: true,
@@ -68,8 +67,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
     '/v1/dashboard/psi',
     { ...read, schema: { ...range, summary: 'PSI per feature over time' } },
     async (request) => {
-      const points = await windowSeries(
-        ctx.reader,
+      const points = await ctx.warehouse.windowSeries(
         ctx.modelName,
         'drift',
         ['psi'],
@@ -96,8 +94,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
     { ...read, schema: { ...range, summary: 'Accuracy, F1 and ROC-AUC over time' } },
     async (request) => {
       const metrics = ['accuracy', 'f1', 'roc_auc', 'expected_accuracy']
-      const points = await windowSeries(
-        ctx.reader,
+      const points = await ctx.warehouse.windowSeries(
         ctx.modelName,
         'performance',
         metrics,
@@ -128,8 +125,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
     async (request) => {
       const to = ctx.readNow()
       const bucket = bucketSeconds(request.query.hours)
-      const buckets = await volumeSeries(
-        ctx.reader,
+      const buckets = await ctx.warehouse.volumeSeries(
         ctx.modelName,
         to - request.query.hours * HOUR_MS,
         to,
@@ -143,7 +139,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
     '/v1/dashboard/alerts',
     { ...read, schema: { ...range, summary: 'Drift events in the period' } },
     async (request) => {
-      const { alerts, total } = await recentAlerts(ctx.reader, ctx.modelName, {
+      const { alerts, total } = await ctx.warehouse.recentAlerts(ctx.modelName, {
         limit: 1000,
         since: ctx.readNow() - request.query.hours * HOUR_MS,
       })
@@ -184,7 +180,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
   )
 
   app.get('/v1/dashboard/runs', { ...read, schema: { tags, summary: 'Recent training runs' } }, async () => {
-    const { runs, total } = await listRuns(ctx.reader, ctx.modelName, 50)
+    const { runs, total } = await ctx.warehouse.listRuns(ctx.modelName, 50)
     return { success: true, runs, total_count: total }
   })
 }

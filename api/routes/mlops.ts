@@ -5,12 +5,10 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { queryRows } from '../../lib/clickhouse/index.ts'
 import { RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
 import type { ModelVersionRow } from '../../lib/registry/index.ts'
 import { type ApiContext, KEYED } from '../context.ts'
 import { driftReport } from '../drift.ts'
-import { listRuns, performanceSummary, recentAlerts, recentPredictions } from '../queries.ts'
 import { AlertsQuery, DaysParams, HistoryQuery, LimitParams, RetrainBody } from '../schemas.ts'
 
 const DAY_MS = 86_400_000
@@ -63,7 +61,7 @@ export function mlopsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (request) => {
       const to = ctx.readNow()
       const from = to - request.params.days * DAY_MS
-      const performance = await performanceSummary(ctx.reader, ctx.modelName, from, to)
+      const performance = await ctx.warehouse.performanceSummary(ctx.modelName, from, to)
       return { success: true, days: request.params.days, model_name: ctx.modelName, performance }
     },
   )
@@ -84,7 +82,7 @@ export function mlopsRoutes(app: FastifyInstance, ctx: ApiContext): void {
       schema: { tags, summary: 'Most recent predictions with outcomes when known', params: LimitParams },
     },
     async (request) => {
-      const predictions = await recentPredictions(ctx.reader, ctx.modelName, request.params.limit)
+      const predictions = await ctx.warehouse.recentPredictions(ctx.modelName, request.params.limit)
       return { success: true, count: predictions.length, predictions }
     },
   )
@@ -93,7 +91,7 @@ export function mlopsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     '/mlops/api/monitoring/alerts/recent',
     { ...read, schema: { tags, summary: 'Recent drift events', querystring: AlertsQuery } },
     async (request) => {
-      const { alerts, total } = await recentAlerts(ctx.reader, ctx.modelName, {
+      const { alerts, total } = await ctx.warehouse.recentAlerts(ctx.modelName, {
         limit: request.query.limit,
         kind: request.query.kind,
       })
@@ -105,7 +103,7 @@ export function mlopsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     '/mlops/api/retrain/history',
     { ...read, schema: { tags, summary: 'Training runs and their results', querystring: HistoryQuery } },
     async (request) => {
-      const { runs, total } = await listRuns(ctx.reader, ctx.modelName, request.query.limit)
+      const { runs, total } = await ctx.warehouse.listRuns(ctx.modelName, request.query.limit)
       return { success: true, history: runs, total_count: total }
     },
   )
@@ -122,18 +120,13 @@ export function mlopsRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (request, reply) => {
-      const topic = ctx.deps.topics.retrainRequests
+      const topic = ctx.services.topics.retrainRequests
       const requestId = randomUUID()
       const body = request.body ?? {}
       // One manual retrain queued at a time; the rest are refused (429) and counted.
-      const queued = await ctx.retrainGate.tryQueue(requestId, ctx.now(), async (id) => {
-        const rows = await queryRows<{ n: number }>(
-          ctx.reader.client,
-          'SELECT count() AS n FROM retrain_triggers FINAL WHERE trigger_id = {id:String}',
-          { id: `request:${id}` },
-        )
-        return Number(rows[0]?.n ?? 0) > 0
-      })
+      const queued = await ctx.retrainGate.tryQueue(requestId, ctx.now(), (id) =>
+        ctx.warehouse.retrainRequestSeen(id),
+      )
       if (!queued) {
         ctx.metrics.refused.inc({ route: '/mlops/api/retrain/trigger', reason: 'retrain_pending' })
         throw new RiskStreamError('RATE_LIMITED', 'a manual retrain is already queued')
@@ -148,11 +141,9 @@ export function mlopsRoutes(app: FastifyInstance, ctx: ApiContext): void {
         requestedAt: ctx.now(),
       }
       try {
-        await ctx.ensureSchema(topic, 'RetrainRequest')
-        await ctx.deps.producer.send({
-          topic,
-          messages: [{ key: ctx.modelName, value: ctx.deps.serde.encode(topic, event) }],
-        })
+        await ctx.services.publisher.publish([
+          { topic, schema: 'RetrainRequest', records: [{ key: ctx.modelName, value: event }] },
+        ])
       } catch (err) {
         ctx.retrainGate.release(requestId)
         throw toRiskStreamError(err, 'KAFKA_UNAVAILABLE')

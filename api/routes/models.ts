@@ -16,28 +16,20 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { queryRows } from '../../lib/clickhouse/index.ts'
 import { RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
 import { predictionRequestIssues } from '../../lib/events/domain.ts'
 import { SCORED_BY_API, SCORED_BY_HEADER, SCORED_BY_MAC_HEADER, scoredByMac } from '../../lib/kafka/index.ts'
 import { rollbackTarget } from '../../lib/registry/index.ts'
-import {
-  FEATURE_SELECT,
-  featuresOfRow,
-  toMatrix,
-  toPrediction,
-  toRequestEvent,
-} from '../../lib/serving/index.ts'
+import { toMatrix, toPrediction, toRequestEvent } from '../../lib/serving/index.ts'
 import { type ApiContext, KEYED } from '../context.ts'
 import { payloadDigest, riskLevel, type StoredPrediction } from '../idempotency.ts'
-import { getRun } from '../queries.ts'
 import { PredictBody, type PredictRequest, RunParams, StageChangeBody, VersionParams } from '../schemas.ts'
 import { modelInfo } from './mlops.ts'
 
 export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const read = { preHandler: ctx.readGuard }
   const tags = ['models']
-  const { topics, serde, producer } = ctx.deps
+  const { topics, publisher } = ctx.services
 
   app.post<{ Body: PredictBody }>(
     '/v1/predict',
@@ -101,7 +93,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
         } else unknown.push(req.requestId)
       })
       if (unknown.length > 0) {
-        for (const row of await storedPredictions(ctx, unknown)) {
+        for (const row of await ctx.warehouse.storedPredictions(ctx.modelName, unknown)) {
           reqs.forEach(({ req, clientId }, i) => {
             if (!clientId || req.requestId !== row.request_id || answers[i]) return
             if (row.digest !== digests[i]) conflict(req.requestId)
@@ -142,35 +134,31 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
       if (events.length > 0) {
         try {
-          await Promise.all([
-            ctx.ensureSchema(topics.requests, 'PredictionRequest'),
-            ctx.ensureSchema(topics.predictions, 'Prediction'),
-          ])
           // scored-by + its MAC: inference skips exactly these records (an outsider cannot forge the MAC).
           const headersOf = (requestId: string) => ({
             [SCORED_BY_HEADER]: SCORED_BY_API,
             [SCORED_BY_MAC_HEADER]: scoredByMac(ctx.signer, requestId),
           })
-          await producer.sendBatch({
-            topicMessages: [
-              {
-                topic: topics.requests,
-                messages: events.map((e) => ({
-                  key: e.req.requestId,
-                  value: serde.encode(topics.requests, e.req),
-                  headers: headersOf(e.req.requestId),
-                })),
-              },
-              {
-                topic: topics.predictions,
-                messages: events.map((e) => ({
-                  key: e.req.requestId,
-                  value: serde.encode(topics.predictions, e.prediction),
-                  headers: headersOf(e.req.requestId),
-                })),
-              },
-            ],
-          })
+          await publisher.publish([
+            {
+              topic: topics.requests,
+              schema: 'PredictionRequest',
+              records: events.map((e) => ({
+                key: e.req.requestId,
+                value: e.req,
+                headers: headersOf(e.req.requestId),
+              })),
+            },
+            {
+              topic: topics.predictions,
+              schema: 'Prediction',
+              records: events.map((e) => ({
+                key: e.req.requestId,
+                value: e.prediction,
+                headers: headersOf(e.req.requestId),
+              })),
+            },
+          ])
         } catch (err) {
           throw toRiskStreamError(err, 'KAFKA_UNAVAILABLE')
         }
@@ -311,44 +299,10 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
     '/v1/runs/:id',
     { ...read, schema: { tags, summary: 'One training run', params: RunParams } },
     async (request) => {
-      const run = await getRun(ctx.reader, request.params.id)
+      const run = await ctx.warehouse.getRun(request.params.id)
       if (!run || run.model_name !== ctx.modelName)
         throw new RiskStreamError('NOT_FOUND', 'no such training run')
       return { success: true, run }
     },
   )
-}
-
-/** Stored predictions of `ids` (predictions FINAL), with the digest of their payload. */
-async function storedPredictions(
-  ctx: ApiContext,
-  ids: string[],
-): Promise<{ request_id: string; digest: string; answer: StoredPrediction }[]> {
-  const rows = await queryRows<Record<string, unknown>>(
-    ctx.reader.client,
-    `SELECT request_id, patient_id, toUnixTimestamp64Milli(event_time) AS event_ms, probability, label,
-            model_version, toUnixTimestamp64Milli(scored_at) AS scored_ms, ${FEATURE_SELECT}
-     FROM predictions FINAL WHERE request_id IN {ids:Array(String)} AND model_name = {model:String}`,
-    { ids, model: ctx.modelName },
-  )
-  return rows.map((r) => {
-    const probability = Number(r.probability)
-    return {
-      request_id: String(r.request_id),
-      digest: payloadDigest({
-        patientId: String(r.patient_id),
-        eventTime: Number(r.event_ms),
-        ...featuresOfRow(r),
-      }),
-      answer: {
-        request_id: String(r.request_id),
-        patient_id: String(r.patient_id),
-        probability,
-        prediction: Number(r.label),
-        risk_level: riskLevel(probability),
-        model_version: Number(r.model_version),
-        scored_at: Number(r.scored_ms),
-      },
-    }
-  })
 }

@@ -4,7 +4,6 @@
  * metrics (/metrics). Readiness checks run in parallel, so /ready answers within one timeout.
  */
 import type { FastifyInstance } from 'fastify'
-import type { Admin } from 'kafkajs'
 import type { ApiContext } from '../context.ts'
 import { metricsText } from '../metrics.ts'
 
@@ -45,23 +44,7 @@ async function timed(
 
 export function opsRoutes(app: FastifyInstance, ctx: ApiContext, opts: { readyTimeoutMs: number }): void {
   const tags = ['ops']
-  // One admin client, connected on first use and dropped after a failure (a fresh connect next time).
-  let admin: Admin | undefined
-  const kafkaCheck = async () => {
-    try {
-      admin ??= ctx.deps.kafka.admin({ retry: { retries: 0 } })
-      await admin.connect()
-      await admin.describeCluster()
-    } catch (err) {
-      const a = admin
-      admin = undefined
-      void a?.disconnect().catch(() => undefined)
-      throw err
-    }
-  }
-  app.addHook('onClose', async () => {
-    await admin?.disconnect().catch(() => undefined)
-  })
+  const probes = ctx.services.ready
 
   app.get('/health', { schema: { tags, summary: 'Liveness' } }, async () => ({
     success: true,
@@ -75,16 +58,9 @@ export function opsRoutes(app: FastifyInstance, ctx: ApiContext, opts: { readyTi
     async (_request, reply) => {
       const t = opts.readyTimeoutMs
       const [kafka, schemaRegistry, clickhouse] = await Promise.all([
-        timed(t, kafkaCheck),
-        timed(t, async (signal) => {
-          const res = await fetch(`${ctx.config.registry.url}/subjects`, { signal })
-          if (!res.ok) throw new Error(`HTTP ${res.status}`)
-          await res.body?.cancel()
-        }),
-        timed(t, async () => {
-          const r = await ctx.reader.client.ping()
-          if (!r.success) throw r.error
-        }),
+        timed(t, probes.kafka),
+        timed(t, probes.schemaRegistry),
+        timed(t, probes.clickhouse),
       ])
       const checks = { kafka, schema_registry: schemaRegistry, clickhouse }
       const ready = Object.values(checks).every((c) => c.status === 'up')
@@ -99,7 +75,7 @@ export function opsRoutes(app: FastifyInstance, ctx: ApiContext, opts: { readyTi
     async (_request, reply) => {
       ctx.metrics.productionVersion.set({ model: ctx.modelName }, ctx.scorer.currentVersion())
       reply.header('content-type', ctx.metrics.registry.contentType)
-      return metricsText(ctx.metrics.registry, ctx.deps.metricsRegistries ?? [])
+      return metricsText(ctx.metrics.registry, ctx.services.metricsRegistries ?? [])
     },
   )
 }
