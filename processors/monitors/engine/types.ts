@@ -4,7 +4,13 @@ import type { DriftEventRecord as DriftEvent } from '../../../lib/events/index.t
 /** 'estimate': performance estimated from the served probabilities before labels arrive (CBPE). */
 export type MonitorKind = 'drift' | 'quality' | 'performance' | 'estimate'
 export type WindowType = 'sliding' | 'tumbling'
-export type DriftKind = 'data_drift' | 'concept_drift' | 'data_quality' | 'retrain_recommended'
+/** 'estimated_performance_drop': the concept-drift rule on the accuracy estimated without labels (CBPE). */
+export type DriftKind =
+  | 'data_drift'
+  | 'concept_drift'
+  | 'data_quality'
+  | 'retrain_recommended'
+  | 'estimated_performance_drop'
 
 /**
  * One number about one window: (model version × window × subject × metric). The key

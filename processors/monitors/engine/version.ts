@@ -120,6 +120,8 @@ export class VersionMonitor {
   readonly thresholds: PsiAlarmThresholds
   private readonly qualityDetector: HysteresisDetector
   private readonly conceptDetector: DropDetector
+  /** The concept-drift rule applied to the ESTIMATED accuracy (no labels needed). */
+  private readonly estimateDetector: DropDetector
 
   constructor(opts: VersionMonitorOptions) {
     this.modelName = opts.modelName
@@ -165,6 +167,12 @@ export class VersionMonitor {
       ...hyst,
       threshold: QUALITY_THRESHOLD,
       clearThreshold: QUALITY_CLEAR,
+    })
+    this.estimateDetector = new DropDetector({
+      dropThreshold: opts.drift.conceptDropThreshold,
+      clearDrop: opts.drift.conceptDropThreshold / 2,
+      consecutive: opts.drift.consecutiveWindows,
+      minWindow: opts.drift.minWindow,
     })
     this.conceptDetector = new DropDetector({
       dropThreshold: opts.drift.conceptDropThreshold,
@@ -313,7 +321,7 @@ export class VersionMonitor {
     const start = this.oldestTime(this.ringTimes, this.ringHead, this.ringFilled)
     const size = this.sliding.size
     this.windowRows('sliding', size, this.seq, start, now, stats, rows)
-    if (count >= this.drift.minWindow) this.estimateRows(size, start, now, rows)
+    if (count >= this.drift.minWindow) this.estimateRows(size, start, now, rows, events)
     const window = {
       windowType: 'sliding' as const,
       windowWidth: size,
@@ -508,7 +516,13 @@ export class VersionMonitor {
    * 'performance' windows (which need labels). Blind to concept drift by construction: it trusts
    * the probabilities. Summed oldest → newest, so a restored window gives the same bits.
    */
-  private estimateRows(size: number, start: number, now: number, rows: WindowRow[]): void {
+  private estimateRows(
+    size: number,
+    start: number,
+    now: number,
+    rows: WindowRow[],
+    events: DriftEventRecord[],
+  ): void {
     const n = this.ringFilled
     const first = n < size ? 0 : this.ringHead
     const t = this.threshold
@@ -540,6 +554,56 @@ export class VersionMonitor {
     for (const [metric, value] of values)
       if (Number.isFinite(value))
         rows.push(this.row('estimate', 'sliding', size, this.seq, start, now, m, '', metric, value))
+
+    // The concept-drift rule on the estimate: an early warning, flagged as estimated. It raises
+    // its own kind, which the trainer does not treat as a retrain trigger.
+    const expected = this.artifact.metrics.accuracy
+    const v = this.estimateDetector.update((tp + tn) / m, expected, m)
+    rows.push(
+      this.row(
+        'estimate',
+        'sliding',
+        size,
+        this.seq,
+        start,
+        now,
+        m,
+        '',
+        'estimate_state',
+        STATE_CODE[v.state],
+      ),
+    )
+    if (v.raised) {
+      const window = {
+        windowType: 'sliding' as const,
+        windowWidth: size,
+        windowId: this.seq,
+        windowStart: start,
+        windowEnd: now,
+        windowSize: m,
+      }
+      const scores = {
+        estimated_accuracy: (tp + tn) / m,
+        expected_accuracy: expected,
+        estimated_accuracy_drop: v.drop,
+        ...(Number.isFinite(f1) ? { estimated_f1: f1 } : {}),
+      }
+      events.push(
+        this.event(
+          'estimated_performance_drop',
+          v.drop >= 2 * this.drift.conceptDropThreshold ? 'significant' : 'moderate',
+          window,
+          [],
+          scores,
+          {
+            estimated: true,
+            rule: `validation accuracy − accuracy ESTIMATED from the served probabilities (CBPE) >= ${this.drift.conceptDropThreshold}, ${this.drift.consecutiveWindows} consecutive windows; no labels used, blind to concept drift`,
+            estimatedConfusion: { tp, fp, fn, tn },
+            window,
+          },
+        ),
+      )
+    }
   }
 
   private row(
@@ -692,6 +756,7 @@ export class VersionMonitor {
     const detectors: Record<string, DetectorSnapshot> = {
       quality: this.qualityDetector.snapshot(),
       concept: this.conceptDetector.snapshot(),
+      estimate: this.estimateDetector.snapshot(),
     }
     this.layout.driftSubjects.forEach((s, c) => {
       detectors[`psi:${s}`] = this.featureDetectors[c]!.snapshot()
@@ -776,6 +841,7 @@ export class VersionMonitor {
     for (const [key, snap] of Object.entries(s.detectors)) {
       if (key === 'quality') this.qualityDetector.restore(snap)
       else if (key === 'concept') this.conceptDetector.restore(snap)
+      else if (key === 'estimate') this.estimateDetector.restore(snap)
       else {
         const c = this.layout.driftSubjects.indexOf(key.slice('psi:'.length))
         if (c >= 0) this.featureDetectors[c]!.restore(snap)

@@ -56,6 +56,34 @@ describe('performance estimated before labels (CBPE)', () => {
     for (const x of r.pairs) expect(x.f1).toBeGreaterThan(0)
   })
 
+  it('raises an estimated_performance_drop, flagged as estimated, when the served probabilities lose their confidence', () => {
+    const run = (squeezeFrom: number) => {
+      const rng = seedrandom.alea('estimate-alert')
+      const mon = new VersionMonitor({ modelName: 'm', modelVersion: 1, artifact, drift })
+      const rows: WindowRow[] = []
+      const events: { at: number; e: DriftEventRecord }[] = []
+      const out: DriftEventRecord[] = []
+      for (let k = 0; k < 9000; k++) {
+        const i = Math.floor(rng() * PIMA.rows.length)
+        // From `squeezeFrom` on, every score sits near 0.5: the model is no longer sure of anything.
+        const p = k >= squeezeFrom ? 0.45 + 0.1 * rng() : probs[i]!
+        mon.addPrediction(PIMA.rows[i]!, p, T0 + k * 100, rows, out)
+        for (const e of out) events.push({ at: k + 1, e })
+        out.length = 0
+        rows.length = 0
+      }
+      return events.filter((x) => x.e.kind === 'estimated_performance_drop')
+    }
+    expect(run(Number.POSITIVE_INFINITY)).toEqual([])
+    const raised = run(5000)
+    expect(raised.length).toBe(1)
+    const first = raised[0]!
+    expect(first.at).toBeGreaterThan(5000)
+    expect(first.at).toBeLessThanOrEqual(6000)
+    expect(first.e.scores.estimated_accuracy_drop).toBeGreaterThanOrEqual(drift.conceptDropThreshold)
+    expect(JSON.parse(first.e.evidenceJson)).toMatchObject({ estimated: true })
+  })
+
   it('does not see concept drift: flipped labels lower realised, not estimated, accuracy', () => {
     const stable = run(0, 20_000)
     const flipped = run(0.3, 20_000)
