@@ -8,11 +8,11 @@
 import { type ClickHouseClient, queryRows } from '../lib/clickhouse/index.ts'
 import { RiskStreamError } from '../lib/errors/index.ts'
 import {
-  RUN_COLUMNS,
-  RUN_SUMMARY_COLUMNS,
-  type RunRecord,
+  countRuns,
+  getRun as getTrainingRun,
+  listRuns as listTrainingRuns,
+  type RowSource,
   type TrainingRun,
-  toTrainingRun,
 } from '../lib/registry/index.ts'
 import { FEATURE_SELECT, featuresOfRow } from '../lib/serving/index.ts'
 import type { ReadCache } from './cache.ts'
@@ -443,32 +443,26 @@ function toRunRow({ updatedAt: _updatedAt, ...run }: TrainingRun): RunRow {
   return Object.fromEntries(Object.entries(run).map(([k, v]) => [snakeCase(k), v])) as RunRow
 }
 
+/** Rows of `sql` through this reader (and its cache): the row source of the shared run listing. */
+const rowSource =
+  (reader: Reader): RowSource =>
+  <T>(sql: string, params: Record<string, unknown>) =>
+    rows<T>(reader, sql, params)
+
 export async function listRuns(
   reader: Reader,
   model: string,
   limit: number,
 ): Promise<{ runs: RunRow[]; total: number }> {
   // Parameters and per-family candidates can be large: only the single-run route returns them.
-  const r = await rows<RunRecord>(
-    reader,
-    `SELECT ${RUN_SUMMARY_COLUMNS} FROM training_runs FINAL WHERE model_name = {model:String} ORDER BY started_at DESC, run_id LIMIT {limit:UInt32}`,
-    { model, limit },
-  )
-  const [count] = await rows<{ n: number }>(
-    reader,
-    'SELECT count() AS n FROM training_runs FINAL WHERE model_name = {model:String}',
-    { model },
-  )
-  return { runs: r.map((x) => toRunRow(toTrainingRun(x))), total: Number(count?.n ?? 0) }
+  const src = rowSource(reader)
+  const runs = await listTrainingRuns(src, { modelName: model, limit, summary: true })
+  return { runs: runs.map(toRunRow), total: await countRuns(src, model) }
 }
 
 export async function getRun(reader: Reader, runId: string): Promise<RunRow | null> {
-  const r = await rows<RunRecord>(
-    reader,
-    `SELECT ${RUN_COLUMNS} FROM training_runs FINAL WHERE run_id = {id:String}`,
-    { id: runId },
-  )
-  return r[0] ? toRunRow(toTrainingRun(r[0])) : null
+  const run = await getTrainingRun(rowSource(reader), runId)
+  return run ? toRunRow(run) : null
 }
 
 // ---------------------------------------------------------------- dashboard time series

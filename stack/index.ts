@@ -117,8 +117,3 @@ export async function startKafka(opts: StackOptions): Promise<void> {
   if ((await resolveMode(opts)) === 'docker') await dockerStart(opts, 'kafka')
   else await nativeStartKafka(opts)
 }
-
-export async function restartKafka(opts: StackOptions): Promise<void> {
-  await stopKafka(opts)
-  await startKafka(opts)
-}

@@ -100,15 +100,8 @@ export function createClickHouse(
   })
 }
 
-/** True when the client answers a trivial query. */
-export async function pingClickHouse(client: ClickHouseClient): Promise<boolean> {
-  try {
-    const r = await client.ping()
-    return r.success
-  } catch {
-    return false
-  }
-}
+/** DateTime64(3, 'UTC') text for inserts ('2024-05-01 12:00:00.123'). */
+export const chTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
 
 /** Reads all rows of a query with server-side parameters. */
 export async function queryRows<T>(

@@ -1,13 +1,12 @@
 export {
   type ClickHouseClient,
   type ClickHouseOptions,
+  chTime,
   createClickHouse,
-  pingClickHouse,
   queryRows,
 } from './client.ts'
 export {
   appliedMigrations,
-  assertMigrated,
   MIGRATIONS_DIR,
   type Migration,
   migrate,

@@ -96,15 +96,3 @@ export async function migrate(
   }
   return pending
 }
-
-/** Throws MIGRATION_PENDING when the database is behind the repo (checked at process start). */
-export async function assertMigrated(client: ClickHouseClient, dir?: string): Promise<void> {
-  const applied = new Set((await appliedMigrations(client)).map((m) => m.version))
-  const missing = readMigrations(dir).filter((m) => !applied.has(m.version))
-  if (missing.length > 0) {
-    throw new RiskStreamError(
-      'MIGRATION_PENDING',
-      `run "riskstream migrate" (pending: ${missing.map((m) => m.name).join(', ')})`,
-    )
-  }
-}

@@ -1,7 +1,12 @@
 /** The model registry (versions, stages, artifacts) and the model-versions topic layout. */
 export { createRegistry, INLINE_ARTIFACT_MAX_BYTES, type RegistryDeps, rollbackTarget } from './registry.ts'
 export {
+  countRuns,
+  getRun,
+  type ListRunsOptions,
+  listRuns,
   parseJsonOr,
+  type RowSource,
   RUN_COLUMNS,
   RUN_SUMMARY_COLUMNS,
   type RunRecord,
@@ -13,7 +18,6 @@ export {
 export {
   eventIdFor,
   latestProductionFromTopic,
-  modelOfKey,
   readModelVersionTopic,
   servingKey,
   shadowKey,

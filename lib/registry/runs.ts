@@ -1,9 +1,10 @@
 /**
  * The `training_runs` table (migrations/010) as one mapping, shared by the trainer (which writes
  * and lists runs) and the API (which serves them): the SELECT column list, the raw record it
- * yields, and that record as a `TrainingRun`. ReplacingMergeTree by updated_at, so reads use FINAL.
+ * yields, that record as a `TrainingRun`, and the run listing both read with.
+ * ReplacingMergeTree by updated_at, so reads use FINAL.
  */
-import { chTime } from './store.ts'
+import { type ClickHouseClient, chTime, queryRows } from '../clickhouse/index.ts'
 
 export type RunStatus = 'running' | 'succeeded' | 'rejected' | 'failed'
 
@@ -125,4 +126,50 @@ export function trainingRunRow(run: TrainingRun): Record<string, unknown> {
     error: run.error,
     updated_at: chTime(run.updatedAt),
   }
+}
+
+/** Rows for a parameterised query: a ClickHouse client, or a reader of its own (the API's cache). */
+export type RowSource = ClickHouseClient | (<T>(sql: string, params: Record<string, unknown>) => Promise<T[]>)
+
+const rowsOf = <T>(src: RowSource, sql: string, params: Record<string, unknown>): Promise<T[]> =>
+  typeof src === 'function' ? src<T>(sql, params) : queryRows<T>(src, sql, params)
+
+export interface ListRunsOptions {
+  /** Only this model's runs (default: every model). */
+  modelName?: string
+  /** Default 50. */
+  limit?: number
+  /** Leave params and candidates out (RUN_SUMMARY_COLUMNS): a listing that does not show them. */
+  summary?: boolean
+}
+
+/** Newest runs first. */
+export async function listRuns(src: RowSource, opts: ListRunsOptions = {}): Promise<TrainingRun[]> {
+  const rows = await rowsOf<RunRecord>(
+    src,
+    `SELECT ${opts.summary ? RUN_SUMMARY_COLUMNS : RUN_COLUMNS} FROM training_runs FINAL
+     WHERE {model:String} = '' OR model_name = {model:String}
+     ORDER BY started_at DESC, run_id LIMIT {limit:UInt32}`,
+    { model: opts.modelName ?? '', limit: opts.limit ?? 50 },
+  )
+  return rows.map(toTrainingRun)
+}
+
+/** How many runs `modelName` has. */
+export async function countRuns(src: RowSource, modelName: string): Promise<number> {
+  const [count] = await rowsOf<{ n: number }>(
+    src,
+    'SELECT count() AS n FROM training_runs FINAL WHERE model_name = {model:String}',
+    { model: modelName },
+  )
+  return Number(count?.n ?? 0)
+}
+
+export async function getRun(src: RowSource, runId: string): Promise<TrainingRun | null> {
+  const rows = await rowsOf<RunRecord>(
+    src,
+    `SELECT ${RUN_COLUMNS} FROM training_runs FINAL WHERE run_id = {id:String}`,
+    { id: runId },
+  )
+  return rows[0] ? toTrainingRun(rows[0]) : null
 }

@@ -3,12 +3,9 @@
  * (migrations 010 + 011). Every read uses FINAL so a stage change (a newer row with a later
  * updated_at) is seen immediately, before background merges.
  */
-import { type ClickHouseClient, queryRows } from '../clickhouse/index.ts'
+import { type ClickHouseClient, chTime, queryRows } from '../clickhouse/index.ts'
 import type { ModelStage } from '../model/types.ts'
 import type { ModelVersionRow, StageAction, StageEventRow } from './types.ts'
-
-/** DateTime64(3, 'UTC') text for inserts ('2024-05-01 12:00:00.123'). */
-export const chTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
 
 const parseJson = (text: string): Record<string, unknown> => {
   try {

@@ -19,9 +19,6 @@ export const servingKey = (modelName: string): string => modelName
 export const shadowKey = (modelName: string): string => `${modelName}#shadow`
 export const versionKey = (modelName: string, version: number): string => `${modelName}#v${version}`
 
-/** The model name a key belongs to (everything before the first '#'). */
-export const modelOfKey = (key: string): string => key.split('#', 1)[0]!
-
 /** Deterministic event id: the same registry state always yields the same id. */
 export const eventIdFor = (modelName: string, version: number, stage: string, seq: number): string =>
   `${modelName}:${version}:${stage}:${seq}`

@@ -4,15 +4,9 @@
  * a crashed run stays visible as `running` with its start time instead of vanishing.
  */
 import { type ClickHouseClient, queryRows } from '../../lib/clickhouse/index.ts'
-import {
-  RUN_COLUMNS,
-  type RunRecord,
-  type TrainingRun,
-  toTrainingRun,
-  trainingRunRow,
-} from '../../lib/registry/index.ts'
+import { type TrainingRun, trainingRunRow } from '../../lib/registry/index.ts'
 
-export type { RunStatus, TrainingRun } from '../../lib/registry/index.ts'
+export { getRun, listRuns, type RunStatus, type TrainingRun } from '../../lib/registry/index.ts'
 
 // A run's rows must order by updated_at even when start and end fall in the same millisecond.
 let lastUpdate = 0
@@ -30,30 +24,6 @@ export async function recordRun(ch: ClickHouseClient, run: Omit<TrainingRun, 'up
     values: [trainingRunRow({ ...run, updatedAt })],
   })
   return updatedAt
-}
-
-/** Newest runs first. */
-export async function listRuns(
-  ch: ClickHouseClient,
-  opts: { modelName?: string; limit?: number } = {},
-): Promise<TrainingRun[]> {
-  const rows = await queryRows<RunRecord>(
-    ch,
-    `SELECT ${RUN_COLUMNS} FROM training_runs FINAL
-     WHERE {model:String} = '' OR model_name = {model:String}
-     ORDER BY started_at DESC, run_id LIMIT {limit:UInt32}`,
-    { model: opts.modelName ?? '', limit: opts.limit ?? 50 },
-  )
-  return rows.map(toTrainingRun)
-}
-
-export async function getRun(ch: ClickHouseClient, runId: string): Promise<TrainingRun | null> {
-  const rows = await queryRows<RunRecord>(
-    ch,
-    `SELECT ${RUN_COLUMNS} FROM training_runs FINAL WHERE run_id = {id:String}`,
-    { id: runId },
-  )
-  return rows[0] ? toTrainingRun(rows[0]) : null
 }
 
 const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : '-')

@@ -5,7 +5,7 @@
  * (ReplacingMergeTree ORDER BY request_id): count() FINAL = uniqExact(request_id) = N.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { queryRows } from '../../../lib/clickhouse/index.ts'
+import { chTime, queryRows } from '../../../lib/clickhouse/index.ts'
 import {
   createInferenceService,
   type InferenceService,
@@ -26,8 +26,6 @@ afterAll(async () => {
   for (const s of services) await s.stop().catch(() => undefined)
   await h?.close()
 })
-
-const chTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
 
 describe('inference restart', () => {
   it('redelivers after a crash before commit; ClickHouse dedupes by request_id', async () => {
