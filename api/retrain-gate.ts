@@ -4,6 +4,8 @@
  * API_RETRAIN_PENDING_MS, further triggers are refused with 429 and counted. Checks run one
  * at a time, so 50 triggers at once queue exactly one retrain.
  */
+import { createSerializer } from '../lib/runtime/serialize.ts'
+
 export interface RetrainGate {
   /**
    * Reserves the queue slot for `requestId` (true), or false when one is still pending.
@@ -16,10 +18,10 @@ export interface RetrainGate {
 
 export function createRetrainGate(pendingMs: number): RetrainGate {
   let pending: { requestId: string; at: number } | null = null
-  let chain: Promise<unknown> = Promise.resolve()
+  const serialize = createSerializer()
   return {
     tryQueue(requestId, now, decided) {
-      const run = chain.then(async () => {
+      return serialize(async () => {
         if (pending && now - pending.at < pendingMs) {
           let done = false
           try {
@@ -32,8 +34,6 @@ export function createRetrainGate(pendingMs: number): RetrainGate {
         pending = { requestId, at: now }
         return true
       })
-      chain = run.catch(() => undefined)
-      return run
     },
     release(requestId) {
       if (pending?.requestId === requestId) pending = null

@@ -18,6 +18,7 @@ import { getLogger } from '../log/index.ts'
 import { artifactRef, decodeArtifact, encodeArtifact, sha256Hex } from '../model/artifact.ts'
 import { SIGNATURE_HEADER, signerFor, type VersionSigner } from '../model/signing.ts'
 import type { ModelArtifact, ModelStage } from '../model/types.ts'
+import { createSerializer } from '../runtime/serialize.ts'
 import {
   insertArtifact,
   insertStageEvents,
@@ -108,12 +109,7 @@ export function createRegistry(deps: RegistryDeps): ModelRegistry {
     return lastTick
   }
 
-  let chain: Promise<unknown> = Promise.resolve()
-  function serialize<T>(fn: () => Promise<T>): Promise<T> {
-    const run = chain.then(fn, fn)
-    chain = run.catch(() => undefined)
-    return run
-  }
+  const serialize = createSerializer()
 
   let schemaReady: Promise<number> | undefined
   async function publish(out: Outgoing[]): Promise<void> {

@@ -16,6 +16,7 @@
  */
 import { createRequire } from 'node:module'
 import { isMainThread, parentPort, workerData } from 'node:worker_threads'
+import { createSerializer } from '../../lib/runtime/serialize.ts'
 
 /** The XGBoost parameters we pass through (names as XGBoost spells them). */
 export interface XGBoostNativeParams {
@@ -149,9 +150,9 @@ export type WorkerReply =
 if (!isMainThread && parentPort && (workerData as { role?: string } | null)?.role === 'xgboost') {
   const port = parentPort
   // Requests are processed one at a time (the WASM instance is single-threaded anyway).
-  let chain: Promise<void> = Promise.resolve()
+  const serialize = createSerializer()
   port.on('message', (msg: WorkerRequest) => {
-    chain = chain.then(async () => {
+    void serialize(async () => {
       try {
         const res = await trainXGBoostInProcess(msg.req)
         const transfer = [res.model.buffer as ArrayBuffer]

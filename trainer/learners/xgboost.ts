@@ -3,13 +3,12 @@
  * `TreeEnsembleModel`, and predicts with the shared scorer — so CV metrics, the shipped
  * artifact and online inference all use the exact same scoring code.
  */
-import { createRequire } from 'node:module'
-import { pathToFileURL } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import { RiskStreamError } from '../../lib/errors/index.ts'
 import { getLogger } from '../../lib/log/index.ts'
 import { createScorer } from '../../lib/model/scorer.ts'
 import type { Preprocessing, TreeEnsembleModel } from '../../lib/model/types.ts'
+import { startTsxWorker } from '../../lib/runtime/tsx-worker.ts'
 import type { Dataset, Learner, ParamSpace, TrainedModel } from './types.ts'
 import { xgboostToTreeEnsemble } from './xgboost-export.ts'
 import {
@@ -62,46 +61,15 @@ let worker: Worker | null = null
 let nextId = 1
 const pending = new Map<number, { resolve: (r: XGBoostTrainResponse) => void; reject: (e: Error) => void }>()
 
-/**
- * Bootstrap for the worker. The worker module is TypeScript, and tsx's `--import` hook does not
- * reach worker threads on Node 20 (tsx issue #354: ERR_UNKNOWN_FILE_EXTENSION, also with
- * execArgv ['--import', 'tsx']). So a tiny CommonJS script registers tsx's ESM hooks inside the
- * worker first, then imports the real module.
- */
-const BOOTSTRAP = `
-const { workerData, parentPort } = require('node:worker_threads');
-import(workerData.tsxApi)
-  .then((tsx) => {
-    tsx.register();
-    return import(workerData.entry);
-  })
-  .catch((err) => parentPort.postMessage({ id: 0, ok: false, error: String((err && err.stack) || err) }));
-`
-
-/**
- * URL of tsx's ESM register API. `require.resolve` only sees the package's "require" export
- * (index.cjs, whose register() resolves its own helper wrongly inside a worker), so we take the
- * ESM build next to it.
- */
-function tsxEsmApiUrl(): string {
-  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api')
-  return pathToFileURL(cjs.replace(/\.cjs$/, '.mjs')).href
-}
-
 function getWorker(): Worker {
   if (worker) return worker
-  const w = new Worker(BOOTSTRAP, {
-    eval: true,
-    execArgv: [],
+  const w = startTsxWorker(new URL('./xgboost-worker.ts', import.meta.url), {
     // stdout/stderr piped here rather than to the terminal: the WASM runtime prints notices
     // ("falling back to ArrayBuffer instantiation", "Tree method is selected…").
     stdout: true,
     stderr: true,
-    workerData: {
-      role: 'xgboost',
-      entry: new URL('./xgboost-worker.ts', import.meta.url).href,
-      tsxApi: tsxEsmApiUrl(),
-    },
+    workerData: { role: 'xgboost' },
+    loadFailure: { message: { id: 0, ok: false }, field: 'error' },
   })
   for (const stream of [w.stdout, w.stderr]) {
     stream.setEncoding('utf8')

@@ -1,9 +1,7 @@
 /** Starts the pipeline worker (see pipeline-worker.ts for why) and resolves with its result. */
-import { createRequire } from 'node:module'
-import { pathToFileURL } from 'node:url'
-import { Worker } from 'node:worker_threads'
 import { RiskStreamError } from '../../lib/errors/index.ts'
 import { currentLogSettings } from '../../lib/log/index.ts'
+import { startTsxWorker } from '../../lib/runtime/tsx-worker.ts'
 import type { Dataset } from '../learners/types.ts'
 import {
   type TrainCandidatesOptions,
@@ -11,23 +9,6 @@ import {
   type TrainResult,
   trainCandidates,
 } from '../pipeline/train.ts'
-
-/**
- * tsx's `--import` hook does not reach worker threads on Node 20 (tsx issue #354), so a tiny
- * CommonJS bootstrap registers tsx's ESM hooks inside the worker, then imports the module
- * (same technique as trainer/learners/xgboost.ts).
- */
-const BOOTSTRAP = `
-const { workerData, parentPort } = require('node:worker_threads');
-import(workerData.tsxApi)
-  .then((tsx) => { tsx.register(); return import(workerData.entry); })
-  .catch((err) => parentPort.postMessage({ type: 'error', message: String((err && err.stack) || err), code: 'TRAINING_FAILED' }));
-`
-
-function tsxEsmApiUrl(): string {
-  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api')
-  return pathToFileURL(cjs.replace(/\.cjs$/, '.mjs')).href
-}
 
 export type PipelineOptions = Omit<TrainCandidatesOptions, 'onProgress' | 'now'> & {
   onProgress?: (p: TrainProgress) => void
@@ -38,12 +19,9 @@ export function runPipeline(data: Dataset, opts: PipelineOptions, inWorker = tru
   const { onProgress, ...serialisable } = opts
   if (!inWorker) return trainCandidates(data, opts)
   return new Promise((resolve, reject) => {
-    const worker = new Worker(BOOTSTRAP, {
-      eval: true,
-      execArgv: [],
+    const worker = startTsxWorker(new URL('./pipeline-worker.ts', import.meta.url), {
+      loadFailure: { message: { type: 'error', code: 'TRAINING_FAILED' }, field: 'message' },
       workerData: {
-        entry: new URL('./pipeline-worker.ts', import.meta.url).href,
-        tsxApi: tsxEsmApiUrl(),
         data,
         opts: serialisable,
         // A worker has its own module instances: it logs where the parent does, explicitly.
