@@ -323,6 +323,7 @@ function report(
     `  alerts: ${s.alerts.map((a) => `${a.kind}=${a.count}`).join(', ') || 'none'}`,
     `  training runs: ${s.runs.map((r) => `${r.trigger}→${r.status}${r.version ? ` v${r.version}` : ''}${r.status === 'succeeded' && !r.gatePassed ? ' (not promoted)' : ''}`).join(', ')}`,
     `  production: v${initialVersion} → v${s.productionVersion}`,
+    ...s.decisions.map((d) => `  gate on v${d.version ?? '?'}: ${d.decision}: ${d.reason}`),
     verdict(live, initialVersion, s.productionVersion),
   ]
   if (closed)
@@ -331,8 +332,9 @@ function report(
     )
   else {
     lines.push('  the loop did NOT close (see the alerts and runs above)')
-    for (const r of retrains.filter((x) => !x.gatePassed))
-      for (const reason of r.gateReasons) lines.push(`    retrain not promoted: ${reason}`)
+    if (s.decisions.length === 0)
+      for (const r of retrains.filter((x) => x.status === 'succeeded' && !x.gatePassed))
+        for (const reason of r.gateReasons) lines.push(`    retrain not promoted: ${reason}`)
   }
   lines.push(`  took ${(ms / 1000).toFixed(0)} s`)
   return lines.join('\n')

@@ -98,7 +98,14 @@ export async function loopStatus(
     `SELECT trigger, status, version, gate_passed, gate_reasons FROM training_runs FINAL WHERE model_name = {m:String} ORDER BY started_at`,
     p,
   )
+  const decisions = await queryRows<{ version: number | null; decision: string; reason: string }>(
+    ch,
+    `SELECT candidate_version AS version, decision, reason FROM promotion_decisions FINAL
+     WHERE model_name = {m:String} AND decision IN ('promoted', 'not_promoted') ORDER BY decided_at`,
+    p,
+  )
   return {
+    decisions: decisions.map((d) => ({ ...d, version: d.version === null ? null : Number(d.version) })),
     predictions: Number(counts?.predictions ?? 0),
     labelled: Number(counts?.labelled ?? 0),
     dlq: Number(counts?.dlq ?? 0),
