@@ -24,6 +24,8 @@ export interface LoopStatus {
     gateReasons: string[]
   }[]
   dlq: number
+  /** The decisions about production of the runs after the initial model, oldest first. */
+  decisions: { version: number | null; decision: string; reason: string }[]
 }
 
 /** Live accuracy of one version on labelled requests, with a 95 % Wilson interval. */
