@@ -294,10 +294,11 @@ export interface LatestPerformanceWindow {
   metrics: Record<string, number>
 }
 
-/** The newest sliding performance window per version (accuracy, expected_accuracy, accuracy_drop, …). */
-export async function latestPerformanceWindows(
+/** The newest sliding window of `monitor` per version, its metrics by name. */
+async function latestSlidingWindows(
   reader: Reader,
   model: string,
+  monitor: 'performance' | 'estimate',
 ): Promise<LatestPerformanceWindow[]> {
   const r = await rows<{
     model_version: number
@@ -309,10 +310,10 @@ export async function latestPerformanceWindows(
     reader,
     `SELECT model_version, toUnixTimestamp64Milli(window_end) AS window_end_ms, window_size, metric, value
      FROM monitor_windows FINAL
-     WHERE model_name = {model:String} AND monitor = 'performance' AND window_type = 'sliding'
+     WHERE model_name = {model:String} AND monitor = '${monitor}' AND window_type = 'sliding'
        AND (model_version, window_id) IN (
          SELECT model_version, max(window_id) FROM monitor_windows
-         WHERE model_name = {model:String} AND monitor = 'performance' AND window_type = 'sliding'
+         WHERE model_name = {model:String} AND monitor = '${monitor}' AND window_type = 'sliding'
          GROUP BY model_version)`,
     { model },
   )
@@ -332,45 +333,17 @@ export async function latestPerformanceWindows(
   return [...byVersion.values()]
 }
 
+/** The newest sliding performance window per version (accuracy, expected_accuracy, accuracy_drop, …). */
+export function latestPerformanceWindows(reader: Reader, model: string): Promise<LatestPerformanceWindow[]> {
+  return latestSlidingWindows(reader, model, 'performance')
+}
+
 /**
  * The newest sliding window of performance ESTIMATED from the served probabilities (monitor
  * 'estimate': estimated_accuracy, estimated_f1, …), per version; available before any label.
  */
-export async function latestEstimateWindows(
-  reader: Reader,
-  model: string,
-): Promise<LatestPerformanceWindow[]> {
-  const r = await rows<{
-    model_version: number
-    window_end_ms: number
-    window_size: number
-    metric: string
-    value: number
-  }>(
-    reader,
-    `SELECT model_version, toUnixTimestamp64Milli(window_end) AS window_end_ms, window_size, metric, value
-     FROM monitor_windows FINAL
-     WHERE model_name = {model:String} AND monitor = 'estimate' AND window_type = 'sliding'
-       AND (model_version, window_id) IN (
-         SELECT model_version, max(window_id) FROM monitor_windows
-         WHERE model_name = {model:String} AND monitor = 'estimate' AND window_type = 'sliding'
-         GROUP BY model_version)`,
-    { model },
-  )
-  const byVersion = new Map<number, LatestPerformanceWindow>()
-  for (const x of r) {
-    const v = Number(x.model_version)
-    const w = byVersion.get(v) ?? {
-      model_version: v,
-      window_end: Number(x.window_end_ms),
-      window_size: Number(x.window_size),
-      metrics: {},
-    }
-    const value = num(x.value)
-    if (value !== null) w.metrics[x.metric] = value
-    byVersion.set(v, w)
-  }
-  return [...byVersion.values()]
+export function latestEstimateWindows(reader: Reader, model: string): Promise<LatestPerformanceWindow[]> {
+  return latestSlidingWindows(reader, model, 'estimate')
 }
 
 // ---------------------------------------------------------------- alerts
