@@ -440,11 +440,6 @@ export async function getRun(reader: Reader, runId: string): Promise<RunRow | nu
 
 // ---------------------------------------------------------------- dashboard time series
 
-export interface SeriesPoint {
-  t: number
-  v: number
-}
-
 /** Sliding-window values of one monitor over time, grouped by subject (drift) or metric (performance). */
 export async function windowSeries(
   reader: Reader,

@@ -15,7 +15,7 @@ import { kafkaBrokers, registryBaseUrl, registryCcompatUrl, type StackOptions } 
 import { isClickHouseUp, isKafkaUp, isRegistryUp, setRegistryCompatibility } from './probe.ts'
 
 export type { StackMode, StackOptions } from './options.ts'
-export { defaultStackOptions, kafkaBrokers, registryCcompatUrl, STACK_DEFAULTS } from './options.ts'
+export { kafkaBrokers, registryCcompatUrl, STACK_DEFAULTS } from './options.ts'
 export { isClickHouseUp, isKafkaUp, isRegistryUp, setRegistryCompatibility }
 
 export type ResolvedMode = 'native' | 'docker'

@@ -54,14 +54,6 @@ export const STACK_DEFAULTS = {
   mode: 'auto',
 } as const satisfies Partial<StackOptions>
 
-/** Defaults relative to a repository root: data under `<repo>/.data/stack`. */
-export function defaultStackOptions(
-  repoRoot: string,
-  log: (msg: string) => void = console.log,
-): StackOptions {
-  return { dataDir: `${repoRoot}/.data/stack`, ...STACK_DEFAULTS, log }
-}
-
 export function kafkaBrokers(opts: Pick<StackOptions, 'kafkaPort'>): string {
   return `127.0.0.1:${opts.kafkaPort}`
 }

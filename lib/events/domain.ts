@@ -178,8 +178,3 @@ export function checkDomain<T>(
   const issues = check(x, ctx)
   return issues.length === 0 ? null : domainError(what, issues)
 }
-
-/** The skew from the configuration (EVENT_TIME_MAX_AGE_MS / EVENT_TIME_MAX_AHEAD_MS). */
-export function skewOf(config: { events: TimeSkew }): TimeSkew {
-  return config.events
-}
