@@ -14,7 +14,7 @@
  */
 import { FEATURE_SPEC, FEATURES, type FeatureName, type FeatureVector } from '../lib/features/index.ts'
 import { normalCdf } from '../lib/stats/delong.ts'
-import type { PredictionRequestEvent } from './index.ts'
+import type { PredictionRequestEvent } from './clinical.ts'
 import { createRng, type Rng, uuidFrom } from './rng.ts'
 import {
   type CovariateMixDrift,

@@ -21,7 +21,7 @@
 import avro from 'avsc'
 import { FEATURE_SPECS } from '../lib/features/index.ts'
 import type { AvroSerde } from '../lib/kafka/index.ts'
-import type { PredictionRequestEvent } from './index.ts'
+import type { PredictionRequestEvent } from './clinical.ts'
 import type { Rng } from './rng.ts'
 import type { MalformedKind } from './scenario.ts'
 

@@ -15,7 +15,7 @@
  */
 import { RiskStreamError } from '../errors/index.ts'
 import { validateFeatures } from '../features/index.ts'
-import type { OutcomeLabelEvent, PredictionEvent, PredictionRequestEvent } from './index.ts'
+import type { OutcomeLabelEvent, PredictionEvent, PredictionRequestEvent } from './contracts.ts'
 
 export type DomainRule =
   | 'missing'
