@@ -4,7 +4,6 @@
  * SAME rows (the pipeline scores the champion artifact on the candidate's evaluation data), so
  * an easier data set cannot make a worse model look better.
  */
-import type { Config } from '../../lib/config/index.ts'
 import type { ModelMetrics } from '../../lib/model/types.ts'
 
 export type GateMetricName = 'roc_auc' | 'accuracy' | 'f1' | 'log_loss'
@@ -50,15 +49,4 @@ export function gate(candidate: GateMetrics, champion: GateMetrics | null, t: Ga
     }
   }
   return { passed: reasons.length === 0, reasons }
-}
-
-/** The gate thresholds from `config.training` (MIN_MODEL_*, PROMOTION_MARGIN, PRIMARY_METRIC). */
-export function gateThresholdsFromConfig(t: Config['training']): GateThresholds {
-  return {
-    minAccuracy: t.minAccuracy,
-    minRocAuc: t.minRocAuc,
-    minF1: t.minF1,
-    margin: t.promotionMargin,
-    primaryMetric: t.primaryMetric,
-  }
 }

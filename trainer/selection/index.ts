@@ -16,7 +16,6 @@ export {
   type GateResult,
   type GateThresholds,
   gate,
-  gateThresholdsFromConfig,
 } from './gate.ts'
 export {
   betterScore,
