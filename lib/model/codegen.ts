@@ -9,15 +9,14 @@
  * an integer, and picks the outcome of the node actually on the path with a shift:
  *   p = 2 * p + ((bits >> p) & 1)
  * That does more comparisons than a walk (7 instead of 3 at depth 3), but they are independent
- * of each other, so they overlap, whereas a walk is a chain of dependent loads. Measured with
- * 200 depth-3 trees on random data this runs at ~2.4× the rate of the array walker; nested
- * `?:` (the textbook code generator) reached only ~1×, because on such data half the branches
- * mispredict. Below `literalLevels` (deeper trees: 2^d comparisons per level stop paying off)
+ * of each other, so they overlap, whereas a walk is a chain of dependent loads. Nested `?:`
+ * (the textbook code generator) gains little over the array walker, because on random data
+ * half its branches mispredict (figures in docs/benchmarks.md). Below `literalLevels` (deeper trees: 2^d comparisons per level stop paying off)
  * the generated code continues with the same heap walk as the 'perfect' array walker.
  *
  * Rows are the outer loop (two at a time), trees the inner: the features of a row are loaded
- * once into locals. Trees outer over a transposed (column-major) block of rows ran at ~70% of
- * that, as every tree then reloads its features and its row's running sum.
+ * once into locals. Trees outer over a transposed (column-major) block of rows is slower, as
+ * every tree then reloads its features and its row's running sum.
  *
  * A missing value costs nothing here: `x >= t` is false for NaN (missing goes left), and
  * `!(x < t)` is true for NaN (missing goes right), so each node's direction is baked into the

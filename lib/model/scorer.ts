@@ -4,8 +4,8 @@
  *
  * Tree ensembles are compiled once and walked per row, child selection branch-free. Layouts:
  *  - 'codegen' (ensembles ≤ 8 deep, i.e. boosting): trees padded to full depth D and turned
- *    into generated JavaScript with literal thresholds (see codegen.ts): ~2.5× the 'perfect'
- *    walker on 200 depth-3 trees, ~1.1× (batch) and ~1.5× (single row) at depth 6;
+ *    into generated JavaScript with literal thresholds (see codegen.ts), the fastest layout
+ *    for shallow trees (docs/benchmarks.md);
  *  - 'perfect': the same padded trees as typed arrays, heap-style, walked exactly D steps,
  *    four rows at a time. The default for ≤ 8 deep starts here and moves to 'codegen' once
  *    the scorer is long-lived and the generated code warm (`tieredWalker`), and stays here
