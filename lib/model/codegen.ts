@@ -11,7 +11,7 @@
  * That does more comparisons than a walk (7 instead of 3 at depth 3), but they are independent
  * of each other, so they overlap, whereas a walk is a chain of dependent loads. Nested `?:`
  * (the textbook code generator) gains little over the array walker, because on random data
- * half its branches mispredict (figures in docs/benchmarks.md). Below `literalLevels` (deeper trees: 2^d comparisons per level stop paying off)
+ * half its branches mispredict. Below `literalLevels` (deeper trees: 2^d comparisons per level stop paying off)
  * the generated code continues with the same heap walk as the 'perfect' array walker.
  *
  * Rows are the outer loop (two at a time), trees the inner: the features of a row are loaded
