@@ -7,22 +7,10 @@
 import { type ClickHouseClient, queryRows } from '../../lib/clickhouse/index.ts'
 import type { Config } from '../../lib/config/index.ts'
 import { loadPima } from '../../lib/data/pima.ts'
-import { FEATURES, type FeatureVector } from '../../lib/features/index.ts'
+import { FEATURE_COLUMNS, FEATURES, type FeatureVector } from '../../lib/features/index.ts'
 import type { DatasetFingerprint } from '../../lib/model/types.ts'
 import type { Dataset } from '../learners/types.ts'
 import { datasetFromRows } from '../pipeline/dataset.ts'
-
-/** ClickHouse column of each feature in `predictions`. */
-const COLUMN: Record<(typeof FEATURES)[number], string> = {
-  pregnancies: 'pregnancies',
-  glucose: 'glucose',
-  bloodPressure: 'blood_pressure',
-  skinThickness: 'skin_thickness',
-  insulin: 'insulin',
-  bmi: 'bmi',
-  diabetesPedigreeFunction: 'diabetes_pedigree_function',
-  age: 'age',
-}
 
 interface StreamedRecord {
   request_id: string
@@ -49,7 +37,7 @@ export async function loadStreamedRows(
   ch: ClickHouseClient,
   predictionsTopic: string,
 ): Promise<StreamedRows> {
-  const features = FEATURES.map((f) => `p.${COLUMN[f]} AS ${COLUMN[f]}`).join(', ')
+  const features = FEATURES.map((f) => `p.${FEATURE_COLUMNS[f]} AS ${FEATURE_COLUMNS[f]}`).join(', ')
   const records = await queryRows<StreamedRecord>(
     ch,
     `SELECT p.request_id AS request_id, p.patient_id AS patient_id, o.outcome AS outcome, toUnixTimestamp64Milli(p.event_time) AS event_ms,
@@ -73,7 +61,7 @@ export async function loadStreamedRows(
     seen.add(r.request_id)
     const v = {} as FeatureVector
     for (const f of FEATURES) {
-      const x = r[COLUMN[f]]
+      const x = r[FEATURE_COLUMNS[f]]
       v[f] = x === null || x === undefined ? null : Number(x)
     }
     out.rows.push(v)
