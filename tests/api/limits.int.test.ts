@@ -94,7 +94,9 @@ describe('over a real socket', () => {
       expect(address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
       expect((await fetch(`${address}/health`)).status).toBe(200)
       const metrics = await (await fetch(`${address}/metrics`)).text()
-      expect(metrics).toContain('riskstream_api_process_cpu_seconds_total')
+      // Standard process metric names, not prefixed copies (lib/metrics).
+      expect(metrics).toMatch(/^process_cpu_seconds_total /m)
+      expect(metrics).not.toContain('riskstream_api_process_')
     } finally {
       await service.stop()
     }

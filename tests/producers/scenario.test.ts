@@ -38,7 +38,7 @@ describe('scenario files', () => {
       { kind: 'feature-shift', feature: 'glucose', shift: 30, scale: 1, at: 1500 },
     ])
     const aging = loadScenario('aging-population').drifts[0]
-    expect(aging).toMatchObject({ kind: 'covariate-mix', weight: 4, from: 1000, to: 2000 })
+    expect(aging).toMatchObject({ kind: 'covariate-mix', weight: 6, from: 1000, to: 2000 })
     expect(loadScenario('poison').malformed).toEqual({ every: 1000, kinds: [...MALFORMED_KINDS] })
   })
 
