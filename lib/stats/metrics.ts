@@ -194,15 +194,31 @@ export function bestThreshold(
   opts: { minAccuracy: number },
 ): ThresholdChoice {
   assertSameLength(yTrue, probs, 'bestThreshold')
+  if (yTrue.length === 0) return { threshold: 0.5, f1: 0, accuracy: 0, constrained: false }
+  let best: ThresholdChoice | null = null
+  let fallback: ThresholdChoice | null = null
+  for (const { confusion: _, ...cand } of thresholdSweep(yTrue, probs)) {
+    if (cand.accuracy >= opts.minAccuracy && (best === null || betterByF1(cand, best))) best = cand
+    if (fallback === null || betterByAccuracy(cand, fallback)) fallback = cand
+  }
+  if (best) return best
+  return { ...fallback!, constrained: false }
+}
+
+/**
+ * Every distinct threshold with its F1 and accuracy, highest threshold first: sorted once, then
+ * each step moves one tie group to the positive side (an O(1) update of the confusion matrix).
+ * The sweep behind every threshold rule, so they all see the same candidates.
+ */
+export function* thresholdSweep(
+  yTrue: ArrayLike<number>,
+  probs: ArrayLike<number>,
+): Generator<ThresholdChoice & { confusion: Confusion }> {
   const n = yTrue.length
-  if (n === 0) return { threshold: 0.5, f1: 0, accuracy: 0, constrained: false }
   let nPos = 0
   for (let i = 0; i < n; i++) if (yTrue[i] === 1) nPos++
   const nNeg = n - nPos
   const order = argsort(probs).reverse()
-
-  let best: ThresholdChoice | null = null
-  let fallback: ThresholdChoice | null = null
   let tp = 0
   let fp = 0
   let i = 0
@@ -214,12 +230,8 @@ export function bestThreshold(
       i++
     }
     const c: Confusion = { tp, fp, tn: nNeg - fp, fn: nPos - tp }
-    const cand: ThresholdChoice = { threshold: t, f1: f1(c), accuracy: accuracy(c), constrained: true }
-    if (cand.accuracy >= opts.minAccuracy && (best === null || betterByF1(cand, best))) best = cand
-    if (fallback === null || betterByAccuracy(cand, fallback)) fallback = cand
+    yield { threshold: t, f1: f1(c), accuracy: accuracy(c), constrained: true, confusion: c }
   }
-  if (best) return best
-  return { ...fallback!, constrained: false }
 }
 
 function nearerHalf(a: ThresholdChoice, b: ThresholdChoice): boolean {

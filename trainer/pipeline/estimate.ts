@@ -17,17 +17,11 @@ import {
   recall,
   rocAuc,
 } from '../../lib/stats/metrics.ts'
+import { METRIC_NAMES, type MetricName } from '../selection/cross-validate.ts'
 
-export const ESTIMATE_KEYS = [
-  'roc_auc',
-  'accuracy',
-  'f1',
-  'precision',
-  'recall',
-  'log_loss',
-  'brier',
-] as const
-export type EstimateKey = (typeof ESTIMATE_KEYS)[number]
+/** The metrics an estimate reports: the same as those cross-validation ranks. */
+export const ESTIMATE_KEYS = METRIC_NAMES
+export type EstimateKey = MetricName
 
 export type EvaluationKind = 'nested_cv' | 'out_of_time'
 

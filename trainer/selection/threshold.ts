@@ -1,4 +1,4 @@
-import { accuracy, type Confusion, f1, type ThresholdChoice } from '../../lib/stats/metrics.ts'
+import { type ThresholdChoice, thresholdSweep } from '../../lib/stats/metrics.ts'
 
 /**
  * How the decision threshold shipped with a model is chosen, always on OUT-OF-FOLD
@@ -28,38 +28,19 @@ function better(a: ThresholdChoice, b: ThresholdChoice, first: 'accuracy' | 'f1'
   return nearerHalf(a.threshold, b.threshold)
 }
 
-/**
- * Candidates are the distinct probabilities (label = prob >= candidate), swept from the top
- * with O(1) confusion updates per tie group: O(n log n).
- */
+/** Candidates are the distinct probabilities (label = prob >= candidate): `thresholdSweep`. */
 export function chooseThreshold(
   yTrue: ArrayLike<number>,
   oofProbs: ArrayLike<number>,
   floors: ThresholdFloors,
   rule: ThresholdRule = 'max_accuracy_given_f1',
 ): ThresholdChoice {
-  const n = yTrue.length
-  if (n === 0) return { threshold: 0.5, f1: 0, accuracy: 0, constrained: false }
-  let nPos = 0
-  for (let i = 0; i < n; i++) if (yTrue[i] === 1) nPos++
-  const nNeg = n - nPos
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => oofProbs[b]! - oofProbs[a]!)
+  if (yTrue.length === 0) return { threshold: 0.5, f1: 0, accuracy: 0, constrained: false }
   const objective = rule === 'max_accuracy_given_f1' ? 'accuracy' : 'f1'
   const fallbackBy = rule === 'max_accuracy_given_f1' ? 'f1' : 'accuracy'
   let best: ThresholdChoice | null = null
   let fallback: ThresholdChoice | null = null
-  let tp = 0
-  let fp = 0
-  let i = 0
-  while (i < n) {
-    const t = oofProbs[order[i]!]!
-    while (i < n && oofProbs[order[i]!] === t) {
-      if (yTrue[order[i]!] === 1) tp++
-      else fp++
-      i++
-    }
-    const c: Confusion = { tp, fp, tn: nNeg - fp, fn: nPos - tp }
-    const cand: ThresholdChoice = { threshold: t, f1: f1(c), accuracy: accuracy(c), constrained: true }
+  for (const { confusion: _, ...cand } of thresholdSweep(yTrue, oofProbs)) {
     const meets =
       rule === 'max_accuracy_given_f1' ? cand.f1 >= floors.minF1 : cand.accuracy >= floors.minAccuracy
     if (meets && (best === null || better(cand, best, objective))) best = cand
