@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { Command, CommanderError, InvalidArgumentError } from 'commander'
+import { fetchPima } from '../data/fetch.ts'
 import { migrate } from '../lib/clickhouse/index.ts'
 import { type Config, getConfig, REPO_ROOT } from '../lib/config/index.ts'
 import { type ErrorCode, isRiskStreamError, toRiskStreamError } from '../lib/errors/index.ts'
@@ -386,6 +387,22 @@ export function buildProgram(ctx: ProgramContext): Command {
           },
           true,
         )(),
+    )
+
+  program
+    .command('data')
+    .description('The Pima data set')
+    .command('fetch')
+    .description('Download a public copy of the Pima CSV into data/ and keep it only if it verifies')
+    .option('--url <url...>', 'mirror(s) to try, in order (default: the known mirrors)')
+    .option('--out <path>', 'where to write it (default data/pima-indians-diabetes.csv)')
+    .option('--force', 'download again even when a verified copy exists')
+    .action((o: { url?: string[]; out?: string; force?: boolean }) =>
+      entry('fetching the Pima data', async () => {
+        const r = await fetchPima({ sources: o.url, out: o.out, force: o.force })
+        out(`pima: ${r.path} verified (768 rows, column means match) sha256=${r.sha256} from ${r.source}`)
+        out(`use it with PIMA_CSV_PATH=${path.relative(process.cwd(), r.path)}`)
+      })(),
     )
 
   producerCommands(program, async () => createDeps(config(), { clickhouse: false }), {

@@ -3,12 +3,11 @@
  * Kaggle "diabetes.csv" layout) and keeps it only if it passes the checks of lib/data/pima.ts
  * (header, 768 rows, every column mean). The file is git-ignored and never committed.
  *
- *   npx tsx data/fetch.ts [--url URL] [--out data/pima-indians-diabetes.csv] [--force]
+ *   riskstream data fetch [--url URL] [--out data/pima-indians-diabetes.csv] [--force]
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { parsePima } from '../lib/data/pima.ts'
 import { RiskStreamError } from '../lib/errors/index.ts'
 
@@ -61,22 +60,4 @@ export async function fetchPima(
     }
   }
   throw new RiskStreamError('DATASET_INVALID', `no source gave a verified copy (${failures.join('; ')})`)
-}
-
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({
-    options: {
-      url: { type: 'string', multiple: true },
-      out: { type: 'string' },
-      force: { type: 'boolean', default: false },
-    },
-  })
-  try {
-    const r = await fetchPima({ sources: values.url, out: values.out, force: values.force })
-    console.log(`pima: ${r.path} verified (768 rows, column means match) sha256=${r.sha256} from ${r.source}`)
-    console.log('use it with PIMA_CSV_PATH=' + path.relative(process.cwd(), r.path))
-  } catch (err) {
-    console.error((err as Error).message)
-    process.exitCode = 1
-  }
 }
