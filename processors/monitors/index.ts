@@ -66,7 +66,6 @@ export {
   insertShadowPredictions,
 } from './sink/insert.ts'
 export {
-  chTime,
   dlqRow,
   type OutcomeEvent,
   outcomeRow,

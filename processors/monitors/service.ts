@@ -33,6 +33,7 @@ import { decodeArtifact } from '../../lib/model/artifact.ts'
 import { selectArtifact } from '../../lib/registry/store.ts'
 import { latestProductionFromTopic } from '../../lib/registry/topic.ts'
 import type { Deps, Service } from '../../lib/runtime/index.ts'
+import { createSerializer } from '../../lib/runtime/serialize.ts'
 import type { MonitoredArtifact } from './drift/columns.ts'
 import { type EngineSnapshot, MonitorEngine } from './engine/engine.ts'
 import {
@@ -193,14 +194,9 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
 
   /**
    * Batches and idle flushes run one at a time: the pipeline's engine, buffers and offset maps
-   * belong to whichever of them holds this chain.
+   * belong to whichever of them is running.
    */
-  let chain: Promise<unknown> = Promise.resolve()
-  function exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = chain.then(fn)
-    chain = run.catch(() => undefined)
-    return run
-  }
+  const exclusive = createSerializer()
   let idleTimer: NodeJS.Timeout | undefined
   let analytics: StreamConsumer | undefined
 
@@ -421,7 +417,7 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
       clearTimeout(idleTimer)
       // The groups are independent: leaving them one after another only adds up their waits.
       await Promise.all(consumers.splice(0).map((c) => c.stop()))
-      await chain
+      await exclusive(async () => undefined) // the batch or idle flush in flight settles first
       analytics = undefined
       // Graceful stop: checkpoint what was processed since the last one, so a restart replays
       // nothing. Offsets are not committed (the consumer is gone); the restart skips the

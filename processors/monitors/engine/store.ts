@@ -2,10 +2,9 @@
  * ClickHouse side of the monitors: window rows, drift events, checkpoints, and the rebuild of
  * the label join "as of" a checkpoint. Every query uses server-side parameters.
  */
-import { type ClickHouseClient, queryRows } from '../../../lib/clickhouse/index.ts'
+import { type ClickHouseClient, chTime, queryRows } from '../../../lib/clickhouse/index.ts'
 import { RiskStreamError } from '../../../lib/errors/index.ts'
 import { chSeconds } from '../sink/encode.ts'
-import { chTime } from '../sink/rows.ts'
 import type { MonitorEngine } from './engine.ts'
 import type { DriftEventRecord, WindowRow } from './types.ts'
 

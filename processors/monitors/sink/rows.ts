@@ -8,6 +8,7 @@
  * monitors rebuild their join state "as of" a checkpoint's offsets.
  */
 import type { IHeaders } from 'kafkajs'
+import { chTime } from '../../../lib/clickhouse/index.ts'
 import type { OutcomeLabelEvent as OutcomeEvent, PredictionEvent } from '../../../lib/events/index.ts'
 import { DLQ_HEADERS, headerString } from '../../../lib/kafka/index.ts'
 import {
@@ -23,9 +24,6 @@ import {
 /** The Prediction and OutcomeLabel contracts as decoded (lib/events; timestamps in epoch ms). */
 export type { OutcomeEvent, PredictionEvent }
 export { toMs }
-
-/** DateTime64(3, 'UTC') literal for JSONEachRow inserts. */
-export const chTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
 
 /** Where a record came from (DecodedRecord carries these). */
 export interface RecordPosition {

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { chTime } from '../../../lib/clickhouse/index.ts'
 import { DLQ_HEADERS } from '../../../lib/kafka/index.ts'
 import {
   chSeconds,
@@ -14,7 +15,6 @@ import {
   predictionValues,
 } from '../../../processors/monitors/sink/encode.ts'
 import {
-  chTime,
   dlqRow,
   type OutcomeEvent,
   outcomeRow,
