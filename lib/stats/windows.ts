@@ -104,12 +104,6 @@ export class SlidingBinnedWindow {
     if (!c) throw new RiskStreamError('INTERNAL', `SlidingBinnedWindow: no feature #${feature}`)
     return c
   }
-
-  reset(): void {
-    this.head = 0
-    this.filled = 0
-    for (const c of this.perFeature) c.fill(0)
-  }
 }
 
 export interface ClosedWindow {

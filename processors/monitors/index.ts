@@ -3,7 +3,6 @@ export {
   binEvent,
   type ColumnLayout,
   columnLayout,
-  type FineReference,
   type MonitoredArtifact,
   PROBABILITY,
 } from './drift/columns.ts'
@@ -22,7 +21,6 @@ export {
   loadCheckpoint,
   rebuildJoin,
   saveCheckpoint,
-  windowRowRecord,
   windowRowValues,
 } from './engine/store.ts'
 export {
@@ -47,7 +45,6 @@ export {
   createMonitorService,
   type MonitorService,
   type MonitorServiceOptions,
-  rawCounts,
 } from './service.ts'
 export {
   type Cell,

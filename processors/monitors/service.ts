@@ -18,7 +18,6 @@
  */
 
 import type { Consumer, ConsumerConfig } from 'kafkajs'
-import { queryRows } from '../../lib/clickhouse/index.ts'
 import { RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
 import { checkDomain, type DomainContext, outcomeIssues, predictionIssues } from '../../lib/events/domain.ts'
 import { payloadDigest, RecentRequests } from '../../lib/events/idempotency.ts'
@@ -491,14 +490,4 @@ async function startDlqSink(
     },
   })
   return consumer
-}
-
-/** Exact counts of the raw tables (FINAL), for status pages and tests. */
-export async function rawCounts(deps: Pick<Deps, 'clickhouse'>): Promise<Record<string, number>> {
-  const out: Record<string, number> = {}
-  for (const t of ['predictions', 'outcomes', 'shadow_predictions', 'dlq_records', 'drift_events']) {
-    const [r] = await queryRows<{ n: number }>(deps.clickhouse, `SELECT count() AS n FROM ${t} FINAL`)
-    out[t] = Number(r?.n ?? 0)
-  }
-  return out
 }

@@ -25,12 +25,6 @@ import { binIndex, binSlots, type ReferenceDistribution } from '../../../lib/sta
 /** Subject name of the probability column in rows and events. */
 export const PROBABILITY = '__probability'
 
-/**
- * Optional finer reference for KS (`reference.fine` in lib/model/types.ts): same shape as
- * `reference`, built by lib/stats buildReference with DRIFT_GRID_BINS.ks bins on the same data.
- */
-export type FineReference = NonNullable<ModelArtifact['reference']['fine']>
-
 export type MonitoredArtifact = Pick<ModelArtifact, 'threshold' | 'metrics' | 'reference'>
 
 export interface ColumnLayout {

@@ -20,23 +20,6 @@ async function insert(client: ClickHouseClient, table: string, values: object[])
   }
 }
 
-export function windowRowRecord(r: WindowRow) {
-  return {
-    model_name: r.modelName,
-    model_version: r.modelVersion,
-    monitor: r.monitor,
-    window_type: r.windowType,
-    window_width: r.windowWidth,
-    window_id: r.windowId,
-    window_start: chTime(r.windowStart),
-    window_end: chTime(r.windowEnd),
-    window_size: r.windowSize,
-    subject: r.subject,
-    metric: r.metric,
-    value: r.value,
-  }
-}
-
 const WINDOW_COLUMNS = [
   'model_name',
   'model_version',
@@ -52,7 +35,7 @@ const WINDOW_COLUMNS = [
   'value',
 ] as const
 
-/** windowRowRecord as a positional JSONCompactEachRow row (times as unix seconds, see sink/encode.ts). */
+/** A window row as a positional JSONCompactEachRow row, in WINDOW_COLUMNS order (times as unix seconds, see sink/encode.ts). */
 export function windowRowValues(r: WindowRow): (string | number)[] {
   return [
     r.modelName,
