@@ -444,7 +444,7 @@ export async function getRun(reader: Reader, runId: string): Promise<RunRow | nu
 export async function windowSeries(
   reader: Reader,
   model: string,
-  monitor: 'drift' | 'performance',
+  monitor: 'drift' | 'performance' | 'estimate',
   metrics: string[],
   since: number,
 ): Promise<{ key: string; version: number; t: number; v: number }[]> {

@@ -276,6 +276,12 @@ function renderPerformance(body) {
       line('accuracy', s.accuracy, '#1971c2'),
       line('F1', s.f1, '#e8590c'),
       line('ROC-AUC', s.roc_auc, '#2f9e44'),
+      s.estimated_accuracy?.length
+        ? {
+            ...line('accuracy (estimated, before labels)', s.estimated_accuracy, '#74c0fc'),
+            borderDash: [4, 3],
+          }
+        : null,
       horizontal('min accuracy (gate)', body.thresholds.min_accuracy, xs, '#495057'),
       horizontal('concept-drift line', body.thresholds.concept_drift_accuracy, xs, '#d6336c'),
     ].filter(Boolean),

@@ -91,19 +91,26 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
 
   app.get<{ Querystring: RangeQuery }>(
     '/v1/dashboard/performance',
-    { ...read, schema: { ...range, summary: 'Accuracy, F1 and ROC-AUC over time' } },
+    {
+      ...read,
+      schema: {
+        ...range,
+        summary: 'Accuracy, F1 and ROC-AUC over time, realised and estimated before labels',
+      },
+    },
     async (request) => {
       const metrics = ['accuracy', 'f1', 'roc_auc', 'expected_accuracy']
-      const points = await ctx.warehouse.windowSeries(
-        ctx.modelName,
-        'performance',
-        metrics,
-        ctx.readNow() - request.query.hours * HOUR_MS,
-      )
+      // Estimated from the served probabilities (CBPE), so available before any label arrives.
+      const estimated = ['estimated_accuracy', 'estimated_f1']
+      const since = ctx.readNow() - request.query.hours * HOUR_MS
+      const [points, estimates] = await Promise.all([
+        ctx.warehouse.windowSeries(ctx.modelName, 'performance', metrics, since),
+        ctx.warehouse.windowSeries(ctx.modelName, 'estimate', estimated, since),
+      ])
       const series: Record<string, { t: number; v: number; version: number }[]> = Object.fromEntries(
-        metrics.map((m) => [m, []]),
+        [...metrics, ...estimated].map((m) => [m, []]),
       )
-      for (const p of points) series[p.key]?.push({ t: p.t, v: p.v, version: p.version })
+      for (const p of [...points, ...estimates]) series[p.key]?.push({ t: p.t, v: p.v, version: p.version })
       const expected = series.expected_accuracy!.at(-1)?.v ?? null
       return {
         success: true,

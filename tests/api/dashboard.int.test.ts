@@ -100,6 +100,18 @@ it('renders every chart with data points and saves a screenshot', async () => {
   expect(counts['chart-psi']).toHaveLength(8) // one line per feature
   expect(Math.min(...counts['chart-psi']!)).toBe(12)
   expect(counts['chart-performance']!.slice(0, 3)).toEqual([12, 12, 12])
+  // Estimated accuracy (from the served probabilities) beside the realised figures.
+  const labels = await page.evaluate(() => {
+    const g = globalThis as unknown as {
+      document: { getElementById(id: string): unknown }
+      Chart: { getChart(c: unknown): { data: { datasets: { label: string; data: unknown[] }[] } } }
+    }
+    return g.Chart.getChart(g.document.getElementById('chart-performance')).data.datasets.map((d) => [
+      d.label,
+      d.data.length,
+    ])
+  })
+  expect(labels[3]).toEqual(['accuracy (estimated, before labels)', 12])
   expect(counts['chart-performance']!.length).toBeGreaterThanOrEqual(4) // + threshold lines
   for (const id of ['chart-volume', 'chart-alerts', 'chart-versions', 'chart-runs']) {
     expect(
