@@ -25,7 +25,8 @@ import { FEATURES } from '../lib/features/index.ts'
 import { ensureTopics, topicSpecs } from '../lib/kafka/index.ts'
 import { createRegistry } from '../lib/registry/index.ts'
 import { closeDeps, createDeps } from '../lib/runtime/index.ts'
-import { insertOutcomes, insertPredictions, outcomeRow, predictionRow } from '../processors/monitors/index.ts'
+import { insertOutcomes, insertPredictions } from '../processors/monitors/sink/insert.ts'
+import { outcomeRow, predictionRow } from '../processors/monitors/sink/rows.ts'
 import { linearArtifact } from '../tests/lib/registry/fixtures.ts'
 
 const { values } = parseArgs({

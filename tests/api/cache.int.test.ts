@@ -10,7 +10,8 @@ import { buildApp } from '../../api/app.ts'
 import type { ClickHouseClient } from '../../lib/clickhouse/index.ts'
 import { FEATURES } from '../../lib/features/index.ts'
 import { closeDeps } from '../../lib/runtime/index.ts'
-import { insertPredictions, predictionRow } from '../../processors/monitors/index.ts'
+import { insertPredictions } from '../../processors/monitors/sink/insert.ts'
+import { predictionRow } from '../../processors/monitors/sink/rows.ts'
 import { API_KEY, openStack, registerVersions, type Stack, writePredictions } from './fixtures.ts'
 
 let s: Stack
