@@ -13,7 +13,7 @@ import {
   insertIsolating,
   type RejectedRow,
 } from '../../../lib/clickhouse/insert-errors.ts'
-import type { DlqRow, OutcomeRow, PredictionRow, ShadowPredictionRow } from './rows.ts'
+import type { OutcomeRow, PredictionRow } from './rows.ts'
 
 /** Token for the rows of one Kafka batch: same records → same token → deduplicated insert. */
 export function batchToken(
@@ -62,15 +62,8 @@ export const insertRows = (client: ClickHouseClient, table: string, rows: object
 
 export const insertPredictions = (client: ClickHouseClient, rows: PredictionRow[], token: string) =>
   insertRows(client, 'predictions', rows, token)
-export const insertShadowPredictions = (
-  client: ClickHouseClient,
-  rows: ShadowPredictionRow[],
-  token: string,
-) => insertRows(client, 'shadow_predictions', rows, token)
 export const insertOutcomes = (client: ClickHouseClient, rows: OutcomeRow[], token: string) =>
   insertRows(client, 'outcomes', rows, token)
-export const insertDlqRecords = (client: ClickHouseClient, rows: DlqRow[], token: string) =>
-  insertRows(client, 'dlq_records', rows, token)
 
 /**
  * Row objects as JSONEachRow, bisecting around rows ClickHouse refuses: the rest is inserted,
