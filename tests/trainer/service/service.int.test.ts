@@ -10,7 +10,7 @@ import {
   type DriftEventRecord,
   type RetrainResultRecord,
   type TrainerService,
-} from '../../../trainer/service/index.ts'
+} from '../../../trainer/service/service.ts'
 import { preparedDeps, uniqueId, waitFor } from '../../helpers/index.ts'
 
 const QUICK = { families: ['logistic_regression' as const], budget: 1, folds: 3 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { queryRows } from '../../../lib/clickhouse/index.ts'
 import { loadPima } from '../../../lib/data/pima.ts'
 import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
-import { createTrainerService, type TrainerService } from '../../../trainer/service/index.ts'
+import { createTrainerService, type TrainerService } from '../../../trainer/service/service.ts'
 import { preparedDeps, uniqueId, waitFor } from '../../helpers/index.ts'
 
 let deps: Deps

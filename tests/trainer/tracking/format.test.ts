@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { driftWantsRetrain } from '../../../trainer/service/index.ts'
+import { driftWantsRetrain } from '../../../trainer/service/service.ts'
 import { formatRunsTable, type TrainingRun } from '../../../trainer/tracking/index.ts'
 
 const run = (over: Partial<TrainingRun>): TrainingRun => ({
