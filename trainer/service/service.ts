@@ -43,6 +43,7 @@ import {
 import { getLogger } from '../../lib/log/index.ts'
 import { createRegistry, type ModelRegistry } from '../../lib/registry/index.ts'
 import type { Service } from '../../lib/runtime/index.ts'
+import { createSerializer } from '../../lib/runtime/serialize.ts'
 import { countLabelled } from '../dataset/index.ts'
 import { chTimeText } from './time.ts'
 import {
@@ -164,7 +165,7 @@ export function createTrainerService(deps: TrainerDeps, options: TrainerServiceO
   let polling = false
   let stopping = false
   // Decisions are made one at a time so two triggers cannot both pass the cooldown check.
-  let decisionChain: Promise<unknown> = Promise.resolve()
+  const oneDecisionAtATime = createSerializer()
   const consumers: StreamConsumer[] = []
 
   async function publishResult(r: Omit<RetrainResultRecord, 'at'>): Promise<void> {
@@ -319,7 +320,7 @@ export function createTrainerService(deps: TrainerDeps, options: TrainerServiceO
   function submit(t: Trigger, wantsRetrain = true): Promise<TriggerDecision> {
     // A failed ledger read/write is transient from the consumer's point of view: the batch is
     // retried (offsets not committed) instead of stopping the consumer.
-    const run = decisionChain.then(() =>
+    return oneDecisionAtATime(() =>
       decide(t, wantsRetrain).catch((err) => {
         const e = toRiskStreamError(err, 'CLICKHOUSE_UNAVAILABLE')
         throw e.retriable
@@ -327,8 +328,6 @@ export function createTrainerService(deps: TrainerDeps, options: TrainerServiceO
           : new RiskStreamError('CLICKHOUSE_UNAVAILABLE', e.message, { cause: e, retriable: true })
       }),
     )
-    decisionChain = run.catch(() => undefined)
-    return run
   }
 
   function sourceOf(r: DecodedRecord<unknown>) {
