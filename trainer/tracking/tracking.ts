@@ -138,11 +138,8 @@ export async function recordPromotion(
   })
 }
 
-/** The stored decision of a run, or null. */
-export async function getPromotion(
-  ch: ClickHouseClient,
-  runId: string,
-): Promise<{
+/** A row of `promotion_decisions` as getPromotion returns it. */
+export interface StoredPromotion {
   decision: string
   test: string
   statistic: number
@@ -150,16 +147,11 @@ export async function getPromotion(
   rows: number
   request_ids: string[]
   champion_version: number | null
-} | null> {
-  const rows = await queryRows<{
-    decision: string
-    test: string
-    statistic: number
-    p_value: number
-    rows: number
-    request_ids: string[]
-    champion_version: number | null
-  }>(
+}
+
+/** The stored decision of a run, or null. */
+export async function getPromotion(ch: ClickHouseClient, runId: string): Promise<StoredPromotion | null> {
+  const rows = await queryRows<StoredPromotion>(
     ch,
     `SELECT decision, test, statistic, p_value, rows, request_ids, champion_version
      FROM promotion_decisions FINAL WHERE run_id = {id:String}`,
