@@ -27,7 +27,7 @@
  * start, is recorded as coalesced/cooldown — a burst of drift events causes one retrain.
  */
 
-import { type ClickHouseClient, queryRows } from '../../lib/clickhouse/index.ts'
+import { type ClickHouseClient, chTime, queryRows } from '../../lib/clickhouse/index.ts'
 import { RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
 import type {
   DriftEventRecord,
@@ -45,7 +45,6 @@ import { createRegistry, type ModelRegistry } from '../../lib/registry/index.ts'
 import type { Service } from '../../lib/runtime/index.ts'
 import { createSerializer } from '../../lib/runtime/serialize.ts'
 import { countLabelled } from '../dataset/index.ts'
-import { chTimeText } from './time.ts'
 import {
   newRunId,
   type TrainerDeps,
@@ -141,7 +140,7 @@ async function recordDecision(
         source_partition: t.source?.partition ?? -1,
         source_offset: t.source ? Number(t.source.offset) : -1,
         detail,
-        decided_at: chTimeText(),
+        decided_at: chTime(Date.now()),
       },
     ],
   })
