@@ -3,7 +3,7 @@
  * updated_at). A run writes a `running` row when it starts and its final row when it ends, so
  * a crashed run stays visible as `running` with its start time instead of vanishing.
  */
-import { type ClickHouseClient, queryRows } from '../../lib/clickhouse/index.ts'
+import { type ClickHouseClient, chTime, queryRows } from '../../lib/clickhouse/index.ts'
 import { type TrainingRun, trainingRunRow } from '../../lib/registry/index.ts'
 
 // A run's rows must order by updated_at even when start and end fall in the same millisecond.
@@ -103,7 +103,6 @@ export async function recordPromotion(
   },
 ): Promise<void> {
   const d = p.decision
-  const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
   await ch.insert({
     table: 'promotion_decisions',
     format: 'JSONEachRow',
@@ -128,11 +127,11 @@ export async function recordPromotion(
         auc_gain_hi: finiteOr(d.test?.interval.hi ?? 0, 0),
         rows: d.rows,
         positives: d.test?.positives ?? 0,
-        rows_from: d.timeRange ? time(d.timeRange.from) : null,
-        rows_to: d.timeRange ? time(d.timeRange.to) : null,
+        rows_from: d.timeRange ? chTime(d.timeRange.from) : null,
+        rows_to: d.timeRange ? chTime(d.timeRange.to) : null,
         request_ids: d.requestIds,
         detail_json: JSON.stringify(d),
-        decided_at: time(p.decidedAt),
+        decided_at: chTime(p.decidedAt),
       },
     ],
   })

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../../../lib/clickhouse/index.ts'
+import { chTime, migrate } from '../../../lib/clickhouse/index.ts'
 import { closeDeps, createDeps, type Deps } from '../../../lib/runtime/index.ts'
 import { assembleTrainingSet, countLabelled, loadStreamedRows } from '../../../trainer/dataset/index.ts'
 import { testConfig, uniqueId } from '../../helpers/index.ts'
 
 let deps: Deps
 const T0 = Date.UTC(2024, 4, 1, 12, 0, 0)
-const ts = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
 const ids = { a: uniqueId('req-'), b: uniqueId('req-'), unlabelled: uniqueId('req-') }
 
 function prediction(
@@ -24,8 +23,8 @@ function prediction(
     probability: 0.4,
     label: 0,
     threshold: 0.5,
-    event_time: ts(at),
-    scored_at: ts(at),
+    event_time: chTime(at),
+    scored_at: chTime(at),
     pregnancies: 2,
     glucose,
     blood_pressure: 70,
@@ -70,8 +69,8 @@ beforeAll(async () => {
         probability: 0.9,
         label: 1,
         threshold: 0.5,
-        event_time: ts(T0),
-        scored_at: ts(T0),
+        event_time: chTime(T0),
+        scored_at: chTime(T0),
         kafka_partition: 0,
         kafka_offset: 1,
       },
@@ -84,7 +83,7 @@ beforeAll(async () => {
       {
         request_id: ids.a,
         outcome: 1,
-        labelled_at: ts(T0 + 1000),
+        labelled_at: chTime(T0 + 1000),
         source: 'test',
         kafka_partition: 0,
         kafka_offset: 4,
@@ -92,7 +91,7 @@ beforeAll(async () => {
       {
         request_id: ids.b,
         outcome: 0,
-        labelled_at: ts(T0 + 6000),
+        labelled_at: chTime(T0 + 6000),
         source: 'test',
         kafka_partition: 2,
         kafka_offset: 5,

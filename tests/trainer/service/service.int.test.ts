@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { queryRows } from '../../../lib/clickhouse/index.ts'
+import { chTime, queryRows } from '../../../lib/clickhouse/index.ts'
 import { loadPima } from '../../../lib/data/pima.ts'
 import { readToEnd } from '../../../lib/kafka/index.ts'
 import { createRegistry, type ModelRegistry } from '../../../lib/registry/index.ts'
@@ -56,7 +56,6 @@ async function results(): Promise<RetrainResultRecord[]> {
 /** n labelled, scored requests (features borrowed from the Pima rows) in ClickHouse. */
 async function insertLabelled(n: number) {
   const pima = loadPima(deps.config.data.pimaCsvPath)
-  const ts = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
   const t0 = Date.now() - 60_000
   const reqs = Array.from({ length: n }, () => uniqueId('req-'))
   await deps.clickhouse.insert({
@@ -72,8 +71,8 @@ async function insertLabelled(n: number) {
         probability: 0.5,
         label: 0,
         threshold: 0.5,
-        event_time: ts(t0 + i),
-        scored_at: ts(t0 + i),
+        event_time: chTime(t0 + i),
+        scored_at: chTime(t0 + i),
         pregnancies: v.pregnancies,
         glucose: v.glucose,
         blood_pressure: v.bloodPressure,
@@ -93,7 +92,7 @@ async function insertLabelled(n: number) {
     values: reqs.map((id, i) => ({
       request_id: id,
       outcome: pima.labels[i]!,
-      labelled_at: ts(t0 + i + 1),
+      labelled_at: chTime(t0 + i + 1),
       source: 'test',
       kafka_partition: 0,
       kafka_offset: i,

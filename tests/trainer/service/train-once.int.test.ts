@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chTime } from '../../../lib/clickhouse/index.ts'
 import { loadPima } from '../../../lib/data/pima.ts'
 import { createRegistry, latestProductionFromTopic, type ModelRegistry } from '../../../lib/registry/index.ts'
 import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
@@ -153,7 +154,6 @@ describe('trainOnce', () => {
     // each), newer than anything the Pima-only champion was trained on.
     const pima = loadPima(deps.config.data.pimaCsvPath)
     const t0 = Date.now() - 3_600_000
-    const ts = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
     const n = 400
     const reqs = Array.from({ length: n }, () => uniqueId('req-'))
     await deps.clickhouse.insert({
@@ -169,8 +169,8 @@ describe('trainOnce', () => {
           probability: 0.5,
           label: 0,
           threshold: 0.5,
-          event_time: ts(t0 + i * 1000),
-          scored_at: ts(t0 + i * 1000),
+          event_time: chTime(t0 + i * 1000),
+          scored_at: chTime(t0 + i * 1000),
           pregnancies: v.pregnancies,
           glucose: v.glucose,
           blood_pressure: v.bloodPressure,
@@ -190,7 +190,7 @@ describe('trainOnce', () => {
       values: reqs.map((id, i) => ({
         request_id: id,
         outcome: pima.labels[i]!,
-        labelled_at: ts(t0 + i * 1000 + 500),
+        labelled_at: chTime(t0 + i * 1000 + 500),
         source: 'test',
         kafka_partition: i % 3,
         kafka_offset: i,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { queryRows } from '../../../lib/clickhouse/index.ts'
+import { chTime, queryRows } from '../../../lib/clickhouse/index.ts'
 import { loadPima } from '../../../lib/data/pima.ts'
 import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
 import { createTrainerService, type TrainerService } from '../../../trainer/service/service.ts'
@@ -7,7 +7,6 @@ import { preparedDeps, uniqueId, waitFor } from '../../helpers/index.ts'
 
 let deps: Deps
 let service: TrainerService
-const ts = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
 
 beforeAll(async () => {
   deps = await preparedDeps({
@@ -43,8 +42,8 @@ describe('trainer service, data-volume trigger', () => {
         probability: 0.5,
         label: 0,
         threshold: 0.5,
-        event_time: ts(t0 + i),
-        scored_at: ts(t0 + i),
+        event_time: chTime(t0 + i),
+        scored_at: chTime(t0 + i),
         pregnancies: 1,
         glucose: pima.rows[i]!.glucose,
         blood_pressure: 70,
@@ -63,7 +62,7 @@ describe('trainer service, data-volume trigger', () => {
       values: reqs.map((id, i) => ({
         request_id: id,
         outcome: pima.labels[i]!,
-        labelled_at: ts(t0 + i),
+        labelled_at: chTime(t0 + i),
         source: 'test',
         kafka_partition: 0,
         kafka_offset: i,
