@@ -21,7 +21,7 @@ function files(dir: string): string[] {
 }
 
 /** Relative specifiers of `import … from '…'`, `export … from '…'` and `import('…')`. */
-export function importsOf(source: string): string[] {
+function importsOf(source: string): string[] {
   const found: string[] = []
   const patterns = [
     /\bfrom\s+['"](\.[^'"]+)['"]/g,
