@@ -3,15 +3,16 @@
  * listening app with fixture data: every chart must have drawn data points, and a screenshot
  * is saved to tests/artifacts/dashboard.png for a human look.
  */
+
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { type Browser, chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { buildApp } from '../../api/app.ts'
-import { findChromium } from '../../cli/prereqs.ts'
 import { REPO_ROOT } from '../../lib/config/index.ts'
 import { closeDeps } from '../../lib/runtime/index.ts'
+import { launchChromium } from '../helpers/browser.ts'
 import {
   openStack,
   registerVersions,
@@ -35,20 +36,7 @@ beforeAll(async () => {
   await writeRuns(s, now)
   app = await buildApp({ ...s.deps, registry: s.registry })
   base = await app.listen({ host: '127.0.0.1', port: 0 })
-  browser = await chromium.launch({
-    // The global setup has checked that one is found (cli/prereqs.ts).
-    executablePath: findChromium(),
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  browser = await launchChromium()
 })
 
 afterAll(async () => {

@@ -9,13 +9,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { type Browser, chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { findChromium } from '../../cli/prereqs.ts'
 import { REPO_ROOT } from '../../lib/config/index.ts'
 import { METRIC } from '../../lib/metrics/index.ts'
 import type { DriftReport } from '../../lib/report/index.ts'
 import { type CliRun, runCli, startCli } from '../cli/run.ts'
+import { launchChromium } from '../helpers/browser.ts'
 import { uniqueId, waitFor } from '../helpers/index.ts'
 import { freePort } from '../observability/prometheus.ts'
 
@@ -95,16 +95,7 @@ describe('riskstream report drift', () => {
     const html = readFileSync(htmlFile, 'utf8')
     expect(html).not.toMatch(/<script|<link|src=|url\(/i) // self-contained: nothing to fetch
 
-    browser = await chromium.launch({
-      executablePath: findChromium(),
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-      ],
-    })
+    browser = await launchChromium()
     const page = await browser.newPage({ viewport: { width: 1300, height: 900 } })
     const requests: string[] = []
     page.on('request', (req) => {
