@@ -121,3 +121,12 @@ export async function exitsWithin(run: CliRun, ms: number): Promise<{ code: numb
   }
   return { code: result.code, ms: Date.now() - t0 }
 }
+
+/** Stops `run` if it is still running: SIGINT to its group, SIGKILL after `graceMs`. */
+export async function stopCli(run: CliRun | undefined, graceMs = 20_000): Promise<void> {
+  if (!run || run.child.exitCode !== null || run.child.signalCode !== null) return
+  run.signal('SIGINT')
+  const timer = setTimeout(() => run.signal('SIGKILL'), graceMs)
+  await run.exited
+  clearTimeout(timer)
+}

@@ -72,7 +72,10 @@ describe('shutdown', () => {
     const said: string[] = []
     const svc = (name: string, stop: () => Promise<void>) => ({
       name,
-      stop: () => (order.push(name), stop()),
+      stop: () => {
+        order.push(name)
+        return stop()
+      },
     })
     const left = await stopServices(
       [

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { METRIC } from '../../lib/metrics/index.ts'
-import { type CliRun, runCli, startCli } from '../cli/run.ts'
+import { type CliRun, runCli, startCli, stopCli } from '../cli/run.ts'
 import { uniqueId, waitFor } from '../helpers/index.ts'
 import { freePort, type Prometheus, startPrometheus } from './prometheus.ts'
 
@@ -63,12 +63,7 @@ beforeAll(async () => {
 }, 420_000)
 
 afterAll(async () => {
-  if (run && run.child.exitCode === null) {
-    run.signal('SIGINT')
-    const timer = setTimeout(() => run!.signal('SIGKILL'), 20_000)
-    await run.exited
-    clearTimeout(timer)
-  }
+  await stopCli(run)
   await prom?.stop()
   rmSync(tmp, { recursive: true, force: true })
 }, 60_000)

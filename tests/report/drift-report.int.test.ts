@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REPO_ROOT } from '../../lib/config/index.ts'
 import { METRIC } from '../../lib/metrics/index.ts'
 import type { DriftReport } from '../../lib/report/index.ts'
-import { type CliRun, runCli, startCli } from '../cli/run.ts'
+import { type CliRun, runCli, startCli, stopCli } from '../cli/run.ts'
 import { launchChromium } from '../helpers/browser.ts'
 import { uniqueId, waitFor } from '../helpers/index.ts'
 import { freePort } from '../observability/prometheus.ts'
@@ -71,10 +71,7 @@ beforeAll(async () => {
 }, 480_000)
 
 afterAll(async () => {
-  if (run && run.child.exitCode === null) {
-    run.signal('SIGKILL')
-    await run.exited
-  }
+  await stopCli(run, 0)
   await browser?.close()
   rmSync(tmp, { recursive: true, force: true })
 }, 60_000)
