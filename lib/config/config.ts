@@ -31,6 +31,140 @@ const OWNED_PREFIXES = [
   'DLQ_',
   'MODEL_SIGNING_',
 ]
+/**
+ * The ecosystem's own names for some settings, read as aliases (docs/configuration.md): the one
+ * table of them. `with` names companions read only together with the alias; `derive` turns the
+ * values into the setting's value, or a problem when they do not say one thing unambiguously.
+ */
+export interface EnvAlias {
+  alias: string
+  setting: keyof Env & string
+  /** Whose convention the name is. */
+  convention: string
+  with?: readonly string[]
+  derive?: (values: Record<string, string | undefined>) => { value: string } | { problem: string }
+}
+
+export const ENV_ALIASES: readonly EnvAlias[] = [
+  {
+    alias: 'KAFKA_BOOTSTRAP_SERVERS',
+    setting: 'KAFKA_BROKERS',
+    convention: 'Kafka clients (bootstrap.servers)',
+    derive: (v) => ({ value: normaliseBrokers(v.KAFKA_BOOTSTRAP_SERVERS!) }),
+  },
+  {
+    alias: 'CLICKHOUSE_HOST',
+    setting: 'CLICKHOUSE_URL',
+    convention: 'clickhouse-client, clickhouse-connect',
+    with: ['CLICKHOUSE_PORT', 'CLICKHOUSE_SECURE'],
+    derive: clickhouseUrlFromHost,
+  },
+  { alias: 'CLICKHOUSE_DB', setting: 'CLICKHOUSE_DATABASE', convention: 'the ClickHouse server image' },
+]
+
+function normaliseBrokers(list: string): string {
+  return list
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean)
+    .join(',')
+}
+
+/** ClickHouse's native-protocol ports: a client of them is not an HTTP client. */
+const CLICKHOUSE_NATIVE_PORTS = new Set(['9000', '9440'])
+
+/** CLICKHOUSE_HOST [+ CLICKHOUSE_PORT, CLICKHOUSE_SECURE] as an HTTP(S) URL, when that is unambiguous. */
+function clickhouseUrlFromHost(
+  v: Record<string, string | undefined>,
+): { value: string } | { problem: string } {
+  const host = v.CLICKHOUSE_HOST!.trim()
+  if (!/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])$/.test(host))
+    return { problem: 'CLICKHOUSE_HOST must be a host name or address (for a URL, set CLICKHOUSE_URL)' }
+  const secureText = (v.CLICKHOUSE_SECURE ?? '').trim().toLowerCase()
+  let secure = false
+  if (['true', '1', 'yes'].includes(secureText)) secure = true
+  else if (!['', 'false', '0', 'no'].includes(secureText))
+    return { problem: `CLICKHOUSE_SECURE=${JSON.stringify(v.CLICKHOUSE_SECURE)} (allowed: true, false)` }
+  const port = (v.CLICKHOUSE_PORT ?? '').trim()
+  if (port !== '') {
+    if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)
+      return { problem: `CLICKHOUSE_PORT=${JSON.stringify(v.CLICKHOUSE_PORT)} (allowed: 1 to 65535)` }
+    if (CLICKHOUSE_NATIVE_PORTS.has(port))
+      return {
+        problem: `CLICKHOUSE_PORT=${port} is ClickHouse's native-protocol port; RiskStream speaks HTTP (8123, or 8443 with CLICKHOUSE_SECURE=true): set CLICKHOUSE_PORT to it or CLICKHOUSE_URL`,
+      }
+  }
+  return { value: `${secure ? 'https' : 'http'}://${host}:${port || (secure ? '8443' : '8123')}` }
+}
+
+/** Values compared as what they mean: broker lists without spaces, URLs without a trailing slash. */
+function sameSetting(setting: string, a: string, b: string): boolean {
+  if (setting === 'KAFKA_BROKERS') return normaliseBrokers(a) === normaliseBrokers(b)
+  if (setting === 'CLICKHOUSE_URL') {
+    try {
+      return new URL(a.trim()).href.replace(/\/+$/, '') === new URL(b.trim()).href.replace(/\/+$/, '')
+    } catch {
+      return a.trim().replace(/\/+$/, '') === b.trim().replace(/\/+$/, '')
+    }
+  }
+  return a.trim() === b.trim()
+}
+
+const setIn = (source: NodeJS.ProcessEnv, name: string) => source[name] !== undefined && source[name] !== ''
+
+/**
+ * Replaces the aliases in `source` by the settings they mean. Where an alias and the RiskStream
+ * name are both set and disagree, or companions come without their alias, that is a problem.
+ * `origin` maps a setting to the alias it came from, so a bad value is reported under that name.
+ */
+function resolveAliases(source: NodeJS.ProcessEnv): {
+  env: NodeJS.ProcessEnv
+  problems: string[]
+  origin: Map<string, string>
+} {
+  const env: NodeJS.ProcessEnv = { ...source }
+  const problems: string[] = []
+  const origin = new Map<string, string>()
+  for (const a of ENV_ALIASES) {
+    const names = [a.alias, ...(a.with ?? [])]
+    const values = Object.fromEntries(names.map((n) => [n, source[n]]))
+    for (const n of names) delete env[n]
+    if (!setIn(source, a.alias)) {
+      const orphans = (a.with ?? []).filter((n) => setIn(source, n))
+      if (orphans.length > 0)
+        problems.push(
+          `${orphans.join(' and ')} ${orphans.length > 1 ? 'are' : 'is'} read only with ${a.alias}`,
+        )
+      continue
+    }
+    const derived = a.derive ? a.derive(values) : { value: source[a.alias]! }
+    if ('problem' in derived) {
+      problems.push(derived.problem)
+      continue
+    }
+    const own = source[a.setting]
+    if (own !== undefined && own !== '') {
+      if (!sameSetting(a.setting, own, derived.value))
+        problems.push(
+          `${names.filter((n) => setIn(source, n)).join(' + ')} and ${a.setting} are both set, to different values: set one of them`,
+        )
+      continue
+    }
+    env[a.setting] = derived.value
+    origin.set(a.setting, a.alias)
+  }
+  return { env, problems, origin }
+}
+
+/** `base` with `overrides` on top; an overridden setting's aliases are dropped, so the override wins. */
+function overlay(base: NodeJS.ProcessEnv, overrides: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...base }
+  for (const a of ENV_ALIASES) {
+    if (overrides[a.setting] !== undefined) for (const n of [a.alias, ...(a.with ?? [])]) delete out[n]
+  }
+  return { ...out, ...overrides }
+}
+
 /** Variables in those families that belong to other tools or to the test runner. */
 const FOREIGN_ALLOWED = new Set(['RISKSTREAM_TEST_MODE', 'KAFKA_HEAP_OPTS', 'KAFKA_OPTS', 'KAFKA_HOME'])
 
@@ -150,10 +284,10 @@ function describeRange(name: string): string {
  * Reads, validates and freezes the configuration. Throws a CONFIG_INVALID error whose
  * message is one line naming every bad variable, its value and its allowed range.
  */
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+export function loadConfig(given: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const known = new Set(Object.keys(EnvSchema.properties))
   const raw: Record<string, string> = {}
-  const problems: string[] = []
+  const { env: source, problems, origin } = resolveAliases(given)
   for (const [key, value] of Object.entries(source)) {
     if (value === undefined) continue
     if (known.has(key)) {
@@ -174,7 +308,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
   if (!validateEnv(env)) {
     for (const e of validateEnv.errors ?? []) {
       const name = e.instancePath.replace(/^\//, '') || String(e.params.additionalProperty ?? '')
-      problems.push(`${name}=${JSON.stringify(raw[name] ?? '')} ${e.message}${describeRange(name)}`)
+      const from = origin.has(name) ? ` (from ${origin.get(name)})` : ''
+      problems.push(`${name}${from}=${JSON.stringify(raw[name] ?? '')} ${e.message}${describeRange(name)}`)
     }
   }
   if (env.KAFKA_SASL_MECHANISM !== 'none' && (!env.KAFKA_SASL_USERNAME || !env.KAFKA_SASL_PASSWORD)) {
@@ -329,12 +464,12 @@ export function getConfig(): Readonly<Config> {
  * settings through it, so the environment is still read in this module only.
  */
 export function childEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, ...overrides }
+  return overlay(process.env, overrides)
 }
 
 /** A configuration for tests and tools: the process environment with some values replaced. */
 export function configWith(overrides: Record<string, string>): Readonly<Config> {
-  return loadConfig({ ...process.env, ...overrides })
+  return loadConfig(overlay(process.env, overrides))
 }
 
 /** Which suites run: unit (no services), integration (real stack), reliability, or all. */
