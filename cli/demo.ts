@@ -12,7 +12,7 @@ import type { Progress } from '../producers/engine.ts'
 import { loadScenario } from '../producers/scenario.ts'
 import { type SimulateSummary, simulate } from '../producers/simulate.ts'
 import { stackOptionsFrom } from '../stack/config.ts'
-import { isKafkaUp, isRegistryUp, stackStatus, stackUp } from '../stack/index.ts'
+import { isKafkaUp, isRegistryUp, stackStatus, stackUp, withStackEndpoints } from '../stack/index.ts'
 import { trainOnce } from '../trainer/index.ts'
 import { formatTrainResult } from './format.ts'
 import {
@@ -41,7 +41,7 @@ export interface DemoOptions {
   summaryEveryMs?: number
   /** Training settings for the initial model and retrains (smaller = faster demo). */
   train?: { budget?: number; folds?: number }
-  /** Skip the stack start (the caller already runs it). */
+  /** Skip the stack start (the caller already runs it, and `config` already names its services). */
   skipStack?: boolean
   roles?: Role[]
   say?: (msg: string) => void
@@ -83,6 +83,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     durationMs: 0,
   }
   let deps: Deps | undefined
+  let roleConfig = config
   const services: Service[] = []
   let ticker: NodeJS.Timeout | undefined
   try {
@@ -91,9 +92,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       const prereqs = await checkPrereqs(config, running ? ['pima'] : ['java', 'maven', 'pima'])
       for (const note of prereqs.notes) say(`[setup] ${note}`)
       if (prereqs.missing.length > 0) throw new MissingPrerequisites(formatMissing(prereqs.missing))
-      await unlessAborted(stackUp(stackOpts), signal, 'starting the stack')
+      const up = await unlessAborted(stackUp(stackOpts), signal, 'starting the stack')
+      // The roles use what the stack started (its ClickHouse server in docker mode).
+      roleConfig = withStackEndpoints(config, up.endpoints)
     }
-    deps = await createDeps(config)
+    deps = await createDeps(roleConfig)
     const d = deps
     await unlessAborted(
       prepare(d, (m) => say(`[setup] ${m}`)),

@@ -18,7 +18,7 @@ import { createRegistry } from '../lib/registry/index.ts'
 import { closeDeps, createDeps, type Deps, prepare, type Service } from '../lib/runtime/index.ts'
 import { producerCommands } from '../producers/cli.ts'
 import { stackOptionsFrom } from '../stack/config.ts'
-import { stackDown, stackStatus, stackUp } from '../stack/index.ts'
+import { runningStackEndpoints, stackDown, stackStatus, stackUp, withStackEndpoints } from '../stack/index.ts'
 import { formatRunsTable, listRuns, trainOnce } from '../trainer/index.ts'
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts'
 import { formatTrainResult } from './format.ts'
@@ -131,10 +131,14 @@ export function buildProgram(ctx: ProgramContext): Command {
 
   const stack = program
     .command('stack')
-    .description('Local stack: Kafka and the schema registry (ClickHouse is embedded unless CLICKHOUSE_URL)')
+    .description(
+      'Local stack: Kafka and the schema registry, plus a ClickHouse server in docker mode (natively ClickHouse is embedded unless CLICKHOUSE_URL)',
+    )
   stack
     .command('up')
-    .description('Start Kafka and the schema registry and wait until both answer')
+    .description(
+      'Start Kafka and the schema registry (and, in docker mode, the ClickHouse server the roles then use) and wait until they answer',
+    )
     .action(
       entry(
         'starting the stack',
@@ -425,7 +429,11 @@ async function runRoles(
     throw new UsageError(`unknown role(s) ${unknown.join(', ')}; roles: ${ROLES.join(', ')}, all`)
   const roles = (names.includes('all') ? [...ROLES] : names) as Role[]
   const { out, shutdown } = io
-  const deps = await createDeps(io.config())
+  // Beside a docker stack the roles use its ClickHouse server, not embedded chDB (stack/endpoints.ts).
+  const base = io.config()
+  const deps = await createDeps(
+    withStackEndpoints(base, await runningStackEndpoints(stackOptionsFrom(base, () => {}))),
+  )
   let services: Service[] = []
   try {
     await unlessAborted(prepare(deps, out), shutdown.signal, 'preparing topics, contracts and tables')

@@ -10,6 +10,8 @@ export function stackOptionsFrom(config: Readonly<Config>, log: (m: string) => v
     registryPort: config.stack.registryPort,
     javaHome: config.stack.javaHome,
     clickhouseUrl: config.clickhouse.url,
+    clickhousePassword: config.clickhouse.password || undefined,
+    clickhouseApiPassword: config.clickhouse.api.password || undefined,
     mode: config.stack.mode,
     log,
   }

@@ -1,13 +1,15 @@
 /**
  * Docker path: the same services from docker-compose.yml at the repo root, for machines with a
  * Docker engine. Only the infrastructure services are started here; the project's roles
- * (inference, monitors, trainer, api) run from the host, or via `docker compose up` by hand.
+ * (inference, monitors, trainer, api) run from the host with the ClickHouse server handed to them
+ * (stack/endpoints.ts), or via `docker compose up` by hand.
  */
 import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { childEnv } from '../lib/config/index.ts'
 import { RiskStreamError } from '../lib/errors/index.ts'
+import { DOCKER_CLICKHOUSE, dockerClickHousePasswords, stackRunsClickHouse } from './endpoints.ts'
 import type { StackOptions } from './options.ts'
 
 const COMPOSE_FILE = join(dirname(fileURLToPath(import.meta.url)), '..', 'docker-compose.yml')
@@ -20,12 +22,24 @@ interface Result {
   stderr: string
 }
 
+/**
+ * Variables docker-compose.yml reads: host ports from the stack options, and the ClickHouse port
+ * and passwords set explicitly, so the server and the roles it is handed to agree.
+ */
+export function composeEnv(opts: StackOptions): Record<string, string> {
+  const pw = dockerClickHousePasswords(opts)
+  return {
+    KAFKA_PORT: String(opts.kafkaPort),
+    REGISTRY_PORT: String(opts.registryPort),
+    CLICKHOUSE_HTTP_PORT: String(DOCKER_CLICKHOUSE.httpPort),
+    CLICKHOUSE_PASSWORD: pw.password,
+    CLICKHOUSE_API_PASSWORD: pw.api,
+  }
+}
+
 function docker(args: string[], opts?: StackOptions, timeoutMs = 300_000): Promise<Result> {
   return new Promise((resolve) => {
-    // Host ports follow the stack options; docker-compose.yml reads them with defaults.
-    const env = childEnv(
-      opts ? { KAFKA_PORT: String(opts.kafkaPort), REGISTRY_PORT: String(opts.registryPort) } : {},
-    )
+    const env = childEnv(opts ? composeEnv(opts) : {})
     const child = spawn('docker', args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs })
     let stdout = ''
     let stderr = ''
@@ -58,9 +72,17 @@ async function compose(opts: StackOptions, args: string[], what: string): Promis
   return r.stdout
 }
 
-export async function dockerUp(opts: StackOptions): Promise<void> {
+/** The services `stack up` starts in docker mode: no ClickHouse server when CLICKHOUSE_URL names one. */
+export function dockerServicesToStart(opts: Pick<StackOptions, 'clickhouseUrl'>): InfraService[] {
+  return stackRunsClickHouse(opts, 'docker') ? [...INFRA_SERVICES] : ['kafka', 'registry']
+}
+
+export async function dockerUp(
+  opts: StackOptions,
+  services: readonly InfraService[] = dockerServicesToStart(opts),
+): Promise<void> {
   // --wait returns once every healthcheck passes, so "up" means "answers" here too.
-  await compose(opts, ['up', '-d', '--wait', ...INFRA_SERVICES], 'docker compose up')
+  await compose(opts, ['up', '-d', '--wait', ...services], 'docker compose up')
 }
 
 export async function dockerDown(opts: StackOptions): Promise<void> {

@@ -1,4 +1,7 @@
-/** The local stack (Kafka + Apicurio, native or docker compose): up, down, status, broker control. */
+/**
+ * The local stack (Kafka + Apicurio, native or docker compose; a ClickHouse server in docker mode):
+ * up, down, status, broker control, and the endpoints it hands to the roles.
+ */
 export {
   isClickHouseUp,
   isKafkaUp,
@@ -7,15 +10,20 @@ export {
   type ResolvedMode,
   registryCcompatUrl,
   resolveMode,
+  runningStackEndpoints,
   type ServiceStatus,
   STACK_DEFAULTS,
+  type StackEndpoints,
   type StackMode,
   type StackOptions,
   type StackStatus,
+  type StackUp,
   setRegistryCompatibility,
   stackDown,
+  stackEndpoints,
   stackStatus,
   stackUp,
   startKafka,
   stopKafka,
+  withStackEndpoints,
 } from './stack.ts'

@@ -27,8 +27,15 @@ export interface StackOptions {
   kafkaControllerPort: number
   /** Apicurio Registry HTTP port; its Confluent-compatible API lives under /apis/ccompat/v7. */
   registryPort: number
-  /** Remote ClickHouse to ping in status; unset means the in-process chDB is used. */
+  /**
+   * ClickHouse server the roles are configured with (CLICKHOUSE_URL). Unset: in docker mode the
+   * stack starts its own server and hands it to the roles (stack/endpoints.ts); natively the
+   * in-process chDB is used.
+   */
   clickhouseUrl?: string
+  /** Docker mode: passwords of the server's read-write and read-only API users (default: the compose file's). */
+  clickhousePassword?: string
+  clickhouseApiPassword?: string
   /** JDK tried first (JAVA_HOME); then PATH and the usual install roots. */
   javaHome?: string
   /**

@@ -1,9 +1,12 @@
 /**
  * Local stack: Kafka (KRaft) + Apicurio Registry, natively (JVM processes, no Docker engine
- * needed: the path CI uses) or through docker compose. ClickHouse is embedded in-process (chDB)
- * unless a server URL is configured, so it is only reported on, never started natively.
+ * needed: the path CI uses) or through docker compose. Natively ClickHouse is embedded in-process
+ * (chDB) unless a server URL is configured, so it is only reported on, never started. In docker mode
+ * the stack starts a ClickHouse server (unless CLICKHOUSE_URL names one) and hands it to the roles
+ * (stack/endpoints.ts).
  */
 import { dockerAvailable, dockerDown, dockerPs, dockerStart, dockerStop, dockerUp } from './docker.ts'
+import { type StackEndpoints, stackEndpoints } from './endpoints.ts'
 import {
   nativeDown,
   startKafka as nativeStartKafka,
@@ -14,6 +17,7 @@ import {
 import { kafkaBrokers, registryBaseUrl, registryCcompatUrl, type StackOptions } from './options.ts'
 import { isClickHouseUp, isKafkaUp, isRegistryUp, setRegistryCompatibility } from './probe.ts'
 
+export { type StackEndpoints, stackEndpoints, withStackEndpoints } from './endpoints.ts'
 export type { StackMode, StackOptions } from './options.ts'
 export { kafkaBrokers, registryCcompatUrl, STACK_DEFAULTS } from './options.ts'
 export { isClickHouseUp, isKafkaUp, isRegistryUp, setRegistryCompatibility }
@@ -45,9 +49,19 @@ export async function resolveMode(opts: StackOptions): Promise<ResolvedMode> {
   return docker ? 'docker' : 'native'
 }
 
-/** Starts Kafka and the registry and returns once both answer. Harmless when already up. */
-export async function stackUp(opts: StackOptions): Promise<ResolvedMode> {
+/** What `stackUp` started: its mode, and the endpoints the roles beside it must use. */
+export interface StackUp {
+  mode: ResolvedMode
+  endpoints: StackEndpoints
+}
+
+/**
+ * Starts Kafka and the registry (and, in docker mode, the ClickHouse server) and returns once they
+ * answer, with the endpoints to hand to the roles (`withStackEndpoints`). Harmless when already up.
+ */
+export async function stackUp(opts: StackOptions): Promise<StackUp> {
   const mode = await resolveMode(opts)
+  const endpoints = stackEndpoints(opts, mode)
   const t0 = Date.now()
   opts.log(`stack: up (${mode}), data in ${opts.dataDir}`)
   if (mode === 'docker') {
@@ -57,9 +71,23 @@ export async function stackUp(opts: StackOptions): Promise<ResolvedMode> {
     await nativeUp(opts)
   }
   opts.log(
-    `stack: up in ${Date.now() - t0} ms: KAFKA_BROKERS=${kafkaBrokers(opts)} SCHEMA_REGISTRY_URL=${registryCcompatUrl(opts)}`,
+    `stack: up in ${Date.now() - t0} ms: KAFKA_BROKERS=${kafkaBrokers(opts)} SCHEMA_REGISTRY_URL=${registryCcompatUrl(opts)}${
+      endpoints.clickhouse
+        ? ` CLICKHOUSE_URL=${endpoints.clickhouse.url} (user ${endpoints.clickhouse.username}, API user ${endpoints.clickhouse.api.username})`
+        : ''
+    }`,
   )
-  return mode
+  return { mode, endpoints }
+}
+
+/**
+ * The endpoints of the stack this configuration runs beside, for a process that did not start it
+ * (`riskstream run`): none when CLICKHOUSE_URL is set or the stack is native; in docker mode, its
+ * ClickHouse server.
+ */
+export async function runningStackEndpoints(opts: StackOptions): Promise<StackEndpoints> {
+  if (opts.clickhouseUrl || opts.mode === 'native') return {}
+  return stackEndpoints(opts, await resolveMode(opts))
 }
 
 /** Stops everything this stack started (SIGTERM, then SIGKILL after a grace period). No-op when down. */
@@ -74,12 +102,18 @@ export async function stackDown(opts: StackOptions): Promise<void> {
 export async function stackStatus(opts: StackOptions): Promise<StackStatus> {
   const mode = await resolveMode(opts)
   const containers = mode === 'docker' ? await dockerPs(opts).catch(() => new Map()) : new Map()
-  const ident = (name: 'kafka' | 'registry'): number | string | undefined =>
-    mode === 'docker' ? containers.get(name)?.name : runningPid(opts, name)
+  const ident = (name: 'kafka' | 'registry' | 'clickhouse'): number | string | undefined =>
+    mode === 'docker'
+      ? containers.get(name)?.name
+      : name === 'clickhouse'
+        ? undefined
+        : runningPid(opts, name)
+  // The server the roles use: CLICKHOUSE_URL's, or the one the docker stack runs.
+  const chUrl = opts.clickhouseUrl ?? stackEndpoints(opts, mode).clickhouse?.url
   const [kafkaUp, registryUp, chUp] = await Promise.all([
     isKafkaUp(opts),
     isRegistryUp(opts),
-    opts.clickhouseUrl ? isClickHouseUp(opts.clickhouseUrl) : Promise.resolve(true),
+    chUrl ? isClickHouseUp(chUrl) : Promise.resolve(true),
   ])
   const services: ServiceStatus[] = [
     { name: 'kafka', state: kafkaUp ? 'up' : 'down', address: kafkaBrokers(opts), pid: ident('kafka') },
@@ -89,8 +123,13 @@ export async function stackStatus(opts: StackOptions): Promise<StackStatus> {
       address: registryBaseUrl(opts),
       pid: ident('registry'),
     },
-    opts.clickhouseUrl
-      ? { name: 'clickhouse', state: chUp ? 'up' : 'down', address: opts.clickhouseUrl }
+    chUrl
+      ? {
+          name: 'clickhouse',
+          state: chUp ? 'up' : 'down',
+          address: chUrl,
+          pid: opts.clickhouseUrl ? undefined : ident('clickhouse'),
+        }
       : { name: 'clickhouse', state: 'embedded', address: 'chDB (in-process)' },
   ]
   for (const s of services) {
