@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from 'node:fs'
 import { homedir } from 'node:os'
 import path from 'node:path'
 import { fetchPima } from '../data/fetch.ts'
-import type { Config } from '../lib/config/index.ts'
+import { browserEnv, type Config } from '../lib/config/index.ts'
 import { findJdks, KAFKA_MIN_JAVA, nativePaths, REGISTRY_CANDIDATES } from '../stack/native.ts'
 
 export interface Missing {
@@ -33,7 +33,9 @@ const INSTALL = {
 }
 
 /** Chromium the usual ways: an env var, Debian's and Google's paths, Playwright's browser cache. */
-export function findChromium(env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function findChromium(
+  env: Readonly<Record<string, string | undefined>> = browserEnv(),
+): string | undefined {
   const candidates = [
     env.CHROMIUM_PATH,
     env.CHROME_PATH,

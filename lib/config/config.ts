@@ -467,6 +467,15 @@ export function childEnv(overrides: Record<string, string | undefined> = {}): No
   return overlay(process.env, overrides)
 }
 
+/**
+ * Where other tools keep a browser (CHROMIUM_PATH, CHROME_PATH, PUPPETEER_EXECUTABLE_PATH,
+ * PLAYWRIGHT_BROWSERS_PATH): their names, not settings of ours, read here like every variable.
+ */
+export function browserEnv(): Readonly<Record<string, string | undefined>> {
+  const names = ['CHROMIUM_PATH', 'CHROME_PATH', 'PUPPETEER_EXECUTABLE_PATH', 'PLAYWRIGHT_BROWSERS_PATH']
+  return Object.freeze(Object.fromEntries(names.map((n) => [n, process.env[n]])))
+}
+
 /** A configuration for tests and tools: the process environment with some values replaced. */
 export function configWith(overrides: Record<string, string>): Readonly<Config> {
   return loadConfig(overlay(process.env, overrides))

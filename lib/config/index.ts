@@ -1,5 +1,6 @@
 /** Configuration: every setting validated once from the environment (schema.ts), frozen. */
 export {
+  browserEnv,
   type Config,
   childEnv,
   configWith,
