@@ -11,10 +11,11 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REPO_ROOT } from '../../lib/config/index.ts'
-import { createInferenceService, type InferenceService } from '../../processors/inference/index.ts'
-import { collectMessages, uniqueId, waitFor } from '../helpers/index.ts'
+import type { InferenceService } from '../../processors/inference/index.ts'
+import { uniqueId } from '../helpers/index.ts'
 import { stumpArtifact, versionEvent } from '../processors/inference/fixtures.ts'
 import { createHarness, type Harness } from '../processors/inference/harness.ts'
+import { expectEachScoredOnce } from './scored.ts'
 
 const run = promisify(execFile)
 const has = (cmd: string) => spawnSync(cmd, ['-version'], { stdio: 'ignore' }).status === 0
@@ -67,7 +68,6 @@ afterAll(async () => {
 describe.skipIf(!toolchain)('Java producer (docs/clients/java)', () => {
   it('every request produced from Java gets exactly one prediction', async () => {
     const { deps } = h!
-    const { topics } = deps
     const model = uniqueId('java-')
     await h!.publishVersion(versionEvent(stumpArtifact(model, 1)))
 
@@ -89,25 +89,6 @@ describe.skipIf(!toolchain)('Java producer (docs/clients/java)', () => {
     expect(sent.requests).toBe(N)
     expect(new Set(sent.requestIds).size).toBe(N)
 
-    service = createInferenceService(deps, { modelName: model })
-    await service.start()
-    await service.ready()
-
-    await waitFor(() => service!.status().processed >= N, {
-      timeoutMs: 120_000,
-      message: `${N} requests scored`,
-    })
-    const predictions = await collectMessages(deps.kafka, topics.predictions, (m) => m.length >= N)
-    expect(await h!.recordCount(topics.predictions)).toBe(N) // none twice, none lost
-    expect(await h!.recordCount(topics.dlq.requests)).toBe(0)
-    const seen = new Map<string, number>()
-    for (const m of predictions) {
-      const p = await h!.decodePrediction(m.value!)
-      expect(m.key).toBe(p.requestId)
-      expect(p.modelName).toBe(model)
-      seen.set(p.requestId, (seen.get(p.requestId) ?? 0) + 1)
-    }
-    expect([...seen.keys()].sort()).toEqual([...sent.requestIds].sort())
-    expect([...seen.values()].every((c) => c === 1)).toBe(true)
+    service = await expectEachScoredOnce(h!, model, sent.requestIds)
   }, 300_000)
 })
