@@ -15,6 +15,7 @@ import {
   type TrainingRun,
 } from '../lib/registry/index.ts'
 import { FEATURE_SELECT, featuresOfRow } from '../lib/serving/index.ts'
+import { MONITOR, TABLES, VIEWS, WINDOW_TYPE } from '../lib/warehouse/index.ts'
 import type { ReadCache } from './cache.ts'
 import { payloadDigest, riskLevel, type StoredPrediction } from './idempotency.ts'
 
@@ -74,11 +75,11 @@ export interface PerformanceSummary {
 const LABELLED_PREDICTIONS = `
   SELECT p.probability AS probability, p.label AS label, o.outcome AS outcome, o.has AS has
   FROM (
-    SELECT request_id, probability, label FROM predictions FINAL
+    SELECT request_id, probability, label FROM ${TABLES.predictions} FINAL
     WHERE model_name = {model:String}
       AND event_time >= fromUnixTimestamp64Milli({from:Int64}) AND event_time < fromUnixTimestamp64Milli({to:Int64})
   ) AS p
-  LEFT JOIN (SELECT request_id, outcome, toUInt8(1) AS has FROM outcomes FINAL) AS o ON p.request_id = o.request_id`
+  LEFT JOIN (SELECT request_id, outcome, toUInt8(1) AS has FROM ${TABLES.outcomes} FINAL) AS o ON p.request_id = o.request_id`
 
 export async function performanceSummary(
   reader: Reader,
@@ -111,7 +112,7 @@ export async function performanceSummary(
   )
   const hist = await rows<{ bin: number; n: number }>(
     reader,
-    `SELECT least(toUInt8(floor(probability * 10)), 9) AS bin, count() AS n FROM predictions FINAL
+    `SELECT least(toUInt8(floor(probability * 10)), 9) AS bin, count() AS n FROM ${TABLES.predictions} FINAL
      WHERE model_name = {model:String}
        AND event_time >= fromUnixTimestamp64Milli({from:Int64}) AND event_time < fromUnixTimestamp64Milli({to:Int64})
      GROUP BY bin ORDER BY bin`,
@@ -198,14 +199,14 @@ export async function recentPredictions(
     reader,
     `SELECT request_id, patient_id, model_version, probability, label, threshold,
        toUnixTimestamp64Milli(event_time) AS event_ms, toUnixTimestamp64Milli(scored_at) AS scored_ms
-     FROM predictions FINAL WHERE model_name = {model:String}
+     FROM ${TABLES.predictions} FINAL WHERE model_name = {model:String}
      ORDER BY scored_at DESC, request_id LIMIT {limit:UInt32}`,
     { model, limit },
   )
   if (preds.length === 0) return []
   const outcomes = await rows<{ request_id: string; outcome: number }>(
     reader,
-    'SELECT request_id, outcome FROM outcomes FINAL WHERE request_id IN {ids:Array(String)}',
+    `SELECT request_id, outcome FROM ${TABLES.outcomes} FINAL WHERE request_id IN {ids:Array(String)}`,
     { ids: preds.map((p) => p.request_id) },
   )
   const byId = new Map(outcomes.map((o) => [o.request_id, Number(o.outcome)]))
@@ -256,12 +257,12 @@ export async function latestDriftVerdicts(reader: Reader, model: string): Promis
     reader,
     `SELECT model_version, window_id, window_width, window_size, toUnixTimestamp64Milli(window_end) AS window_end_ms,
        subject, metric, value
-     FROM monitor_windows FINAL
-     WHERE model_name = {model:String} AND monitor = 'drift' AND window_type = 'sliding'
+     FROM ${TABLES.monitorWindows} FINAL
+     WHERE model_name = {model:String} AND monitor = '${MONITOR.drift}' AND window_type = '${WINDOW_TYPE.sliding}'
        AND metric IN ('psi', 'ks', 'psi_threshold', 'psi_state')
        AND (model_version, window_id) IN (
-         SELECT model_version, max(window_id) FROM monitor_windows
-         WHERE model_name = {model:String} AND monitor = 'drift' AND window_type = 'sliding'
+         SELECT model_version, max(window_id) FROM ${TABLES.monitorWindows}
+         WHERE model_name = {model:String} AND monitor = '${MONITOR.drift}' AND window_type = '${WINDOW_TYPE.sliding}'
            AND metric = 'psi_state'
          GROUP BY model_version)`,
     { model },
@@ -298,7 +299,7 @@ export interface LatestPerformanceWindow {
 async function latestSlidingWindows(
   reader: Reader,
   model: string,
-  monitor: 'performance' | 'estimate',
+  monitor: typeof MONITOR.performance | typeof MONITOR.estimate,
 ): Promise<LatestPerformanceWindow[]> {
   const r = await rows<{
     model_version: number
@@ -309,11 +310,11 @@ async function latestSlidingWindows(
   }>(
     reader,
     `SELECT model_version, toUnixTimestamp64Milli(window_end) AS window_end_ms, window_size, metric, value
-     FROM monitor_windows FINAL
-     WHERE model_name = {model:String} AND monitor = '${monitor}' AND window_type = 'sliding'
+     FROM ${TABLES.monitorWindows} FINAL
+     WHERE model_name = {model:String} AND monitor = '${monitor}' AND window_type = '${WINDOW_TYPE.sliding}'
        AND (model_version, window_id) IN (
-         SELECT model_version, max(window_id) FROM monitor_windows
-         WHERE model_name = {model:String} AND monitor = '${monitor}' AND window_type = 'sliding'
+         SELECT model_version, max(window_id) FROM ${TABLES.monitorWindows}
+         WHERE model_name = {model:String} AND monitor = '${monitor}' AND window_type = '${WINDOW_TYPE.sliding}'
          GROUP BY model_version)`,
     { model },
   )
@@ -335,7 +336,7 @@ async function latestSlidingWindows(
 
 /** The newest sliding performance window per version (accuracy, expected_accuracy, accuracy_drop, …). */
 export function latestPerformanceWindows(reader: Reader, model: string): Promise<LatestPerformanceWindow[]> {
-  return latestSlidingWindows(reader, model, 'performance')
+  return latestSlidingWindows(reader, model, MONITOR.performance)
 }
 
 /**
@@ -343,7 +344,7 @@ export function latestPerformanceWindows(reader: Reader, model: string): Promise
  * 'estimate': estimated_accuracy, estimated_f1, …), per version; available before any label.
  */
 export function latestEstimateWindows(reader: Reader, model: string): Promise<LatestPerformanceWindow[]> {
-  return latestSlidingWindows(reader, model, 'estimate')
+  return latestSlidingWindows(reader, model, MONITOR.estimate)
 }
 
 // ---------------------------------------------------------------- alerts
@@ -374,12 +375,12 @@ export async function recentAlerts(
     reader,
     `SELECT event_id, kind, severity, model_version, window_type, toUnixTimestamp64Milli(window_start) AS ws,
        toUnixTimestamp64Milli(window_end) AS we, window_size, features, scores, toUnixTimestamp64Milli(detected_at) AS det
-     FROM v_alert_history WHERE ${where} ORDER BY detected_at DESC, event_id LIMIT {limit:UInt32}`,
+     FROM ${VIEWS.alertHistory} WHERE ${where} ORDER BY detected_at DESC, event_id LIMIT {limit:UInt32}`,
     params,
   )
   const [count] = await rows<{ n: number }>(
     reader,
-    `SELECT count() AS n FROM v_alert_history WHERE ${where}`,
+    `SELECT count() AS n FROM ${VIEWS.alertHistory} WHERE ${where}`,
     params,
   )
   return {
@@ -450,9 +451,9 @@ export async function windowSeries(
 ): Promise<{ key: string; version: number; t: number; v: number }[]> {
   const r = await rows<{ key: string; model_version: number; t: number; value: number }>(
     reader,
-    `SELECT if({monitor:String} = 'drift', subject, metric) AS key, model_version, toUnixTimestamp64Milli(window_end) AS t, value
-     FROM monitor_windows FINAL
-     WHERE model_name = {model:String} AND monitor = {monitor:String} AND window_type = 'sliding'
+    `SELECT if({monitor:String} = '${MONITOR.drift}', subject, metric) AS key, model_version, toUnixTimestamp64Milli(window_end) AS t, value
+     FROM ${TABLES.monitorWindows} FINAL
+     WHERE model_name = {model:String} AND monitor = {monitor:String} AND window_type = '${WINDOW_TYPE.sliding}'
        AND metric IN {metrics:Array(String)} AND window_end >= fromUnixTimestamp64Milli({since:Int64})
      ORDER BY window_end, key LIMIT 20000`,
     { model, monitor, metrics, since },
@@ -473,10 +474,10 @@ export async function volumeSeries(
     `SELECT toUnixTimestamp64Milli(toDateTime64(toStartOfInterval(p.event_time, toIntervalSecond({bucket:UInt32})), 3)) AS t,
        count() AS predictions, countIf(o.has = 1) AS labelled, countIf(p.label = 1) AS positive
      FROM (
-       SELECT request_id, event_time, label FROM predictions FINAL
+       SELECT request_id, event_time, label FROM ${TABLES.predictions} FINAL
        WHERE model_name = {model:String} AND event_time >= fromUnixTimestamp64Milli({from:Int64}) AND event_time < fromUnixTimestamp64Milli({to:Int64})
      ) AS p
-     LEFT JOIN (SELECT request_id, toUInt8(1) AS has FROM outcomes FINAL) AS o ON p.request_id = o.request_id
+     LEFT JOIN (SELECT request_id, toUInt8(1) AS has FROM ${TABLES.outcomes} FINAL) AS o ON p.request_id = o.request_id
      GROUP BY t ORDER BY t`,
     { model, from: since, to, bucket: bucketSeconds },
   )
@@ -500,7 +501,7 @@ export async function storedPredictions(
     reader.client,
     `SELECT request_id, patient_id, toUnixTimestamp64Milli(event_time) AS event_ms, probability, label,
             model_version, toUnixTimestamp64Milli(scored_at) AS scored_ms, ${FEATURE_SELECT}
-     FROM predictions FINAL WHERE request_id IN {ids:Array(String)} AND model_name = {model:String}`,
+     FROM ${TABLES.predictions} FINAL WHERE request_id IN {ids:Array(String)} AND model_name = {model:String}`,
     { ids, model },
   )
   return rows.map((r) => {
@@ -529,7 +530,7 @@ export async function storedPredictions(
 export async function retrainRequestSeen(reader: Reader, id: string): Promise<boolean> {
   const rows = await queryRows<{ n: number }>(
     reader.client,
-    'SELECT count() AS n FROM retrain_triggers FINAL WHERE trigger_id = {id:String}',
+    `SELECT count() AS n FROM ${TABLES.retrainTriggers} FINAL WHERE trigger_id = {id:String}`,
     { id: `request:${id}` },
   )
   return Number(rows[0]?.n ?? 0) > 0

@@ -23,6 +23,7 @@
  * Unique topic prefix (topics deleted afterwards), throw-away chDB directory. Prints a human
  * summary and `@@bench-result` lines for bench/run.ts.
  */
+
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
@@ -38,6 +39,7 @@ import { configWith } from '../lib/config/index.ts'
 import { initLogging } from '../lib/log/index.ts'
 import type { ModelFamily } from '../lib/model/types.ts'
 import { closeDeps, createDeps, type Deps, prepare, type Service } from '../lib/runtime/index.ts'
+import { TABLES } from '../lib/warehouse/index.ts'
 import type { InferenceService } from '../processors/inference/index.ts'
 import { trainOnce } from '../trainer/index.ts'
 import { lastJson, runScript } from './lib/child.ts'
@@ -161,7 +163,7 @@ try {
   say(`${roles.join(' + ')} started in ${((performance.now() - t) / 1000).toFixed(1)} s`)
 
   const windowsSql =
-    `SELECT max(window_id) AS w FROM monitor_windows WHERE model_name = {m:String} AND model_version = {v:UInt32}` +
+    `SELECT max(window_id) AS w FROM ${TABLES.monitorWindows} WHERE model_name = {m:String} AND model_version = {v:UInt32}` +
     ` AND monitor = 'drift' AND window_type = 'sliding'`
   const maxWindow = async (): Promise<number> => {
     const [r] = await queryRows<{ w: number }>(deps!.clickhouse, windowsSql, {

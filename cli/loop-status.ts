@@ -6,6 +6,7 @@ import { type ClickHouseClient, queryRows } from '../lib/clickhouse/index.ts'
 import { FEATURE_COLUMNS, FEATURES, type FeatureVector, toRow } from '../lib/features/index.ts'
 import { createScorer } from '../lib/model/index.ts'
 import type { ModelRegistry } from '../lib/registry/index.ts'
+import { PROBABILITY_SUBJECT, TABLES, VIEWS } from '../lib/warehouse/index.ts'
 
 export interface LoopStatus {
   predictions: number
@@ -47,46 +48,46 @@ export async function loopStatus(
   const [counts] = await queryRows<{ predictions: number; labelled: number; dlq: number }>(
     ch,
     `SELECT
-       (SELECT count() FROM predictions FINAL WHERE model_name = {m:String}) AS predictions,
-       (SELECT count() FROM outcomes FINAL) AS labelled,
-       (SELECT count() FROM dlq_records) AS dlq`,
+       (SELECT count() FROM ${TABLES.predictions} FINAL WHERE model_name = {m:String}) AS predictions,
+       (SELECT count() FROM ${TABLES.outcomes} FINAL) AS labelled,
+       (SELECT count() FROM ${TABLES.dlqRecords}) AS dlq`,
     p,
   )
   const served = await queryRows<{ version: number; predictions: number }>(
     ch,
-    `SELECT model_version AS version, count() AS predictions FROM predictions FINAL
+    `SELECT model_version AS version, count() AS predictions FROM ${TABLES.predictions} FINAL
      WHERE model_name = {m:String} GROUP BY version ORDER BY version`,
     p,
   )
   const [prod] = await queryRows<{ version: number }>(
     ch,
-    `SELECT argMax(version, at) AS version FROM model_stage_events
+    `SELECT argMax(version, at) AS version FROM ${TABLES.modelStageEvents}
      WHERE model_name = {m:String} AND stage = 'production' HAVING count() > 0`,
     p,
   )
   const latestPsi = await queryRows<{ feature: string; psi: number; band: string; version: number }>(
     ch,
-    `SELECT feature, psi, band, model_version AS version FROM v_latest_psi
-     WHERE model_name = {m:String} AND model_version = (SELECT max(model_version) FROM v_latest_psi WHERE model_name = {m:String})
+    `SELECT feature, psi, band, model_version AS version FROM ${VIEWS.latestPsi}
+     WHERE model_name = {m:String} AND model_version = (SELECT max(model_version) FROM ${VIEWS.latestPsi} WHERE model_name = {m:String})
      ORDER BY feature`,
     p,
   )
   const [accuracy] = await queryRows<{ version: number; value: number; labels: number }>(
     ch,
     `SELECT model_version AS version, argMaxIf(value, window_id, metric = 'accuracy') AS value, argMax(window_size, window_id) AS labels
-     FROM monitor_windows FINAL
+     FROM ${TABLES.monitorWindows} FINAL
      WHERE model_name = {m:String} AND monitor = 'performance' AND window_type = 'sliding'
      GROUP BY model_version ORDER BY model_version DESC LIMIT 1`,
     p,
   )
   const alerts = await queryRows<{ kind: string; count: number }>(
     ch,
-    `SELECT kind, count() AS count FROM drift_events FINAL WHERE model_name = {m:String} GROUP BY kind ORDER BY kind`,
+    `SELECT kind, count() AS count FROM ${TABLES.driftEvents} FINAL WHERE model_name = {m:String} GROUP BY kind ORDER BY kind`,
     p,
   )
   const [glucose] = await queryRows<{ n: number }>(
     ch,
-    `SELECT count() AS n FROM drift_events FINAL WHERE model_name = {m:String} AND kind = 'data_drift' AND has(features, 'glucose') AND model_version >= {v:UInt32}`,
+    `SELECT count() AS n FROM ${TABLES.driftEvents} FINAL WHERE model_name = {m:String} AND kind = 'data_drift' AND has(features, 'glucose') AND model_version >= {v:UInt32}`,
     p,
   )
   const runs = await queryRows<{
@@ -97,12 +98,12 @@ export async function loopStatus(
     gate_reasons: string[]
   }>(
     ch,
-    `SELECT trigger, status, version, gate_passed, gate_reasons FROM training_runs FINAL WHERE model_name = {m:String} ORDER BY started_at`,
+    `SELECT trigger, status, version, gate_passed, gate_reasons FROM ${TABLES.trainingRuns} FINAL WHERE model_name = {m:String} ORDER BY started_at`,
     p,
   )
   const decisions = await queryRows<{ version: number | null; decision: string; reason: string }>(
     ch,
-    `SELECT candidate_version AS version, decision, reason FROM promotion_decisions FINAL
+    `SELECT candidate_version AS version, decision, reason FROM ${TABLES.promotionDecisions} FINAL
      WHERE model_name = {m:String} AND decision IN ('promoted', 'not_promoted') ORDER BY decided_at`,
     p,
   )
@@ -145,7 +146,7 @@ export async function liveAccuracyAfterShift(
   const p = { m: modelName, v: versions[0] ?? 0 }
   const [shift] = await queryRows<{ at: string }>(
     ch,
-    `SELECT toString(min(window_end)) AS at FROM drift_events FINAL
+    `SELECT toString(min(window_end)) AS at FROM ${TABLES.driftEvents} FINAL
      WHERE model_name = {m:String} AND kind = 'data_drift' AND has(features, 'glucose') AND model_version = {v:UInt32}
      HAVING count() > 0`,
     p,
@@ -155,9 +156,9 @@ export async function liveAccuracyAfterShift(
   const rows = await queryRows<FeatureVector & { outcome: number }>(
     ch,
     `SELECT ${columns}, o.outcome AS outcome
-     FROM (SELECT * FROM predictions FINAL
+     FROM (SELECT * FROM ${TABLES.predictions} FINAL
            WHERE model_name = {m:String} AND event_time > toDateTime64({at:String}, 3, 'UTC')) AS p
-     INNER JOIN (SELECT request_id, outcome FROM outcomes FINAL) AS o ON p.request_id = o.request_id`,
+     INNER JOIN (SELECT request_id, outcome FROM ${TABLES.outcomes} FINAL) AS o ON p.request_id = o.request_id`,
     { ...p, at: shift.at },
   )
   const out: LiveAccuracy[] = []
@@ -203,7 +204,7 @@ export function formatStatus(s: LoopStatus, rate: number): string {
   const psi = s.latestPsi
     .map(
       (r) =>
-        `${r.feature === '__probability' ? 'prob' : r.feature}=${r.psi.toFixed(2)}${r.band === 'significant' ? '!!' : r.band === 'moderate' ? '!' : ''}`,
+        `${r.feature === PROBABILITY_SUBJECT ? 'prob' : r.feature}=${r.psi.toFixed(2)}${r.band === 'significant' ? '!!' : r.band === 'moderate' ? '!' : ''}`,
     )
     .join(' ')
   const acc = s.accuracy

@@ -15,6 +15,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 
 import { type ClickHouseClient, queryRows } from '../clickhouse/index.ts'
 import type { Config } from '../config/index.ts'
 import type { Logger } from '../log/index.ts'
+import { TABLES } from '../warehouse/index.ts'
 import { METRIC, windowLabel } from './names.ts'
 
 export interface RoleMetricsDeps {
@@ -174,15 +175,15 @@ export function createRoleMetrics(
 
     const readWindows = once(
       500,
-      guarded('monitor_windows', async () => {
+      guarded(TABLES.monitorWindows, async () => {
         const rows = await queryRows<WindowRow>(
           ch,
           `SELECT model_version, monitor, window_type, window_width, subject, metric,
                   argMax(value, (window_id, written_at)) AS value
-             FROM monitor_windows
+             FROM ${TABLES.monitorWindows}
             WHERE model_name = {model:String}
               AND monitor IN ('drift', 'quality', 'performance', 'estimate')
-              AND window_end >= (SELECT max(window_end) FROM monitor_windows WHERE model_name = {model:String}) - INTERVAL 1 DAY
+              AND window_end >= (SELECT max(window_end) FROM ${TABLES.monitorWindows} WHERE model_name = {model:String}) - INTERVAL 1 DAY
             GROUP BY model_version, monitor, window_type, window_width, subject, metric`,
           { model },
         )
@@ -255,9 +256,9 @@ export function createRoleMetrics(
         const rows = await queryRows<{ metric: string; value: number }>(
           ch,
           `SELECT metric, argMax(value, (window_end, window_id, written_at)) AS value
-             FROM monitor_windows
+             FROM ${TABLES.monitorWindows}
             WHERE model_name = {model:String} AND monitor = 'quality' AND subject = 'label_join'
-              AND window_end >= (SELECT max(window_end) FROM monitor_windows WHERE model_name = {model:String}) - INTERVAL 1 DAY
+              AND window_end >= (SELECT max(window_end) FROM ${TABLES.monitorWindows} WHERE model_name = {model:String}) - INTERVAL 1 DAY
             GROUP BY metric`,
           { model },
         )
@@ -295,10 +296,10 @@ export function createRoleMetrics(
     )
     const readDlq = once(
       500,
-      guarded('dlq_records', async () => {
+      guarded(TABLES.dlqRecords, async () => {
         const rows = await queryRows<{ source_topic: string; reason: string; n: string | number }>(
           ch,
-          `SELECT source_topic, reason, count() AS n FROM dlq_records FINAL
+          `SELECT source_topic, reason, count() AS n FROM ${TABLES.dlqRecords} FINAL
             WHERE startsWith(source_topic, {prefix:String}) GROUP BY source_topic, reason`,
           { prefix: deps.config.topics.prefix },
         )
@@ -346,7 +347,7 @@ export function createRoleMetrics(
     )
     const readRuns = once(
       500,
-      guarded('training_runs', async () => {
+      guarded(TABLES.trainingRuns, async () => {
         const rows = await queryRows<{
           run_id: string
           trigger: string
@@ -354,7 +355,7 @@ export function createRoleMetrics(
           duration_ms: string | number
         }>(
           ch,
-          `SELECT run_id, trigger, status, duration_ms FROM training_runs FINAL
+          `SELECT run_id, trigger, status, duration_ms FROM ${TABLES.trainingRuns} FINAL
             WHERE model_name = {model:String} AND status != 'running'`,
           { model },
         )

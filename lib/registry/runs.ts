@@ -5,6 +5,7 @@
  * ReplacingMergeTree by updated_at, so reads use FINAL.
  */
 import { type ClickHouseClient, chTime, queryRows } from '../clickhouse/index.ts'
+import { TABLES } from '../warehouse/index.ts'
 
 export type RunStatus = 'running' | 'succeeded' | 'rejected' | 'failed'
 
@@ -147,7 +148,7 @@ export interface ListRunsOptions {
 export async function listRuns(src: RowSource, opts: ListRunsOptions = {}): Promise<TrainingRun[]> {
   const rows = await rowsOf<RunRecord>(
     src,
-    `SELECT ${opts.summary ? RUN_SUMMARY_COLUMNS : RUN_COLUMNS} FROM training_runs FINAL
+    `SELECT ${opts.summary ? RUN_SUMMARY_COLUMNS : RUN_COLUMNS} FROM ${TABLES.trainingRuns} FINAL
      WHERE {model:String} = '' OR model_name = {model:String}
      ORDER BY started_at DESC, run_id LIMIT {limit:UInt32}`,
     { model: opts.modelName ?? '', limit: opts.limit ?? 50 },
@@ -159,7 +160,7 @@ export async function listRuns(src: RowSource, opts: ListRunsOptions = {}): Prom
 export async function countRuns(src: RowSource, modelName: string): Promise<number> {
   const [count] = await rowsOf<{ n: number }>(
     src,
-    'SELECT count() AS n FROM training_runs FINAL WHERE model_name = {model:String}',
+    `SELECT count() AS n FROM ${TABLES.trainingRuns} FINAL WHERE model_name = {model:String}`,
     { model: modelName },
   )
   return Number(count?.n ?? 0)
@@ -168,7 +169,7 @@ export async function countRuns(src: RowSource, modelName: string): Promise<numb
 export async function getRun(src: RowSource, runId: string): Promise<TrainingRun | null> {
   const rows = await rowsOf<RunRecord>(
     src,
-    `SELECT ${RUN_COLUMNS} FROM training_runs FINAL WHERE run_id = {id:String}`,
+    `SELECT ${RUN_COLUMNS} FROM ${TABLES.trainingRuns} FINAL WHERE run_id = {id:String}`,
     { id: runId },
   )
   return rows[0] ? toTrainingRun(rows[0]) : null

@@ -5,6 +5,7 @@
  */
 import { type ClickHouseClient, chTime, queryRows } from '../clickhouse/index.ts'
 import type { ModelStage } from '../model/types.ts'
+import { TABLES } from '../warehouse/index.ts'
 import type { ModelVersionRow, StageAction, StageEventRow } from './types.ts'
 
 const parseJson = (text: string): Record<string, unknown> => {
@@ -75,7 +76,7 @@ function toRow(r: VersionRecord): StoredVersion {
 export async function selectVersions(ch: ClickHouseClient, modelName: string): Promise<StoredVersion[]> {
   const rows = await queryRows<VersionRecord>(
     ch,
-    `SELECT ${VERSION_COLUMNS} FROM model_versions FINAL WHERE model_name = {model:String} ORDER BY version`,
+    `SELECT ${VERSION_COLUMNS} FROM ${TABLES.modelVersions} FINAL WHERE model_name = {model:String} ORDER BY version`,
     { model: modelName },
   )
   return rows.map(toRow)
@@ -88,7 +89,7 @@ export async function selectVersion(
 ): Promise<StoredVersion | null> {
   const rows = await queryRows<VersionRecord>(
     ch,
-    `SELECT ${VERSION_COLUMNS} FROM model_versions FINAL WHERE model_name = {model:String} AND version = {version:UInt32}`,
+    `SELECT ${VERSION_COLUMNS} FROM ${TABLES.modelVersions} FINAL WHERE model_name = {model:String} AND version = {version:UInt32}`,
     { model: modelName, version },
   )
   return rows[0] ? toRow(rows[0]) : null
@@ -100,7 +101,7 @@ export async function selectProduction(
 ): Promise<StoredVersion | null> {
   const rows = await queryRows<VersionRecord>(
     ch,
-    `SELECT ${VERSION_COLUMNS} FROM model_versions FINAL
+    `SELECT ${VERSION_COLUMNS} FROM ${TABLES.modelVersions} FINAL
      WHERE model_name = {model:String} AND stage = 'production' ORDER BY updated_at DESC LIMIT 1`,
     { model: modelName },
   )
@@ -110,7 +111,7 @@ export async function selectProduction(
 export async function maxVersion(ch: ClickHouseClient, modelName: string): Promise<number> {
   const rows = await queryRows<{ v: number | null }>(
     ch,
-    'SELECT max(version) AS v FROM model_versions WHERE model_name = {model:String}',
+    `SELECT max(version) AS v FROM ${TABLES.modelVersions} WHERE model_name = {model:String}`,
     { model: modelName },
   )
   return Number(rows[0]?.v ?? 0)
@@ -119,7 +120,7 @@ export async function maxVersion(ch: ClickHouseClient, modelName: string): Promi
 export async function maxSeq(ch: ClickHouseClient, modelName: string): Promise<number> {
   const rows = await queryRows<{ s: number | null }>(
     ch,
-    'SELECT max(seq) AS s FROM model_stage_events WHERE model_name = {model:String}',
+    `SELECT max(seq) AS s FROM ${TABLES.modelStageEvents} WHERE model_name = {model:String}`,
     { model: modelName },
   )
   return Number(rows[0]?.s ?? 0)
@@ -134,7 +135,7 @@ export function publicRow(v: StoredVersion): ModelVersionRow {
 /** Inserts (or replaces, by newer updated_at) one model_versions row. */
 export async function insertVersion(ch: ClickHouseClient, v: StoredVersion): Promise<void> {
   await ch.insert({
-    table: 'model_versions',
+    table: TABLES.modelVersions,
     format: 'JSONEachRow',
     values: [
       {
@@ -175,7 +176,7 @@ export interface StageEventInsert {
 export async function insertStageEvents(ch: ClickHouseClient, events: StageEventInsert[]): Promise<void> {
   if (events.length === 0) return
   await ch.insert({
-    table: 'model_stage_events',
+    table: TABLES.modelStageEvents,
     format: 'JSONEachRow',
     values: events.map((e) => ({
       event_id: e.eventId,
@@ -205,7 +206,7 @@ export async function selectStageEvents(ch: ClickHouseClient, modelName: string)
   }>(
     ch,
     `SELECT event_id, model_name, version, stage, previous_version, action, seq, reason, toUnixTimestamp64Milli(at) AS at_ms
-     FROM model_stage_events FINAL WHERE model_name = {model:String} ORDER BY seq, at, event_id`,
+     FROM ${TABLES.modelStageEvents} FINAL WHERE model_name = {model:String} ORDER BY seq, at, event_id`,
     { model: modelName },
   )
   return rows.map((r) => ({
@@ -230,7 +231,7 @@ export async function insertArtifact(
   at: number,
 ): Promise<void> {
   await ch.insert({
-    table: 'model_artifacts',
+    table: TABLES.modelArtifacts,
     format: 'JSONEachRow',
     values: [
       {
@@ -251,7 +252,7 @@ export async function selectArtifact(
 ): Promise<{ sha256: string; bytes: Buffer } | null> {
   const rows = await queryRows<{ sha256: string; artifact_base64: string }>(
     ch,
-    `SELECT sha256, artifact_base64 FROM model_artifacts FINAL WHERE model_name = {model:String} AND version = {version:UInt32}`,
+    `SELECT sha256, artifact_base64 FROM ${TABLES.modelArtifacts} FINAL WHERE model_name = {model:String} AND version = {version:UInt32}`,
     { model: modelName, version },
   )
   const r = rows[0]

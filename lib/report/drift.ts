@@ -11,6 +11,7 @@ import { RiskStreamError } from '../errors/index.ts'
 import { FEATURES } from '../features/index.ts'
 import type { ModelArtifact } from '../model/index.ts'
 import { binCounts, DRIFT_STATISTICS, type ReferenceDistribution } from '../stats/index.ts'
+import { PROBABILITY_SUBJECT, TABLES } from '../warehouse/index.ts'
 
 export interface Histogram {
   /** Interior cut points; bin i covers (edges[i-1], edges[i]], outer bins open. */
@@ -113,7 +114,7 @@ export async function buildDriftReport(
   const rows = await queryRows<Record<string, number | null | string>>(
     ch,
     `SELECT probability, ${cols.join(', ')}, toString(event_time) AS t
-       FROM predictions FINAL
+       FROM ${TABLES.predictions} FINAL
       WHERE model_name = {model:String} AND model_version = {version:UInt32}
       ORDER BY event_time DESC, request_id DESC
       LIMIT {window:UInt32}`,
@@ -125,7 +126,7 @@ export async function buildDriftReport(
   // The monitors' newest sliding-window PSI, state and calibrated threshold for this version.
   const mon = await queryRows<{ subject: string; metric: string; value: number }>(
     ch,
-    `SELECT subject, metric, argMax(value, window_id) AS value FROM monitor_windows
+    `SELECT subject, metric, argMax(value, window_id) AS value FROM ${TABLES.monitorWindows}
       WHERE model_name = {model:String} AND model_version = {version:UInt32}
         AND monitor = 'drift' AND window_type = 'sliding'
         AND metric IN ('psi', 'psi_state', 'psi_threshold')
@@ -153,12 +154,12 @@ export async function buildDriftReport(
     artifact.reference.probability,
     artifact.reference.fine?.probability,
     rows.map((r) => num(r.probability)),
-    monitor.get('__probability'),
+    monitor.get(PROBABILITY_SUBJECT),
   )
 
   const perf = await queryRows<{ t: string; metric: string; value: number }>(
     ch,
-    `SELECT toString(window_end) AS t, metric, argMax(value, written_at) AS value FROM monitor_windows
+    `SELECT toString(window_end) AS t, metric, argMax(value, written_at) AS value FROM ${TABLES.monitorWindows}
       WHERE model_name = {model:String} AND model_version = {version:UInt32}
         AND monitor IN ('performance', 'estimate') AND window_type = 'sliding'
         AND metric IN ('accuracy', 'f1', 'roc_auc', 'estimated_accuracy', 'expected_accuracy')

@@ -28,9 +28,11 @@
  * a raw row that is not durable. Meanwhile chDB parses them on its own thread while this
  * thread decodes and runs the engine on the next batch (the main speed-up on 2 cores).
  */
+
 import { createHash } from 'node:crypto'
 import type { ClickHouseClient } from '../../lib/clickhouse/index.ts'
 import type { RiskStreamError } from '../../lib/errors/index.ts'
+import { TABLES } from '../../lib/warehouse/index.ts'
 import type { MonitorEngine } from './engine/engine.ts'
 import { type Checkpoint, insertWindowRows, saveCheckpoint } from './engine/store.ts'
 import type { DriftEventRecord, WindowRow } from './engine/types.ts'
@@ -89,7 +91,7 @@ const MAX_INFLIGHT = 2
 export const RAW_INSERT_ROWS = 20_000
 
 interface RawBuffer {
-  table: 'predictions' | 'outcomes'
+  table: typeof TABLES.predictions | typeof TABLES.outcomes
   columns: readonly string[]
   rows: Cell[][]
   /** The record of each row (same index), for dead-lettering a row ClickHouse refuses. */
@@ -137,14 +139,14 @@ export class AnalyticsPipeline {
   private readonly now: () => number
   private inflight: Inflight[] = []
   private rawPredictions: RawBuffer = {
-    table: 'predictions',
+    table: TABLES.predictions,
     columns: PREDICTION_COLUMNS,
     rows: [],
     sources: [],
     ranges: [],
   }
   private rawOutcomes: RawBuffer = {
-    table: 'outcomes',
+    table: TABLES.outcomes,
     columns: OUTCOME_COLUMNS,
     rows: [],
     sources: [],

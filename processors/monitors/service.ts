@@ -33,6 +33,7 @@ import { selectArtifact } from '../../lib/registry/store.ts'
 import { latestProductionFromTopic } from '../../lib/registry/topic.ts'
 import type { Deps, Service } from '../../lib/runtime/index.ts'
 import { createSerializer } from '../../lib/runtime/serialize.ts'
+import { TABLES } from '../../lib/warehouse/index.ts'
 import type { MonitoredArtifact } from './drift/columns.ts'
 import { type EngineSnapshot, MonitorEngine } from './engine/engine.ts'
 import {
@@ -384,9 +385,9 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
               }
               const refused = await insertRowsIsolating(
                 ch,
-                'shadow_predictions',
+                TABLES.shadowPredictions,
                 ok.map((r) => shadowPredictionRow(r.value, r)),
-                batchToken('shadow_predictions', f.topic, f.partition, f.offset, l.offset),
+                batchToken(TABLES.shadowPredictions, f.topic, f.partition, f.offset, l.offset),
               )
               for (const x of refused) rejections.push({ record: ok[x.index]!, error: x.error })
               return rejections
@@ -469,9 +470,9 @@ async function startDlqSink(
       // logged (never retried for ever: there is no DLQ of the DLQ).
       const refused = await insertRowsIsolating(
         deps.clickhouse,
-        'dlq_records',
+        TABLES.dlqRecords,
         rows,
-        batchToken('dlq_records', batch.topic, batch.partition, f.offset, l.offset),
+        batchToken(TABLES.dlqRecords, batch.topic, batch.partition, f.offset, l.offset),
       )
       for (const x of refused)
         deps.log.warn(

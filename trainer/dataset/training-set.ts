@@ -9,6 +9,7 @@ import type { Config } from '../../lib/config/index.ts'
 import { loadPima } from '../../lib/data/pima.ts'
 import { FEATURE_COLUMNS, FEATURES, type FeatureVector } from '../../lib/features/index.ts'
 import type { DatasetFingerprint } from '../../lib/model/types.ts'
+import { TABLES } from '../../lib/warehouse/index.ts'
 import type { Dataset } from '../learners/types.ts'
 import { datasetFromRows } from '../pipeline/dataset.ts'
 
@@ -42,8 +43,8 @@ export async function loadStreamedRows(
     ch,
     `SELECT p.request_id AS request_id, p.patient_id AS patient_id, o.outcome AS outcome, toUnixTimestamp64Milli(p.event_time) AS event_ms,
             p.kafka_partition AS kafka_partition, p.kafka_offset AS kafka_offset, ${features}
-     FROM (SELECT * FROM predictions FINAL) AS p
-     INNER JOIN (SELECT request_id, outcome FROM outcomes FINAL) AS o ON p.request_id = o.request_id
+     FROM (SELECT * FROM ${TABLES.predictions} FINAL) AS p
+     INNER JOIN (SELECT request_id, outcome FROM ${TABLES.outcomes} FINAL) AS o ON p.request_id = o.request_id
      ORDER BY p.event_time, p.request_id`,
   )
   const seen = new Set<string>()
@@ -96,8 +97,8 @@ export async function loadStreamedRows(
 export async function countLabelled(ch: ClickHouseClient): Promise<number> {
   const rows = await queryRows<{ n: number }>(
     ch,
-    `SELECT count() AS n FROM (SELECT request_id FROM predictions FINAL) AS p
-     INNER JOIN (SELECT request_id FROM outcomes FINAL) AS o ON p.request_id = o.request_id`,
+    `SELECT count() AS n FROM (SELECT request_id FROM ${TABLES.predictions} FINAL) AS p
+     INNER JOIN (SELECT request_id FROM ${TABLES.outcomes} FINAL) AS o ON p.request_id = o.request_id`,
   )
   return Number(rows[0]?.n ?? 0)
 }

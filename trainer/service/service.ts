@@ -44,6 +44,7 @@ import { getLogger } from '../../lib/log/index.ts'
 import { createRegistry, type ModelRegistry } from '../../lib/registry/index.ts'
 import type { Service } from '../../lib/runtime/index.ts'
 import { createSerializer } from '../../lib/runtime/serialize.ts'
+import { TABLES } from '../../lib/warehouse/index.ts'
 import { countLabelled } from '../dataset/index.ts'
 import {
   newRunId,
@@ -113,7 +114,7 @@ export function driftWantsRetrain(e: Pick<DriftEventRecord, 'kind' | 'severity'>
 async function decidedBefore(ch: ClickHouseClient, id: string): Promise<TriggerDecision | null> {
   const rows = await queryRows<{ decision: string }>(
     ch,
-    'SELECT decision FROM retrain_triggers FINAL WHERE trigger_id = {id:String}',
+    `SELECT decision FROM ${TABLES.retrainTriggers} FINAL WHERE trigger_id = {id:String}`,
     { id },
   )
   return (rows[0]?.decision as TriggerDecision | undefined) ?? null
@@ -127,7 +128,7 @@ async function recordDecision(
   detail: string,
 ): Promise<void> {
   await ch.insert({
-    table: 'retrain_triggers',
+    table: TABLES.retrainTriggers,
     format: 'JSONEachRow',
     values: [
       {
@@ -407,7 +408,7 @@ export function createTrainerService(deps: TrainerDeps, options: TrainerServiceO
       ch,
       `SELECT toUnixTimestamp64Milli(maxIf(started_at, trigger IN ('drift', 'data_volume'))) AS auto_started,
               argMax(JSONExtractInt(dataset_json, 'streamedRows'), started_at) AS streamed
-       FROM training_runs FINAL WHERE model_name = {model:String}`,
+       FROM ${TABLES.trainingRuns} FINAL WHERE model_name = {model:String}`,
       { model: modelName },
     )
     lastRunAt = Number(last[0]?.auto_started ?? 0)
@@ -420,7 +421,7 @@ export function createTrainerService(deps: TrainerDeps, options: TrainerServiceO
       detail: string
     }>(
       ch,
-      `SELECT trigger_id, kind, model_name, run_id, detail FROM retrain_triggers FINAL
+      `SELECT trigger_id, kind, model_name, run_id, detail FROM ${TABLES.retrainTriggers} FINAL
        WHERE model_name = {model:String} AND decision = 'accepted' ORDER BY decided_at`,
       { model: modelName },
     )

@@ -5,6 +5,7 @@
  */
 import { type ClickHouseClient, chTime, queryRows } from '../../lib/clickhouse/index.ts'
 import { type TrainingRun, trainingRunRow } from '../../lib/registry/index.ts'
+import { TABLES } from '../../lib/warehouse/index.ts'
 
 // A run's rows must order by updated_at even when start and end fall in the same millisecond.
 let lastUpdate = 0
@@ -17,7 +18,7 @@ const tick = () => {
 export async function recordRun(ch: ClickHouseClient, run: Omit<TrainingRun, 'updatedAt'>): Promise<number> {
   const updatedAt = tick()
   await ch.insert({
-    table: 'training_runs',
+    table: TABLES.trainingRuns,
     format: 'JSONEachRow',
     values: [trainingRunRow({ ...run, updatedAt })],
   })
@@ -104,7 +105,7 @@ export async function recordPromotion(
 ): Promise<void> {
   const d = p.decision
   await ch.insert({
-    table: 'promotion_decisions',
+    table: TABLES.promotionDecisions,
     format: 'JSONEachRow',
     values: [
       {
@@ -153,7 +154,7 @@ export async function getPromotion(ch: ClickHouseClient, runId: string): Promise
   const rows = await queryRows<StoredPromotion>(
     ch,
     `SELECT decision, test, statistic, p_value, rows, request_ids, champion_version
-     FROM promotion_decisions FINAL WHERE run_id = {id:String}`,
+     FROM ${TABLES.promotionDecisions} FINAL WHERE run_id = {id:String}`,
     { id: runId },
   )
   const r = rows[0]

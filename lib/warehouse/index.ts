@@ -1,0 +1,13 @@
+/** The warehouse contract: table, view and monitor-row names, and retention. */
+export {
+  MONITOR,
+  type MonitorName,
+  PROBABILITY_SUBJECT,
+  TABLES,
+  type TableName,
+  VIEWS,
+  type ViewName,
+  WAREHOUSE_NAMES,
+  WINDOW_TYPE,
+  type WindowType,
+} from './names.ts'
