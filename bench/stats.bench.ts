@@ -4,7 +4,7 @@
  * Prints events/s. Run: npx tsx bench/stats.bench.ts [events]
  */
 import seedrandom from 'seedrandom'
-import { DRIFT_STATISTICS } from '../lib/stats/drift.ts'
+import { DRIFT_STATISTICS } from '../lib/stats/index.ts'
 import { binIndex, binSlots, buildReference } from '../lib/stats/reference.ts'
 import { SlidingBinnedWindow } from '../lib/stats/windows.ts'
 

@@ -166,7 +166,7 @@ ${verdict}
 <h2>Summary</h2>
 <table><tr><th>feature</th><th>PSI</th><th>PSI threshold</th><th>JS</th><th>KS</th><th>missing</th><th>verdict</th></tr>
 ${summary}</table>
-<p class="muted">PSI thresholds are the monitors' calibrated thresholds for this version (false-alarm budget per million events) where they have evaluated a window, otherwise the statistic's default (${fmt(DRIFT_STATISTICS.psi.defaultThreshold, 2)}); JS and KS are shown against their defaults (${fmt(DRIFT_STATISTICS.js.defaultThreshold, 2)}, ${fmt(DRIFT_STATISTICS.ks.defaultThreshold, 2)}). <code>prediction</code> is the predicted probability (prediction drift).</p>
+<p class="muted">PSI thresholds are the monitors' calibrated thresholds for this version (false-alarm budget per million events) where they have evaluated a window, otherwise the statistic's default (${fmt(DRIFT_STATISTICS.psi.reportThreshold, 2)}); JS and KS are shown against their defaults (${fmt(DRIFT_STATISTICS.js.reportThreshold, 2)}, ${fmt(DRIFT_STATISTICS.ks.reportThreshold, 2)}). <code>prediction</code> is the predicted probability (prediction drift).</p>
 <h2>Per feature: reference vs current</h2>
 <p class="legend"><span style="background:${REF}"></span>reference (training)<span style="background:${CUR}"></span>current</p>
 <div class="grid">

@@ -80,9 +80,9 @@ function subject(
   const ks = DRIFT_STATISTICS.ks.compute(ksRef, binCounts(ksRef.edges, values))
   const calibrated = monitor?.threshold
   const thresholds = {
-    psi: calibrated ?? DRIFT_STATISTICS.psi.defaultThreshold,
-    js: DRIFT_STATISTICS.js.defaultThreshold,
-    ks: DRIFT_STATISTICS.ks.defaultThreshold,
+    psi: calibrated ?? DRIFT_STATISTICS.psi.reportThreshold,
+    js: DRIFT_STATISTICS.js.reportThreshold,
+    ks: DRIFT_STATISTICS.ks.reportThreshold,
   }
   return {
     name,

@@ -10,16 +10,17 @@ export {
   type HysteresisOptions,
 } from './detectors.ts'
 export {
-  DRIFT_GRID_BINS,
-  DRIFT_STATISTICS,
+  type AlarmThresholds,
+  bandOf,
+  type DriftAlarm,
+  type DriftBand,
+  type DriftBand as PsiBand,
+  type DriftGrid,
   type DriftStatistic,
-  type DriftStatisticName,
-  getDriftStatistic,
-  MONITOR_STATISTICS,
+  GRID_BINS,
   PSI_EPSILON,
-  type PsiBand,
-  psiBand,
   psiFromShares,
+  slotTotal,
 } from './drift.ts'
 export {
   accuracy,
@@ -45,6 +46,16 @@ export {
   type ReferenceDistribution,
   referenceShares,
 } from './reference.ts'
+export {
+  ALARM_STATISTIC,
+  DRIFT_GRID_BINS,
+  DRIFT_STATISTICS,
+  type DriftStatisticName,
+  getDriftStatistic,
+  MONITOR_STATISTICS,
+  REPORTED_STATISTICS,
+} from './statistics/index.ts'
+export { psiBand } from './statistics/psi.ts'
 export {
   type ClosedWindow,
   SlidingBinnedWindow,

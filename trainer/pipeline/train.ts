@@ -19,7 +19,7 @@ import { FEATURES } from '../../lib/features/index.ts'
 import { getLogger } from '../../lib/log/index.ts'
 import type { DatasetFingerprint, ModelArtifact, ModelFamily, ModelMetrics } from '../../lib/model/types.ts'
 import { applyPlatt, fitPlatt } from '../../lib/stats/calibration.ts'
-import { DRIFT_GRID_BINS } from '../../lib/stats/drift.ts'
+import { DRIFT_GRID_BINS } from '../../lib/stats/index.ts'
 import {
   type ClassificationMetrics,
   classificationMetrics,

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../../lib/config/index.ts'
 import { loadPima } from '../../../lib/data/pima.ts'
 import { FEATURES, type FeatureName } from '../../../lib/features/index.ts'
-import { DRIFT_STATISTICS, psiFromShares } from '../../../lib/stats/drift.ts'
+import { DRIFT_STATISTICS, psiFromShares } from '../../../lib/stats/index.ts'
 import { meanStd } from '../../../lib/stats/metrics.ts'
 import { binIndex, buildReference, type ReferenceDistribution } from '../../../lib/stats/reference.ts'
 

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import {
+  ALARM_STATISTIC,
   DRIFT_STATISTICS,
   getDriftStatistic,
+  MONITOR_STATISTICS,
   PSI_EPSILON,
   psiBand,
   psiFromShares,
-} from '../../../lib/stats/drift.ts'
+} from '../../../lib/stats/index.ts'
 import type { ReferenceDistribution } from '../../../lib/stats/reference.ts'
 
 /** A reference with the given value-bin shares; edges are placeholders (only their count matters here). */
@@ -95,13 +97,19 @@ describe('registry', () => {
   it('finds statistics by name and rejects unknown names with CONFIG_INVALID', () => {
     expect(getDriftStatistic('psi')).toBe(DRIFT_STATISTICS.psi)
     expect(getDriftStatistic('ks').name).toBe('ks')
-    expect(() => getDriftStatistic('wasserstein')).toThrow(
-      expect.objectContaining({ code: 'CONFIG_INVALID' }),
-    )
+    expect(() => getDriftStatistic('hellinger')).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }))
     expect(() => getDriftStatistic('toString')).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }))
-    for (const s of Object.values(DRIFT_STATISTICS)) {
-      expect(s.defaultThreshold).toBeGreaterThan(0)
-      expect(s.description.length).toBeGreaterThan(10)
+    for (const [name, s] of Object.entries(DRIFT_STATISTICS)) {
+      expect(s.name).toBe(name)
+      expect(s.reportThreshold).toBeGreaterThan(0)
+      expect(s.display.description.length).toBeGreaterThan(10)
     }
+  })
+
+  it('alarms on PSI alone, listed first among the monitored statistics', () => {
+    expect(ALARM_STATISTIC).toBe(DRIFT_STATISTICS.psi)
+    expect(MONITOR_STATISTICS[0]).toBe(ALARM_STATISTIC)
+    expect(MONITOR_STATISTICS.filter((s) => s.alarm)).toHaveLength(1)
+    expect(MONITOR_STATISTICS.map((s) => s.name)).toEqual(['psi', 'ks', 'wasserstein'])
   })
 })
