@@ -10,7 +10,10 @@ import { homedir } from 'node:os'
 import path from 'node:path'
 import { fetchPima } from '../data/fetch.ts'
 import { browserEnv, type Config } from '../lib/config/index.ts'
-import { findJdks, KAFKA_MIN_JAVA, nativePaths, REGISTRY_CANDIDATES } from '../stack/native.ts'
+import { findJdks } from '../stack/native/jdk.ts'
+import { KAFKA_MIN_JAVA } from '../stack/native/kafka.ts'
+import { nativePaths } from '../stack/native/paths.ts'
+import { REGISTRY_CANDIDATES } from '../stack/native/registry.ts'
 
 export interface Missing {
   what: string

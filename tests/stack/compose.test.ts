@@ -35,7 +35,7 @@ describe('docker-compose.yml', () => {
     const pom = readFileSync(path.join(REPO_ROOT, 'stack/kafka/pom.xml'), 'utf8')
     const kafka = /<kafka.version>([^<]+)</.exec(pom)![1]
     expect(services.kafka!.image).toBe(`apache/kafka:${kafka}`)
-    const native = readFileSync(path.join(REPO_ROOT, 'stack/native.ts'), 'utf8')
+    const native = readFileSync(path.join(REPO_ROOT, 'stack/native/registry.ts'), 'utf8')
     const apicurio = /version: '(\d+\.\d+\.\d+)', minJava/.exec(native)![1]
     expect(services.registry!.image).toBe(`apicurio/apicurio-registry:${apicurio}`)
   })
