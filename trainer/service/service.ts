@@ -1,51 +1,37 @@
 /**
- * The trainer service: decides when to retrain and runs one training at a time.
+ * The trainer service: the trigger policy (policy.ts) applied one trigger at a time, its decision
+ * log (decision-log.ts), the trigger consumers (consumers.ts), the data-volume poll, and the queue
+ * that runs one training at a time.
  *
- * Triggers
- * - DriftEvent (mlops.drift-events): `retrain_recommended` always counts; `data_drift` and
- *   `concept_drift` count only at severity `significant` (a moderate drift is worth watching,
- *   not a model); `data_quality` never does (bad inputs are not fixed by retraining).
- *   Automatic: needs AUTO_RETRAIN_ENABLED and respects the cooldown.
- * - RetrainRequest (mlops.retrain-requests): manual, always runs (queued behind a running one).
- * - Data volume: every `pollIntervalMs`, the count of labelled outcomes that have a scored
- *   prediction; ≥ MIN_NEW_DATA_THRESHOLD more than at the last run triggers an automatic run.
- *
- * Exactly once per trigger: every decision (accepted, coalesced, cooldown, disabled, ignored)
- * is written to `retrain_triggers` under the trigger's id BEFORE its offset is committed, and
- * the table is checked first, so a redelivered or repeated event causes nothing. Training is
- * NOT awaited inside the batch handler (a run outlasts the consumer session timeout); an
- * accepted trigger whose run never finished (crash) is picked up again on start.
- *
- * Labels before a drift retrain: a run triggered by drift first waits (up to
- * `postDrift.maxWaitMs`) until `postDrift.labels` more labelled outcomes have arrived than at
- * the trigger. The run holds out its newest labelled rows as the out-of-time test and trains
- * on the older ones, so without post-drift labels on both sides it would be a model of the old
- * population judged on the new one, and the promotion test could not see what it learned.
- *
- * Single flight and cooldown: runs are queued on one promise chain; an automatic trigger that
- * arrives while a run is queued/running, or within RETRAIN_COOLDOWN_MS of the last run's
- * start, is recorded as coalesced/cooldown — a burst of drift events causes one retrain.
+ * Training is not awaited inside the batch handler (a run outlasts the consumer session timeout);
+ * an accepted trigger whose run never finished (crash) is picked up again on start. A run
+ * triggered by drift first waits (up to `postDrift.maxWaitMs`) for `postDrift.labels` more labelled
+ * outcomes than at the trigger: the run holds out its newest labelled rows as the out-of-time test,
+ * so without post-drift labels on both sides the promotion test could not see what it learned.
  */
-
-import { type ClickHouseClient, chTime, queryRows } from '../../lib/clickhouse/index.ts'
 import { RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
-import type {
-  DriftEventRecord,
-  RetrainRequestEvent as RetrainRequestRecord,
-  RetrainResultEvent,
-} from '../../lib/events/index.ts'
-import {
-  createStreamConsumer,
-  type DecodedRecord,
-  type Rejection,
-  type StreamConsumer,
-} from '../../lib/kafka/index.ts'
+import type { RetrainResultEvent } from '../../lib/events/index.ts'
+import type { StreamConsumer } from '../../lib/kafka/index.ts'
 import { getLogger } from '../../lib/log/index.ts'
 import { createRegistry, type ModelRegistry } from '../../lib/registry/index.ts'
 import type { Service } from '../../lib/runtime/index.ts'
 import { createSerializer } from '../../lib/runtime/serialize.ts'
-import { TABLES } from '../../lib/warehouse/index.ts'
 import { countLabelled } from '../dataset/index.ts'
+import { createTriggerConsumers } from './consumers.ts'
+import { decidedBefore, recordDecision, recover } from './decision-log.ts'
+import {
+  decide,
+  initialState,
+  type PolicyState,
+  runAccepted,
+  runFinished,
+  runResumed,
+  runStarted,
+  runTrained,
+  type Trigger,
+  type TriggerDecision,
+  volumeTrigger,
+} from './policy.ts'
 import {
   newRunId,
   type TrainerDeps,
@@ -55,27 +41,9 @@ import {
 } from './train-once.ts'
 
 export type { DriftEventRecord, RetrainRequestEvent as RetrainRequestRecord } from '../../lib/events/index.ts'
+export type { Trigger, TriggerDecision, TriggerKind } from './policy.ts'
 export type RetrainResultRecord = Omit<RetrainResultEvent, 'status'> & {
   status: 'started' | 'succeeded' | 'rejected' | 'failed'
-}
-
-export type TriggerKind = 'drift' | 'manual' | 'data_volume'
-export type TriggerDecision =
-  | 'accepted'
-  | 'coalesced'
-  | 'cooldown'
-  | 'disabled'
-  | 'ignored'
-  | 'succeeded'
-  | 'rejected'
-  | 'failed'
-
-export interface Trigger {
-  id: string
-  kind: TriggerKind
-  modelName: string
-  reason: string
-  source?: { topic: string; partition: number; offset: string }
 }
 
 /** Defaults of TrainerServiceOptions.postDrift. */
@@ -105,48 +73,6 @@ export interface TrainerService extends Service {
   readonly stats: { accepted: number; skipped: number; runs: number }
 }
 
-/** Drift kinds (and severities) that ask for a retrain; see the header. */
-export function driftWantsRetrain(e: Pick<DriftEventRecord, 'kind' | 'severity'>): boolean {
-  if (e.kind === 'retrain_recommended') return true
-  return (e.kind === 'data_drift' || e.kind === 'concept_drift') && e.severity === 'significant'
-}
-
-async function decidedBefore(ch: ClickHouseClient, id: string): Promise<TriggerDecision | null> {
-  const rows = await queryRows<{ decision: string }>(
-    ch,
-    `SELECT decision FROM ${TABLES.retrainTriggers} FINAL WHERE trigger_id = {id:String}`,
-    { id },
-  )
-  return (rows[0]?.decision as TriggerDecision | undefined) ?? null
-}
-
-async function recordDecision(
-  ch: ClickHouseClient,
-  t: Trigger,
-  decision: TriggerDecision,
-  runId: string,
-  detail: string,
-): Promise<void> {
-  await ch.insert({
-    table: TABLES.retrainTriggers,
-    format: 'JSONEachRow',
-    values: [
-      {
-        trigger_id: t.id,
-        model_name: t.modelName,
-        kind: t.kind,
-        decision,
-        run_id: runId,
-        source_topic: t.source?.topic ?? '',
-        source_partition: t.source?.partition ?? -1,
-        source_offset: t.source ? Number(t.source.offset) : -1,
-        detail,
-        decided_at: chTime(Date.now()),
-      },
-    ],
-  })
-}
-
 export function createTrainerService(deps: TrainerDeps, options: TrainerServiceOptions = {}): TrainerService {
   const { config, clickhouse: ch, topics } = deps
   const log = getLogger('trainer.service')
@@ -156,11 +82,12 @@ export function createTrainerService(deps: TrainerDeps, options: TrainerServiceO
   const stats = { accepted: 0, skipped: 0, runs: 0 }
 
   let queue: Promise<void> = Promise.resolve()
-  let pendingRuns = 0
-  /** Start time of the last AUTOMATIC run (RETRAIN_COOLDOWN_MS is the minimum time between automatic retrains). */
-  let lastRunAt = 0
-  /** Labelled rows the last run saw (data-volume baseline). */
-  let labelledBaseline = 0
+  let policy: PolicyState = initialState({
+    modelName,
+    autoEnabled: config.retrain.autoEnabled,
+    cooldownMs: config.retrain.cooldownMs,
+    minNewData: config.retrain.minNewData,
+  })
   let pollTimer: NodeJS.Timeout | undefined
   let polling = false
   let stopping = false
@@ -204,7 +131,7 @@ export function createTrainerService(deps: TrainerDeps, options: TrainerServiceO
   async function execute(t: Trigger, runId: string): Promise<void> {
     await waitForPostDriftLabels(t)
     stats.runs++
-    if (t.kind !== 'manual') lastRunAt = Date.now()
+    policy = runStarted(policy, t.kind, Date.now())
     await publishResult({
       requestId: t.id,
       runId,
@@ -226,8 +153,7 @@ export function createTrainerService(deps: TrainerDeps, options: TrainerServiceO
         registry,
         runId,
       })
-      // Rows that arrived during the run were not in it: they still count towards the next one.
-      labelledBaseline = Math.max(labelledBaseline, result.streamedRows)
+      policy = runTrained(policy, result.streamedRows)
     } catch (err) {
       error = toRiskStreamError(err, 'TRAINING_FAILED')
     }
@@ -265,63 +191,46 @@ export function createTrainerService(deps: TrainerDeps, options: TrainerServiceO
     log.info({ runId, trigger: t.kind, status, version: result?.version }, 'retrain finished')
   }
 
+  /** Queues a run the policy has counted in pendingRuns (accepted or resumed). */
   function enqueue(t: Trigger, runId: string): void {
-    pendingRuns++
     queue = queue
       .then(() => execute(t, runId))
       .catch((err) => log.error({ runId, err: String(err) }, 'retrain bookkeeping failed'))
       .finally(() => {
-        pendingRuns--
+        policy = runFinished(policy)
       })
   }
 
-  async function decide(t: Trigger, wantsRetrain: boolean): Promise<TriggerDecision> {
+  async function decideAndRecord(t: Trigger, wantsRetrain: boolean): Promise<TriggerDecision> {
     const previous = await decidedBefore(ch, t.id)
-    if (previous) {
+    const v = decide(policy, { ...t, wantsRetrain, previous }, Date.now())
+    if (v.duplicate) {
       stats.skipped++
       log.debug({ trigger: t.id, previous }, 'trigger already decided')
-      return previous
+      return v.decision
     }
-    let decision: TriggerDecision
-    let detail = ''
-    const automatic = t.kind !== 'manual'
-    if (t.modelName !== modelName) {
-      decision = 'ignored'
-      detail = `model ${t.modelName} is not served here`
-    } else if (!wantsRetrain) {
-      decision = 'ignored'
-      detail = 'trigger does not ask for a retrain'
-    } else if (automatic && !config.retrain.autoEnabled) {
-      decision = 'disabled'
-      detail = 'AUTO_RETRAIN_ENABLED=false'
-    } else if (automatic && pendingRuns > 0) {
-      decision = 'coalesced'
-      detail = 'a retrain is already queued or running'
-    } else if (automatic && Date.now() - lastRunAt < config.retrain.cooldownMs) {
-      decision = 'cooldown'
-      detail = `last run started ${Date.now() - lastRunAt} ms ago (cooldown ${config.retrain.cooldownMs} ms)`
-    } else {
-      decision = 'accepted'
-    }
-    const runId = decision === 'accepted' ? newRunId() : ''
+    const runId = v.decision === 'accepted' ? newRunId() : ''
     // Durable before the caller commits the trigger's offset.
-    await recordDecision(ch, t, decision, runId, detail || t.reason)
-    if (decision === 'accepted') {
+    await recordDecision(ch, t, v.decision, runId, v.detail || t.reason)
+    if (v.decision === 'accepted') {
       if (t.kind === 'drift' && postDriftLabels > 0)
         labelledAtTrigger.set(t.id, await countLabelled(ch).catch(() => 0))
       stats.accepted++
-      if (automatic) lastRunAt = Date.now() // the cooldown starts at acceptance, not when the queue reaches it
+      policy = runAccepted(policy, t.kind, Date.now())
       enqueue(t, runId)
     } else stats.skipped++
-    log.info({ trigger: t.id, kind: t.kind, decision, runId: runId || undefined }, 'retrain trigger decided')
-    return decision
+    log.info(
+      { trigger: t.id, kind: t.kind, decision: v.decision, runId: runId || undefined },
+      'retrain trigger decided',
+    )
+    return v.decision
   }
 
   function submit(t: Trigger, wantsRetrain = true): Promise<TriggerDecision> {
     // A failed ledger read/write is transient from the consumer's point of view: the batch is
     // retried (offsets not committed) instead of stopping the consumer.
     return oneDecisionAtATime(() =>
-      decide(t, wantsRetrain).catch((err) => {
+      decideAndRecord(t, wantsRetrain).catch((err) => {
         const e = toRiskStreamError(err, 'CLICKHOUSE_UNAVAILABLE')
         throw e.retriable
           ? e
@@ -330,71 +239,13 @@ export function createTrainerService(deps: TrainerDeps, options: TrainerServiceO
     )
   }
 
-  function sourceOf(r: DecodedRecord<unknown>) {
-    return { topic: r.topic, partition: r.partition, offset: r.offset }
-  }
-
-  async function onDrift(records: DecodedRecord<DriftEventRecord>[]): Promise<Rejection[]> {
-    const rejects: Rejection[] = []
-    for (const r of records) {
-      const e = r.value
-      if (!e.eventId) {
-        rejects.push({
-          record: r,
-          error: new RiskStreamError('VALIDATION_FAILED', 'drift event without eventId'),
-        })
-        continue
-      }
-      const trigger: Trigger = {
-        id: `drift:${e.eventId}`,
-        kind: 'drift',
-        modelName: e.modelName,
-        reason: `${e.kind} (${e.severity}) on v${e.modelVersion}`,
-        source: sourceOf(r),
-      }
-      await submit(trigger, driftWantsRetrain(e))
-    }
-    return rejects
-  }
-
-  async function onRequest(records: DecodedRecord<RetrainRequestRecord>[]): Promise<Rejection[]> {
-    const rejects: Rejection[] = []
-    for (const r of records) {
-      const q = r.value
-      if (!q.requestId) {
-        rejects.push({
-          record: r,
-          error: new RiskStreamError('VALIDATION_FAILED', 'retrain request without requestId'),
-        })
-        continue
-      }
-      const by = q.requestedBy ? ` by ${q.requestedBy}` : ''
-      const trigger: Trigger = {
-        id: `request:${q.requestId}`,
-        kind: 'manual',
-        modelName: q.modelName,
-        reason: q.reason ? `${q.reason}${by}` : `manual request${by}`,
-        source: sourceOf(r),
-      }
-      await submit(trigger)
-    }
-    return rejects
-  }
-
   async function pollVolume(): Promise<void> {
     if (polling || stopping) return
     polling = true
     try {
-      const n = await countLabelled(ch)
-      if (n - labelledBaseline >= config.retrain.minNewData) {
-        await submit({
-          // One id per baseline: the same surplus is decided once, however often it is polled.
-          id: `data_volume:${modelName}:${labelledBaseline}`,
-          kind: 'data_volume',
-          modelName,
-          reason: `${n - labelledBaseline} new labelled outcomes (threshold ${config.retrain.minNewData})`,
-        })
-      }
+      const labelled = await countLabelled(ch)
+      const trigger = volumeTrigger(policy, labelled)
+      if (trigger) await submit(trigger)
     } catch (err) {
       log.warn({ err: String(err) }, 'data-volume poll failed')
     } finally {
@@ -403,80 +254,27 @@ export function createTrainerService(deps: TrainerDeps, options: TrainerServiceO
   }
 
   /** Restores the cooldown clock and baseline, and re-queues accepted triggers whose run never finished. */
-  async function recover(): Promise<void> {
-    const last = await queryRows<{ auto_started: number | null; streamed: number | null }>(
-      ch,
-      `SELECT toUnixTimestamp64Milli(maxIf(started_at, trigger IN ('drift', 'data_volume'))) AS auto_started,
-              argMax(JSONExtractInt(dataset_json, 'streamedRows'), started_at) AS streamed
-       FROM ${TABLES.trainingRuns} FINAL WHERE model_name = {model:String}`,
-      { model: modelName },
-    )
-    lastRunAt = Number(last[0]?.auto_started ?? 0)
-    labelledBaseline = Number(last[0]?.streamed ?? 0)
-    const unfinished = await queryRows<{
-      trigger_id: string
-      kind: string
-      model_name: string
-      run_id: string
-      detail: string
-    }>(
-      ch,
-      `SELECT trigger_id, kind, model_name, run_id, detail FROM ${TABLES.retrainTriggers} FINAL
-       WHERE model_name = {model:String} AND decision = 'accepted' ORDER BY decided_at`,
-      { model: modelName },
-    )
-    for (const u of unfinished) {
-      log.warn({ trigger: u.trigger_id, runId: u.run_id }, 'resuming a retrain interrupted by a restart')
-      enqueue(
-        {
-          id: u.trigger_id,
-          kind: u.kind as TriggerKind,
-          modelName: u.model_name,
-          reason: `${u.detail} (resumed)`,
-        },
-        newRunId(),
-      )
+  async function resume(): Promise<void> {
+    const r = await recover(ch, modelName)
+    policy = { ...policy, lastAutoRunAt: r.lastAutoRunAt, labelledBaseline: r.labelledBaseline }
+    for (const { runId, ...t } of r.unfinished) {
+      log.warn({ trigger: t.id, runId }, 'resuming a retrain interrupted by a restart')
+      policy = runResumed(policy)
+      enqueue(t, newRunId())
     }
   }
-
-  const groupBase = `${config.topics.prefix}riskstream-trainer`
-  const dlqTopic = (source: string) =>
-    source === topics.driftEvents ? topics.dlq.driftEvents : topics.dlq.retrainRequests
 
   return {
     name: 'trainer',
     stats,
     submit: (t) => submit(t),
     async idle() {
-      while (pendingRuns > 0) await queue
+      while (policy.pendingRuns > 0) await queue
     },
     async start() {
       await deps.serde.register(topics.retrainResults, 'RetrainResult')
-      await recover()
-      consumers.push(
-        createStreamConsumer<DriftEventRecord>({
-          kafka: deps.kafka,
-          groupId: `${groupBase}.drift`,
-          topics: [topics.driftEvents],
-          serde: deps.serde,
-          readerSchema: 'DriftEvent',
-          dlqProducer: deps.producer,
-          dlqTopic,
-          log,
-          handleBatch: onDrift,
-        }),
-        createStreamConsumer<RetrainRequestRecord>({
-          kafka: deps.kafka,
-          groupId: `${groupBase}.requests`,
-          topics: [topics.retrainRequests],
-          serde: deps.serde,
-          readerSchema: 'RetrainRequest',
-          dlqProducer: deps.producer,
-          dlqTopic,
-          log,
-          handleBatch: onRequest,
-        }),
-      )
+      await resume()
+      consumers.push(...createTriggerConsumers(deps, (t, wants) => submit(t, wants), log))
       for (const c of consumers) await c.start()
       if (pollIntervalMs > 0) {
         pollTimer = setInterval(() => void pollVolume(), pollIntervalMs)

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import { driftWantsRetrain } from '../../../trainer/service/service.ts'
 import { formatRunsTable, type TrainingRun } from '../../../trainer/tracking/index.ts'
 
 const run = (over: Partial<TrainingRun>): TrainingRun => ({
@@ -65,15 +64,5 @@ describe('formatRunsTable', () => {
 
   it('says so when there are no runs', () => {
     expect(formatRunsTable([])).toBe('no training runs yet')
-  })
-})
-
-describe('driftWantsRetrain', () => {
-  it('retrains on recommendations and significant data/concept drift only', () => {
-    expect(driftWantsRetrain({ kind: 'retrain_recommended', severity: 'moderate' })).toBe(true)
-    expect(driftWantsRetrain({ kind: 'data_drift', severity: 'significant' })).toBe(true)
-    expect(driftWantsRetrain({ kind: 'concept_drift', severity: 'significant' })).toBe(true)
-    expect(driftWantsRetrain({ kind: 'data_drift', severity: 'moderate' })).toBe(false)
-    expect(driftWantsRetrain({ kind: 'data_quality', severity: 'significant' })).toBe(false)
   })
 })
