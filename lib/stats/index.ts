@@ -58,7 +58,14 @@ export {
 export { psiBand } from './statistics/psi.ts'
 export {
   type ClosedWindow,
+  type LabelBucket,
+  type SlidingBinnedSnapshot,
   SlidingBinnedWindow,
+  type SlidingLabelSnapshot,
   SlidingLabelWindow,
+  SlidingSeries,
+  type TumblingBinnedSnapshot,
   TumblingBinnedWindows,
+  type TumblingLabelSnapshot,
+  TumblingLabelWindows,
 } from './windows.ts'

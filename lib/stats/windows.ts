@@ -6,6 +6,9 @@
  *
  * `binsPerFeature[f]` is the number of SLOTS feature f can take, missing slot included,
  * i.e. `binSlots(ref)` = edges.length + 2.
+ *
+ * Every window owns its `snapshot()` (plain JSON, contents oldest first) and `restore()` into a
+ * fresh window of the same shape, so a checkpoint holds the window itself, not a copy of it.
  */
 
 import { RiskStreamError } from '../errors/index.ts'
@@ -104,6 +107,85 @@ export class SlidingBinnedWindow {
     if (!c) throw new RiskStreamError('INTERNAL', `SlidingBinnedWindow: no feature #${feature}`)
     return c
   }
+
+  /** The window's events oldest first: Uint16 slot indices, row-major (event × feature), base64. */
+  snapshot(): SlidingBinnedSnapshot {
+    const n = this.filled
+    const first = n < this.size ? 0 : this.head
+    const f = this.features
+    const ordered = new Uint16Array(n * f)
+    for (let i = 0; i < n; i++) {
+      const slot = (first + i) % this.size
+      ordered.set(this.ring.subarray(slot * f, slot * f + f), i * f)
+    }
+    return { ring: Buffer.from(ordered.buffer, ordered.byteOffset, ordered.byteLength).toString('base64') }
+  }
+
+  /** Refills a FRESH window by re-pushing the snapshot's events in order (counts and ring exact). */
+  restore(s: SlidingBinnedSnapshot): void {
+    if (this.filled !== 0)
+      throw new RiskStreamError('INTERNAL', 'SlidingBinnedWindow.restore: window not fresh')
+    const bytes = Buffer.from(s.ring, 'base64')
+    const ordered = new Uint16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))
+    const f = this.features
+    for (let i = 0; i + f <= ordered.length; i += f) this.push(ordered.subarray(i, i + f))
+  }
+}
+
+export interface SlidingBinnedSnapshot {
+  ring: string
+}
+
+/**
+ * The last `size` numbers pushed (e.g. event times, served probabilities), kept beside a sliding
+ * window that pushes in step with it. Reads are oldest first.
+ */
+export class SlidingSeries {
+  readonly size: number
+  private readonly values: Float64Array
+  private head = 0
+  private filled = 0
+
+  constructor(size: number) {
+    if (!Number.isInteger(size) || size < 1) {
+      throw new RiskStreamError('CONFIG_INVALID', `series size must be a positive integer, got ${size}`)
+    }
+    this.size = size
+    this.values = new Float64Array(size)
+  }
+
+  get count(): number {
+    return this.filled
+  }
+
+  push(x: number): void {
+    this.values[this.head] = x
+    this.head = this.head + 1 === this.size ? 0 : this.head + 1
+    if (this.filled < this.size) this.filled++
+  }
+
+  /** The i-th value, oldest first (0 ≤ i < count). */
+  at(i: number): number {
+    const first = this.filled < this.size ? 0 : this.head
+    return this.values[(first + i) % this.size]!
+  }
+
+  /** The oldest value (NaN when empty). */
+  get oldest(): number {
+    return this.filled === 0 ? Number.NaN : this.at(0)
+  }
+
+  snapshot(): number[] {
+    const out: number[] = []
+    for (let i = 0; i < this.filled; i++) out.push(this.at(i))
+    return out
+  }
+
+  /** Refills a FRESH series (only the last `size` values are kept). */
+  restore(values: readonly number[]): void {
+    if (this.filled !== 0) throw new RiskStreamError('INTERNAL', 'SlidingSeries.restore: series not fresh')
+    for (const x of values) this.push(x)
+  }
 }
 
 export interface ClosedWindow {
@@ -192,6 +274,40 @@ export class TumblingBinnedWindows {
     return [w]
   }
 
+  /** The open window (start null when none); `late` counts are not part of it. */
+  snapshot(): TumblingBinnedSnapshot {
+    const open = this.current
+    return {
+      start: open ? open.start : null,
+      count: open ? open.count : 0,
+      counts: open ? open.counts.map((c) => Array.from(c)) : [],
+    }
+  }
+
+  /**
+   * Reopens the snapshot's window in a FRESH instance, as if its events had just been pushed:
+   * events before its start are late, events at or after its end close it.
+   */
+  restore(s: TumblingBinnedSnapshot): void {
+    if (this.current || this.closedBefore !== Number.NEGATIVE_INFINITY)
+      throw new RiskStreamError('INTERNAL', 'TumblingBinnedWindows.restore: windows not fresh')
+    if (s.start === null || s.count === 0) return
+    const w = this.newWindow(s.start)
+    if (w.start !== s.start || s.counts.length !== this.features)
+      throw new RiskStreamError('VALIDATION_FAILED', 'tumbling window snapshot does not fit these windows')
+    s.counts.forEach((counts, f) => {
+      if (counts.length !== this.binsPerFeature[f])
+        throw new RiskStreamError(
+          'VALIDATION_FAILED',
+          `tumbling window snapshot: feature #${f} has the wrong bins`,
+        )
+      w.counts[f]!.set(counts)
+    })
+    w.count = s.count
+    this.current = w
+    this.closedBefore = w.start
+  }
+
   private newWindow(t: number): ClosedWindow {
     const start = Math.floor(t / this.widthMs) * this.widthMs
     return {
@@ -206,6 +322,14 @@ export class TumblingBinnedWindows {
     w.count++
     for (let f = 0; f < this.features; f++) w.counts[f]![binIdx[f]!]!++
   }
+}
+
+export interface TumblingBinnedSnapshot {
+  /** Start of the open window, null when none is open. */
+  start: number | null
+  count: number
+  /** Per-feature slot counts of the open window. */
+  counts: number[][]
 }
 
 /**
@@ -270,8 +394,116 @@ export class SlidingLabelWindow {
     return { ...this.served }
   }
 
+  /** The window's labelled predictions, oldest first. */
+  snapshot(): SlidingLabelSnapshot {
+    const out: SlidingLabelSnapshot = { labels: [], probs: [], preds: [] }
+    const n = this.filled
+    const start = n === this.size ? this.head : 0
+    for (let i = 0; i < n; i++) {
+      const k = (start + i) % this.size
+      out.labels.push(this.labels[k]!)
+      out.probs.push(this.probs[k]!)
+      out.preds.push(this.preds[k]!)
+    }
+    return out
+  }
+
+  /** Refills a FRESH window by re-pushing the snapshot in order (the served confusion follows). */
+  restore(s: SlidingLabelSnapshot): void {
+    if (this.filled !== 0)
+      throw new RiskStreamError('INTERNAL', 'SlidingLabelWindow.restore: window not fresh')
+    for (let i = 0; i < s.labels.length; i++)
+      this.push(s.labels[i] === 1 ? 1 : 0, s.probs[i]!, s.preds[i] === 1 ? 1 : 0)
+  }
+
   private tally(label: number, pred: number, delta: 1 | -1): void {
     const key: keyof Confusion = pred === 1 ? (label === 1 ? 'tp' : 'fp') : label === 1 ? 'fn' : 'tn'
     this.served[key] += delta
+  }
+}
+
+export interface SlidingLabelSnapshot {
+  labels: number[]
+  probs: number[]
+  preds: number[]
+}
+
+/** One event-time bucket of labelled predictions (scores kept up to a cap, for ROC-AUC). */
+export interface LabelBucket {
+  start: number
+  end: number
+  labels: number[]
+  probs: number[]
+  /** Labels counted in the bucket, including those beyond the cap. */
+  total: number
+}
+
+export interface TumblingLabelSnapshot {
+  widthMs: number
+  bucket: LabelBucket | null
+  /** Labels before the open bucket's start since the last bucket closed. */
+  late: number
+}
+
+/**
+ * Event-time tumbling buckets of labelled predictions, [k·widthMs, (k+1)·widthMs) by the time the
+ * label was joined. One bucket is open at a time; a label at or after its end closes it (with
+ * the late count since the previous close) and opens the label's own bucket; a label before the
+ * open bucket's start is only counted as late. The first `cap` labels of a bucket keep their
+ * score (metrics need them); `total` counts them all.
+ */
+export class TumblingLabelWindows {
+  readonly widthMs: number
+  private readonly cap: number
+  private bucket: LabelBucket | null = null
+  private late = 0
+
+  constructor(opts: { widthMs: number; cap: number }) {
+    if (!(opts.widthMs > 0) || !Number.isFinite(opts.widthMs)) {
+      throw new RiskStreamError('CONFIG_INVALID', 'tumbling window width must be a positive number of ms')
+    }
+    this.widthMs = opts.widthMs
+    this.cap = opts.cap
+  }
+
+  /** Adds one label; returns the bucket it closed (with its late count), if any. */
+  push(labelledAt: number, label: 0 | 1, prob: number): { bucket: LabelBucket; late: number } | null {
+    let closed: { bucket: LabelBucket; late: number } | null = null
+    if (this.bucket && labelledAt >= this.bucket.end) {
+      closed = { bucket: this.bucket, late: this.late }
+      this.bucket = null
+      this.late = 0
+    }
+    if (!this.bucket) {
+      const start = Math.floor(labelledAt / this.widthMs) * this.widthMs
+      this.bucket = { start, end: start + this.widthMs, labels: [], probs: [], total: 0 }
+    }
+    if (labelledAt < this.bucket.start) {
+      this.late++
+      return closed
+    }
+    this.bucket.total++
+    if (this.bucket.labels.length < this.cap) {
+      this.bucket.labels.push(label)
+      this.bucket.probs.push(prob)
+    }
+    return closed
+  }
+
+  snapshot(): TumblingLabelSnapshot {
+    const b = this.bucket
+    return {
+      widthMs: this.widthMs,
+      bucket: b ? { ...b, labels: [...b.labels], probs: [...b.probs] } : null,
+      late: this.late,
+    }
+  }
+
+  /** Restores a snapshot of the same width (another width: the caller starts afresh). */
+  restore(s: TumblingLabelSnapshot): void {
+    if (s.widthMs !== this.widthMs)
+      throw new RiskStreamError('VALIDATION_FAILED', 'label bucket snapshot has another width')
+    this.bucket = s.bucket ? { ...s.bucket, labels: [...s.bucket.labels], probs: [...s.bucket.probs] } : null
+    this.late = s.late
   }
 }

@@ -8,22 +8,21 @@
  *   8      the predicted probability, on the probability reference;
  *   9..16  one out-of-range flag per feature (slot 0 = in range or missing, 1 = outside the
  *          FEATURE_SPECS bounds), so data-quality counts ride the same O(1) windows;
- *   17..   only when the artifact carries the finer KS grid (`reference.fine`, 50 quantile bins,
- *          lib/stats DRIFT_GRID_BINS.ks): the same drift subjects binned on their fine edges,
+ *   17..   only when the artifact carries the fine grid (`reference.fine`, 50 quantile bins,
+ *          lib/stats GRID_BINS.fine): the same drift subjects binned on their fine edges,
  *          one column per subject that has a fine reference.
  *
- * KS (lib/stats/drift.ts) is a max CDF gap seen only at the reference's edges, so on the 10-bin
- * PSI grid it is a lower bound that misses shape changes inside a decile; lib/stats documents
- * KS on the 50-bin grid for the monitors. PSI stays on the 10-bin grid (a 50-bin PSI is
- * inflated by sampling noise on windows of a few hundred events). A subject without a fine
- * reference (older artifacts, or a malformed entry) keeps KS on its 10-bin reference.
+ * Each registered drift statistic declares its grid (lib/stats/statistics): `coarse` statistics
+ * (PSI) read columns 0..8, `fine` ones (KS, Wasserstein) the fine columns. A subject without a
+ * fine reference (older artifacts, or a malformed entry) falls back to its 10-bin reference.
  */
 import { FEATURE_SPECS, FEATURES, type FeatureName } from '../../../lib/features/index.ts'
 import type { ModelArtifact } from '../../../lib/model/types.ts'
-import { binIndex, binSlots, type ReferenceDistribution } from '../../../lib/stats/index.ts'
+import { binIndex, binSlots, type DriftGrid, type ReferenceDistribution } from '../../../lib/stats/index.ts'
+import { PROBABILITY_SUBJECT } from '../../../lib/warehouse/index.ts'
 
 /** Subject name of the probability column in rows and events. */
-export const PROBABILITY = '__probability'
+export const PROBABILITY = PROBABILITY_SUBJECT
 
 export type MonitoredArtifact = Pick<ModelArtifact, 'threshold' | 'metrics' | 'reference'>
 
@@ -34,9 +33,8 @@ export interface ColumnLayout {
   /** Slots per column, for all columns (17, plus the fine KS columns). */
   slots: number[]
   columns: number
-  /** Per drift subject: the column whose counts KS uses, and the reference it compares them with. */
-  ksCols: number[]
-  ksRefs: ReferenceDistribution[]
+  /** Per grid and drift subject: the column a statistic on that grid reads, and its reference. */
+  grids: Record<DriftGrid, { cols: number[]; refs: ReferenceDistribution[] }>
   /** Fine KS columns: column index, source drift column (feature index or PROB_COL), edges. */
   fine: { col: number; src: number; edges: number[] }[]
 }
@@ -53,19 +51,19 @@ export function columnLayout(artifact: MonitoredArtifact): ColumnLayout {
   })
   refs.push(artifact.reference.probability)
   const slots = [...refs.map((r) => binSlots(r)), ...FEATURES.map(() => 2)]
-  const ksCols = refs.map((_, c) => c)
-  const ksRefs = [...refs]
+  const fineCols = refs.map((_, c) => c)
+  const fineRefs = [...refs]
   const fine: ColumnLayout['fine'] = []
-  const fineRefs = artifact.reference.fine
-  if (fineRefs) {
+  const fineGrid = artifact.reference.fine
+  if (fineGrid) {
     refs.forEach((_, c) => {
-      const r = c === PROB_COL ? fineRefs.probability : fineRefs.features?.[FEATURES[c]!]
+      const r = c === PROB_COL ? fineGrid.probability : fineGrid.features?.[FEATURES[c]!]
       if (!usableReference(r)) return
       const col = slots.length
       slots.push(binSlots(r))
       fine.push({ col, src: c, edges: r.edges })
-      ksCols[c] = col
-      ksRefs[c] = r
+      fineCols[c] = col
+      fineRefs[c] = r
     })
   }
   return {
@@ -73,8 +71,10 @@ export function columnLayout(artifact: MonitoredArtifact): ColumnLayout {
     refs,
     slots,
     columns: slots.length,
-    ksCols,
-    ksRefs,
+    grids: {
+      coarse: { cols: refs.map((_, c) => c), refs },
+      fine: { cols: fineCols, refs: fineRefs },
+    },
     fine,
   }
 }

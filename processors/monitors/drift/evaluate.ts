@@ -1,24 +1,15 @@
 /**
- * Turns a window's slot counts into the numbers we store: per drift column PSI and KS against
- * the reference (lib/stats — never recomputed here), and per feature the missing rate and
- * out-of-range share. Pure; O(columns × bins).
+ * Turns a window's slot counts into the numbers we store: per drift subject every monitored
+ * statistic of the registry (lib/stats/statistics, each on its grid; never recomputed here), and
+ * per feature the missing rate and out-of-range share. Pure; O(columns × bins × statistics).
  */
-import { getDriftStatistic } from '../../../lib/stats/index.ts'
+import { MONITOR_STATISTICS } from '../../../lib/stats/index.ts'
 import { type ColumnLayout, N_FEATURES, OOR_BASE } from './columns.ts'
-
-const PSI = getDriftStatistic('psi')
-/**
- * The companion statistic lib/stats documents for the monitors (MONITOR_STATISTICS = psi, ks),
- * on the 50-bin grid when the artifact carries it (layout.ksCols/ksRefs, see columns.ts), else
- * on the PSI deciles: a lower bound of the exact KS (see lib/stats/drift.ts).
- */
-const KS = getDriftStatistic('ks')
 
 export interface WindowStats {
   count: number
-  /** Per drift column (8 features + probability). NaN for an empty window. */
-  psi: number[]
-  ks: number[]
+  /** Per monitored statistic (by name), per drift subject (8 features + probability). NaN for an empty window. */
+  drift: Record<string, number[]>
   /** Per feature: missing count / count; reference missing share kept for the quality rule. */
   missingRate: number[]
   refMissingShare: number[]
@@ -32,11 +23,13 @@ export function evaluateCounts(
   counts: ArrayLike<number>[],
   count: number,
 ): WindowStats {
-  const psi: number[] = []
-  const ks: number[] = []
-  for (let c = 0; c < layout.refs.length; c++) {
-    psi.push(PSI.compute(layout.refs[c]!, counts[c]!))
-    ks.push(KS.compute(layout.ksRefs[c]!, counts[layout.ksCols[c]!]!))
+  const drift: Record<string, number[]> = {}
+  for (const stat of MONITOR_STATISTICS) {
+    const grid = layout.grids[stat.grid]
+    const values: number[] = []
+    for (let c = 0; c < layout.refs.length; c++)
+      values.push(stat.compute(grid.refs[c]!, counts[grid.cols[c]!]!))
+    drift[stat.name] = values
   }
   const missingRate: number[] = []
   const refMissingShare: number[] = []
@@ -51,5 +44,5 @@ export function evaluateCounts(
     outOfRangeCount.push(oor)
     outOfRangeRate.push(count === 0 ? 0 : oor / count)
   }
-  return { count, psi, ks, missingRate, refMissingShare, outOfRangeRate, outOfRangeCount }
+  return { count, drift, missingRate, refMissingShare, outOfRangeRate, outOfRangeCount }
 }

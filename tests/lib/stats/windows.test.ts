@@ -1,7 +1,13 @@
 import seedrandom from 'seedrandom'
 import { describe, expect, it } from 'vitest'
 import { classificationMetrics } from '../../../lib/stats/metrics.ts'
-import { SlidingBinnedWindow, SlidingLabelWindow, TumblingBinnedWindows } from '../../../lib/stats/windows.ts'
+import {
+  SlidingBinnedWindow,
+  SlidingLabelWindow,
+  SlidingSeries,
+  TumblingBinnedWindows,
+  TumblingLabelWindows,
+} from '../../../lib/stats/windows.ts'
 
 describe('SlidingBinnedWindow', () => {
   it('equals a from-scratch recount of the last `size` events after many random pushes', () => {
@@ -133,5 +139,77 @@ describe('SlidingLabelWindow', () => {
         1,
       ).confusion,
     )
+  })
+})
+
+describe('snapshot / restore', () => {
+  it('a restored window continues exactly like the original (sliding bins, series, labels, tumbling)', () => {
+    const rng = seedrandom('windows-snapshot')
+    const bins = [6, 3]
+    const a = {
+      bins: new SlidingBinnedWindow({ size: 50, features: 2, binsPerFeature: bins }),
+      series: new SlidingSeries(50),
+      labels: new SlidingLabelWindow(50),
+      tumbling: new TumblingBinnedWindows({ widthMs: 1000, features: 2, binsPerFeature: bins }),
+      buckets: new TumblingLabelWindows({ widthMs: 1000, cap: 30 }),
+    }
+    const b = {
+      bins: new SlidingBinnedWindow({ size: 50, features: 2, binsPerFeature: bins }),
+      series: new SlidingSeries(50),
+      labels: new SlidingLabelWindow(50),
+      tumbling: new TumblingBinnedWindows({ widthMs: 1000, features: 2, binsPerFeature: bins }),
+      buckets: new TumblingLabelWindows({ widthMs: 1000, cap: 30 }),
+    }
+    const closedA: unknown[] = []
+    const closedB: unknown[] = []
+    const step = (w: typeof a, closed: unknown[], t: number, r: () => number) => {
+      const ev = bins.map((n) => Math.floor(r() * n))
+      const p = r()
+      const y = r() < p ? 1 : 0
+      w.bins.push(ev)
+      w.series.push(t)
+      w.labels.push(y, p, p >= 0.5 ? 1 : 0)
+      closed.push(...w.tumbling.push(t, ev), w.buckets.push(t, y, p))
+    }
+    let t = 0
+    for (let i = 0; i < 137; i++) {
+      t += Math.floor(rng() * 40)
+      step(a, closedA, t, rng)
+    }
+    const json = JSON.parse(
+      JSON.stringify({
+        bins: a.bins.snapshot(),
+        series: a.series.snapshot(),
+        labels: a.labels.snapshot(),
+        tumbling: a.tumbling.snapshot(),
+        buckets: a.buckets.snapshot(),
+      }),
+    )
+    b.bins.restore(json.bins)
+    b.series.restore(json.series)
+    b.labels.restore(json.labels)
+    b.tumbling.restore(json.tumbling)
+    b.buckets.restore(json.buckets)
+    closedA.length = 0
+    for (let i = 0; i < 200; i++) {
+      const dt = Math.floor(rng() * 40) - 5
+      // Some steps go back in time: late events and late labels after the restore too.
+      t += dt
+      step(a, closedA, t, seedrandom(`step-${i}`))
+      step(b, closedB, t, seedrandom(`step-${i}`))
+    }
+    expect(closedB).toEqual(closedA)
+    for (let f = 0; f < 2; f++) expect(Array.from(b.bins.counts(f))).toEqual(Array.from(a.bins.counts(f)))
+    expect(b.series.snapshot()).toEqual(a.series.snapshot())
+    expect(b.labels.metrics(0.5)).toEqual(a.labels.metrics(0.5))
+    expect(b.labels.servedConfusion()).toEqual(a.labels.servedConfusion())
+    expect(b.tumbling.snapshot()).toEqual(a.tumbling.snapshot())
+    expect(b.buckets.snapshot()).toEqual(a.buckets.snapshot())
+  })
+
+  it('refuses to restore into a window that already holds events', () => {
+    const w = new SlidingBinnedWindow({ size: 3, features: 1, binsPerFeature: [4] })
+    w.push([1])
+    expect(() => w.restore(w.snapshot())).toThrow(expect.objectContaining({ code: 'INTERNAL' }))
   })
 })

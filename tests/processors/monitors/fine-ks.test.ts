@@ -63,12 +63,12 @@ describe('KS on the fine reference grid', () => {
   it('adds one fine column per drift subject and bins on its edges', () => {
     const layout = columnLayout(withFine())
     expect(layout.columns).toBe(17 + 9)
-    expect(layout.ksCols).toEqual([17, 18, 19, 20, 21, 22, 23, 24, 25])
+    expect(layout.grids.fine.cols).toEqual([17, 18, 19, 20, 21, 22, 23, 24, 25])
     expect(layout.fine.map((f) => f.src)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, PROB_COL])
     const noFine = columnLayout(coarse)
     expect(noFine.columns).toBe(17)
-    expect(noFine.ksCols).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8])
-    expect(noFine.ksRefs).toEqual(noFine.refs)
+    expect(noFine.grids.fine.cols).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8])
+    expect(noFine.grids.fine.refs).toEqual(noFine.refs)
   })
 
   it('computes KS of a window on the 50-bin reference, exactly as lib/stats does', () => {
@@ -76,11 +76,11 @@ describe('KS on the fine reference grid', () => {
     const { stats, glucose } = windowCounts(art)
     const fineRef = art.reference.fine!.features.glucose!
     const g = FEATURES.indexOf('glucose')
-    expect(stats.ks[g]).toBeCloseTo(KS.compute(fineRef, binCounts(fineRef.edges, glucose)), 12)
+    expect(stats.drift.ks![g]).toBeCloseTo(KS.compute(fineRef, binCounts(fineRef.edges, glucose)), 12)
     // PSI stays on the 10-bin grid: values stayed inside their deciles, so it barely moves.
     const coarseRef = coarse.reference.features.glucose!
-    expect(stats.psi[g]).toBeCloseTo(PSI.compute(coarseRef, binCounts(coarseRef.edges, glucose)), 12)
-    expect(stats.psi[g]).toBeLessThan(0.01)
+    expect(stats.drift.psi![g]).toBeCloseTo(PSI.compute(coarseRef, binCounts(coarseRef.edges, glucose)), 12)
+    expect(stats.drift.psi![g]).toBeLessThan(0.01)
   })
 
   it('sees a within-decile shift that the 10-bin KS misses', () => {
@@ -88,12 +88,12 @@ describe('KS on the fine reference grid', () => {
     const plain = windowCounts(coarse).stats
     const g = FEATURES.indexOf('glucose')
     // Moving every value to its decile's upper edge leaves the decile CDF unchanged…
-    expect(plain.ks[g]).toBeLessThan(0.01)
+    expect(plain.drift.ks![g]).toBeLessThan(0.01)
     // …while the 50-bin CDF sees mass missing inside each decile (up to ~4 fine bins of 2%).
-    expect(fine.ks[g]).toBeGreaterThan(0.05)
+    expect(fine.drift.ks![g]).toBeGreaterThan(0.05)
     // Other features are untouched: the same KS on either grid up to the finer resolution.
     const age = FEATURES.indexOf('age')
-    expect(fine.ks[age]).toBeLessThan(0.01)
+    expect(fine.drift.ks![age]).toBeLessThan(0.01)
   })
 
   it('falls back to the 10-bin reference for a subject whose fine reference is missing or malformed', () => {
@@ -104,9 +104,9 @@ describe('KS on the fine reference grid', () => {
     const layout = columnLayout({ ...art, reference: { ...art.reference, fine: { features } } })
     const insulin = FEATURES.indexOf('insulin')
     const bmi = FEATURES.indexOf('bmi')
-    expect(layout.ksCols[insulin]).toBe(insulin)
-    expect(layout.ksCols[bmi]).toBe(bmi)
-    expect(layout.ksCols[PROB_COL]).toBe(PROB_COL) // no fine probability reference given
-    expect(layout.ksCols[FEATURES.indexOf('glucose')]).toBeGreaterThanOrEqual(17)
+    expect(layout.grids.fine.cols[insulin]).toBe(insulin)
+    expect(layout.grids.fine.cols[bmi]).toBe(bmi)
+    expect(layout.grids.fine.cols[PROB_COL]).toBe(PROB_COL) // no fine probability reference given
+    expect(layout.grids.fine.cols[FEATURES.indexOf('glucose')]).toBeGreaterThanOrEqual(17)
   })
 })
