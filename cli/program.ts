@@ -9,13 +9,13 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { Command, CommanderError, InvalidArgumentError } from 'commander'
 import { fetchPima } from '../data/fetch.ts'
-import { migrate } from '../lib/clickhouse/index.ts'
 import { type Config, getConfig, REPO_ROOT } from '../lib/config/index.ts'
 import { type ErrorCode, isRiskStreamError, toRiskStreamError } from '../lib/errors/index.ts'
 import { kafkaSecurityError } from '../lib/kafka/index.ts'
 import { getLogger, initLogging, type LoggerOptions } from '../lib/log/index.ts'
 import { createRegistry } from '../lib/registry/index.ts'
 import { closeDeps, createDeps, type Deps, prepare, type Service } from '../lib/runtime/index.ts'
+import { migrateWarehouse } from '../lib/warehouse/index.ts'
 import { producerCommands } from '../producers/cli.ts'
 import { stackOptionsFrom } from '../stack/config.ts'
 import { runningStackEndpoints, stackDown, stackStatus, stackUp, withStackEndpoints } from '../stack/index.ts'
@@ -177,7 +177,9 @@ export function buildProgram(ctx: ProgramContext): Command {
     .command('migrate')
     .description('Apply pending ClickHouse migrations')
     .action(
-      entry('migrating', () => withDeps(async (deps) => void (await migrate(deps.clickhouse, { log: out })))),
+      entry('migrating', () =>
+        withDeps(async (deps) => void (await migrateWarehouse(deps.clickhouse, deps.config, out))),
+      ),
     )
 
   program

@@ -188,6 +188,8 @@ export interface Config {
     username: string
     password: string
     api: { username: string; password: string }
+    /** Days rows are kept per raw table (0 = for ever); lib/warehouse/retention.ts applies them. */
+    retentionDays: { predictions: number; outcomes: number; dlq: number }
   }
   data: { dir: string; pimaCsvPath: string }
   stack: {
@@ -360,6 +362,11 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Readonly<Con
       api: {
         username: env.CLICKHOUSE_API_USER ?? '',
         password: env.CLICKHOUSE_API_PASSWORD,
+      },
+      retentionDays: {
+        predictions: env.RETENTION_DAYS_PREDICTIONS,
+        outcomes: env.RETENTION_DAYS_OUTCOMES,
+        dlq: env.RETENTION_DAYS_DLQ,
       },
     },
     data: { dir: dataDir, pimaCsvPath: resolvePimaPath(env.PIMA_CSV_PATH, dataDir) },

@@ -50,6 +50,24 @@ export const EnvSchema = T.Object(
     CLICKHOUSE_API_USER: optStr('Read-only ClickHouse user for the API (server mode)'),
     CLICKHOUSE_API_PASSWORD: str('', 'Password of the read-only API user'),
     CLICKHOUSE_PATH: optStr('Embedded chDB data directory (default <DATA_DIR>/chdb)'),
+    RETENTION_DAYS_PREDICTIONS: int(
+      0,
+      0,
+      36500,
+      'Days raw predictions are kept (TTL on event time, applied at migrate); 0 = for ever',
+    ),
+    RETENTION_DAYS_OUTCOMES: int(
+      0,
+      0,
+      36500,
+      'Days outcomes are kept (TTL on labelled_at, applied at migrate); 0 = for ever',
+    ),
+    RETENTION_DAYS_DLQ: int(
+      30,
+      0,
+      36500,
+      'Days dead-lettered rows are kept (TTL on failed_at, applied at migrate); 0 = for ever',
+    ),
 
     // Local data and stack
     DATA_DIR: optStr('Folder for local state (default <repo>/.data)'),

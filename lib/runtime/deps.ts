@@ -4,7 +4,7 @@
  * deps, and `closeDeps` closes everything in one place (in the entry's `finally`).
  */
 import type { Kafka, Producer } from 'kafkajs'
-import { type ClickHouseClient, createClickHouse, migrate } from '../clickhouse/index.ts'
+import { type ClickHouseClient, createClickHouse } from '../clickhouse/index.ts'
 import type { Config } from '../config/index.ts'
 import {
   type AvroSerde,
@@ -18,6 +18,7 @@ import {
   topicNames,
 } from '../kafka/index.ts'
 import { getLogger, type Logger } from '../log/index.ts'
+import { migrateWarehouse } from '../warehouse/index.ts'
 
 export interface Deps {
   config: Readonly<Config>
@@ -66,7 +67,8 @@ export async function closeDeps(deps: Partial<Deps>): Promise<void> {
 /**
  * Makes the infrastructure ready for the roles, idempotently: creates missing topics, registers
  * every Avro contract under its `<topic>-value` subject, and applies pending ClickHouse
- * migrations (skipped when `deps` has no ClickHouse client). Run before any role starts.
+ * migrations and the configured retention (skipped when `deps` has no ClickHouse client). Run
+ * before any role starts.
  */
 export async function prepare(deps: Deps, log: (m: string) => void = () => {}): Promise<void> {
   const admin = deps.kafka.admin()
@@ -79,6 +81,6 @@ export async function prepare(deps: Deps, log: (m: string) => void = () => {}): 
   }
   await registerContracts(deps.serde, deps.topics, TOPIC_SCHEMAS)
   if (!deps.clickhouse) return
-  const applied = await migrate(deps.clickhouse, { log })
-  if (applied.length === 0) log('migrations: up to date')
+  const { applied } = await migrateWarehouse(deps.clickhouse, deps.config, log)
+  if (applied === 0) log('migrations: up to date')
 }

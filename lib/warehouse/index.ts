@@ -11,3 +11,11 @@ export {
   WINDOW_TYPE,
   type WindowType,
 } from './names.ts'
+export {
+  applyRetention,
+  currentTtl,
+  migrateWarehouse,
+  RETENTION_TARGETS,
+  type RetentionDays,
+  ttlExpression,
+} from './retention.ts'
