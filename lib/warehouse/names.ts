@@ -5,7 +5,7 @@
  * (tests/architecture/warehouse-names.test.ts); the DDL itself lives in migrations/.
  */
 
-/** Tables (migrations/001–039). */
+/** Tables (migrations/001–049). */
 export const TABLES = Object.freeze({
   predictions: 'predictions',
   shadowPredictions: 'shadow_predictions',
@@ -20,6 +20,8 @@ export const TABLES = Object.freeze({
   monitorWindows: 'monitor_windows',
   monitorCheckpoints: 'monitor_checkpoints',
   promotionDecisions: 'promotion_decisions',
+  /** The label join's predictions beyond its in-memory budget (processors/monitors/performance/spill.ts). */
+  labelJoinSpill: 'label_join_spill',
 } as const)
 
 /** Views (migrations/020 and later). */

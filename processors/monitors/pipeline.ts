@@ -36,6 +36,7 @@ import { TABLES } from '../../lib/warehouse/index.ts'
 import type { MonitorEngine } from './engine/engine.ts'
 import { type Checkpoint, insertWindowRows, saveCheckpoint } from './engine/store.ts'
 import type { DriftEventRecord, WindowRow } from './engine/types.ts'
+import { LabelSpill } from './performance/spill.ts'
 import {
   type Cell,
   OUTCOME_COLUMNS,
@@ -121,6 +122,11 @@ export interface PipelineOptions {
   /** Runs after outputs and raw rows are durable, right before the checkpoint is written (crash tests). */
   beforeCheckpoint?: () => void | Promise<void>
   now?: () => number
+  /**
+   * The label join's overflow to ClickHouse (performance/spill.ts): predictions kept in memory
+   * (`budget`) and the join's TTL. Without it the join evicts over its capacity (counted).
+   */
+  labelSpill?: { budget: number; ttlMs: number }
 }
 
 interface Inflight {
@@ -158,11 +164,28 @@ export class AnalyticsPipeline {
   private pendingEvents: DriftEventRecord[] = []
   private sinceCheckpoint = 0
   private lastCheckpointAt: number
+  /** Set when PipelineOptions.labelSpill is. */
+  readonly spill: LabelSpill | undefined
 
   constructor(private readonly o: PipelineOptions) {
     this.policy = o.policy ?? DEFAULT_CHECKPOINT_POLICY
     this.now = o.now ?? Date.now
     this.lastCheckpointAt = this.now()
+    this.spill =
+      o.labelSpill &&
+      new LabelSpill({
+        client: o.client,
+        join: o.engine.join,
+        groupId: o.groupId,
+        modelName: o.modelName,
+        ttlMs: o.labelSpill.ttlMs,
+        budget: o.labelSpill.budget,
+        clock: () => o.engine.clock,
+        flushPredictions: async () => {
+          this.startRawInsert(this.rawPredictions)
+          await this.settleAll()
+        },
+      })
   }
 
   /** Resumes from a checkpoint (engine state restored by the caller). */
@@ -215,12 +238,18 @@ export class AnalyticsPipeline {
           if (p.modelName === this.o.modelName) versions.add(p.modelVersion)
         }
         await this.o.ensureArtifacts(versions)
-      }
+      } else if (this.spill)
+        await this.spill.beforeOutcomes(records.slice(from).map((r) => r.value as OutcomeEvent))
       // Synchronous from here to the `processed` update: engine and offsets move together.
       const engine = this.o.engine
       if (isPredictions)
         for (let i = from; i < records.length; i++) engine.onPrediction(records[i]!.value as PredictionEvent)
-      else for (let i = from; i < records.length; i++) engine.onOutcome(records[i]!.value as OutcomeEvent)
+      else
+        for (let i = from; i < records.length; i++) {
+          const o = records[i]!.value as OutcomeEvent
+          engine.onOutcome(o)
+          this.spill?.afterOutcome(o)
+        }
       const out = engine.takeOutputs()
       for (const r of out.rows) this.pendingRows.push(r)
       for (const e of out.events) this.pendingEvents.push(e)
@@ -230,6 +259,7 @@ export class AnalyticsPipeline {
       this.stats.events += records.length - from
     }
     this.stats.batches++
+    await this.spill?.afterBatch()
     // After the engine work, so that work overlapped the insert that is now the newest.
     await this.backpressure()
 
@@ -261,6 +291,9 @@ export class AnalyticsPipeline {
    * the pending work is kept, so the next attempt picks it up.
    */
   async checkpoint(): Promise<Checkpoint> {
+    if (this.spill)
+      for (const r of await this.spill.beforeCheckpoint(this.seq + 1, this.o.engine.opts.drift.window))
+        this.pendingRows.push(r)
     this.startRawInsert(this.rawPredictions)
     this.startRawInsert(this.rawOutcomes)
     if (this.pendingRows.length > 0) {

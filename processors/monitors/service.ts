@@ -69,6 +69,7 @@ export interface MonitorServiceOptions {
   groupId?: string
   /** Run only the analytics consumer (no shadow / DLQ sinks). */
   analyticsOnly?: boolean
+  /** Label join: predictions held in memory (past it they spill) and outcomes (past it evicted). Default LABEL_JOIN_MAX_PENDING. */
   joinMaxSize?: number
 }
 
@@ -152,6 +153,11 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
     ensureArtifacts,
     publish,
     policy: opts.checkpoint,
+    // Pending predictions past the in-memory budget wait in ClickHouse (performance/spill.ts).
+    labelSpill: {
+      budget: opts.joinMaxSize ?? config.drift.labelJoinMaxPending,
+      ttlMs: config.drift.labelJoinTtlMs,
+    },
     beforeCheckpoint: () => opts.beforeCheckpoint?.(),
     // Rows ClickHouse refuses: re-encoded (they were decoded from valid Avro) onto the DLQ of
     // their topic with reason CLICKHOUSE_ROW_REJECTED; the rest of the insert is written.

@@ -12,6 +12,11 @@
  * re-delivered entries stay in the heap as stale items, skipped when they reach the top; the heap
  * is rebuilt from the map when stale items outnumber live ones, so memory stays O(pending).
  * O(log n) per event.
+ *
+ * Spill mode (enableSpill, used by the service with spill.ts): the prediction side is never
+ * evicted for capacity; takeSpill() hands the oldest predictions over the budget to ClickHouse
+ * instead, and restorePrediction() puts one back when its label arrives. A second outcome for a
+ * request whose outcome is still waiting is counted as a duplicate (the first one is kept).
  */
 
 export interface PendingPrediction {
@@ -40,6 +45,10 @@ export interface JoinStats {
   /** Left unjoined because the side was over its capacity (oldest event time first). */
   evictedPredictions: number
   evictedOutcomes: number
+  /** Labels whose prediction had passed its TTL when they arrived (spill mode: classified by spill.ts). */
+  lateOutcomes: number
+  /** A second label for one request: another was waiting, or the prediction was already joined. */
+  duplicateOutcomes: number
 }
 
 /** Min-heap of (time, id, value) with lazy deletion: an item whose value is no longer the map's is stale. */
@@ -82,6 +91,19 @@ class TimeHeap<V> {
   }
 
   /** Rebuilds from the live entries when stale items dominate (O(n)). */
+  /** Removes and returns the oldest live entry (skipping stale items). */
+  takeOldest(map: Map<string, V>): [string, V] | undefined {
+    while (this.times.length > 0) {
+      const id = this.ids[0]!
+      const v = this.values[0]!
+      this.pop()
+      if (map.get(id) !== v) continue
+      map.delete(id)
+      return [id, v]
+    }
+    return undefined
+  }
+
   compact(map: Map<string, V>, timeOf: (v: V) => number): void {
     if (this.times.length <= 2 * map.size + 1024) return
     this.times = []
@@ -155,7 +177,11 @@ export class LabelJoin {
     expiredOutcomes: 0,
     evictedPredictions: 0,
     evictedOutcomes: 0,
+    lateOutcomes: 0,
+    duplicateOutcomes: 0,
   }
+  /** Spill mode: predictions kept in memory before the oldest go to ClickHouse (see enableSpill). */
+  private spillBudget: number | undefined
   private readonly predictionOrder = new TimeHeap<PendingPrediction>()
   private readonly outcomeOrder = new TimeHeap<PendingOutcome>()
 
@@ -182,9 +208,42 @@ export class LabelJoin {
       this.stats.joined++
       return p
     }
-    this.restoreOutcome(requestId, o)
+    // The first label of a request is the one that joins; a second one while it waits is counted.
+    if (this.outcomes.has(requestId)) this.stats.duplicateOutcomes++
+    else this.restoreOutcome(requestId, o)
     this.expire(now)
     return undefined
+  }
+
+  /**
+   * Switches the prediction side to spill mode: no capacity eviction; whatever exceeds `budget`
+   * leaves only through takeSpill(), into ClickHouse. The outcome side keeps maxSize.
+   */
+  enableSpill(budget: number): void {
+    this.spillBudget = budget
+  }
+
+  get spillEnabled(): boolean {
+    return this.spillBudget !== undefined
+  }
+
+  /** Spill mode: removes and returns the oldest predictions (event time, then requestId) over the budget. */
+  takeSpill(): [string, PendingPrediction][] {
+    const out: [string, PendingPrediction][] = []
+    if (this.spillBudget === undefined) return out
+    while (this.predictions.size > this.spillBudget) {
+      const e = this.predictionOrder.takeOldest(this.predictions)
+      if (!e) break
+      out.push(e)
+    }
+    return out
+  }
+
+  /** Drops a waiting outcome that cannot join any more (its prediction is gone), counted by reason. */
+  discardOutcome(requestId: string, reason: 'late' | 'duplicate'): void {
+    if (!this.outcomes.delete(requestId)) return
+    if (reason === 'late') this.stats.lateOutcomes++
+    else this.stats.duplicateOutcomes++
   }
 
   /** Puts back a waiting prediction (restart rebuild, any order); no join, no expiry. */
@@ -203,7 +262,7 @@ export class LabelJoin {
     const horizon = now - this.opts.ttlMs
     this.predictionOrder.expire(
       this.predictions,
-      this.opts.maxSize,
+      this.spillBudget === undefined ? this.opts.maxSize : Number.POSITIVE_INFINITY,
       horizon,
       () => this.stats.expiredPredictions++,
       () => this.stats.evictedPredictions++,

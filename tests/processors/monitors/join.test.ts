@@ -99,3 +99,48 @@ describe('LabelJoin', () => {
     expect(j.stats).toMatchObject({ expiredPredictions: 1, expiredOutcomes: 1 })
   })
 })
+
+describe('LabelJoin in spill mode', () => {
+  it('never evicts predictions: the oldest over the budget are handed over, and join when put back', () => {
+    const j = new LabelJoin({ ttlMs: 1e12, maxSize: 10 })
+    j.enableSpill(100)
+    for (let i = 0; i < 1000; i++) j.addPrediction(`r${i}`, pred(1000 - i), i)
+    expect(j.predictions.size).toBe(1000)
+    expect(j.stats.evictedPredictions).toBe(0)
+    const out = j.takeSpill()
+    expect(out).toHaveLength(900)
+    expect(j.predictions.size).toBe(100)
+    // Oldest event time first (r999 has the oldest), so the newest 100 stay.
+    expect(out[0]![0]).toBe('r999')
+    expect(Math.max(...out.map(([, p]) => p.eventTime))).toBeLessThan(
+      Math.min(...[...j.predictions.values()].map((p) => p.eventTime)),
+    )
+    expect(j.takeSpill()).toHaveLength(0)
+    const [id, p] = out[0]!
+    j.restorePrediction(id, p)
+    expect(j.addOutcome(id, { outcome: 1, labelledAt: 2000 }, 2000)).toEqual(p)
+    expect(j.stats.joined).toBe(1)
+  })
+
+  it('counts a second label while the first waits as a duplicate and keeps the first', () => {
+    const j = new LabelJoin({ ttlMs: 1e12, maxSize: 10 })
+    j.addOutcome('a', { outcome: 1, labelledAt: 1 }, 1)
+    j.addOutcome('a', { outcome: 0, labelledAt: 2 }, 2)
+    expect(j.stats.duplicateOutcomes).toBe(1)
+    expect(j.addPrediction('a', pred(0), 3)).toEqual({ outcome: 1, labelledAt: 1 })
+  })
+
+  it('discards a waiting label by reason, once', () => {
+    const j = new LabelJoin({ ttlMs: 1e12, maxSize: 10 })
+    j.addOutcome('a', { outcome: 1, labelledAt: 1 }, 1)
+    j.addOutcome('b', { outcome: 1, labelledAt: 1 }, 1)
+    j.discardOutcome('a', 'late')
+    j.discardOutcome('a', 'late')
+    j.discardOutcome('b', 'duplicate')
+    expect(j.stats).toMatchObject({ lateOutcomes: 1, duplicateOutcomes: 1, expiredOutcomes: 0 })
+    expect(j.outcomes.size).toBe(0)
+    // Their stale heap items do not count as expiries later.
+    j.addPrediction('c', pred(2e12), 2e12)
+    expect(j.stats.expiredOutcomes).toBe(0)
+  })
+})
