@@ -4,7 +4,8 @@
  *
  * Plugins, in order: helmet (security headers; CSP allows the dashboard's own scripts and
  * Chart.js served from this origin), rate limit (per client IP), swagger + swagger-ui (OpenAPI
- * document at /docs/json, interactive page at /docs), then the route modules:
+ * 3.1 document at /docs/json with every route's request and response schemas, schemas.ts and
+ * responses.ts; interactive page at /docs), then the route modules:
  *   routes/mlops.ts      the original project's seven /mlops/api routes (shapes kept)
  *   routes/models.ts     /v1/predict, /v1/models…, /v1/runs/:id
  *   routes/ops.ts        /health, /ready, /metrics
@@ -51,6 +52,11 @@ export interface BuildAppOptions {
   metricsRegistry?: Registry
   /** Per-check timeout of /ready (default 1500 ms). */
   readyTimeoutMs?: number
+  /**
+   * Serialise responses with JSON.stringify instead of the serializers compiled from the
+   * response schemas. Tests compare the two: the compiled one drops undeclared properties.
+   */
+  plainSerializer?: boolean
 }
 
 /**
@@ -109,6 +115,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object),
   )
+  if (opts.plainSerializer) app.setSerializerCompiler(() => (data) => JSON.stringify(data))
 
   const registry = services.registry
   const now = services.now ?? Date.now
@@ -184,13 +191,14 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
 
   await app.register(fastifySwagger, {
     openapi: {
-      openapi: '3.0.3',
+      // 3.1: its schemas are JSON Schema, so nullable values are `null` unions as declared.
+      openapi: '3.1.0',
       info: {
         title: 'RiskStream API',
         version: '1.0.0',
         description:
           'Diabetes-risk scoring and MLOps monitoring. Mutating routes need an API key (x-api-key or Authorization: Bearer). ' +
-          'Errors answer {success:false, error, code}.',
+          'Errors answer {success:false, error, code} (ErrorResponse) on every 4xx and 5xx.',
       },
       components: {
         securitySchemes: {

@@ -4,16 +4,32 @@
  * validation, rate limit, unknown route, oversized body) are mapped onto registry codes
  * here, so a client never sees a bare 500 for a bad request.
  */
+import { type Static, Type } from '@sinclair/typebox'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ERROR_CODES, type ErrorCode, isRiskStreamError, RiskStreamError } from '../lib/errors/index.ts'
 
-export interface ErrorBody {
-  success: false
-  error: string
-  code: ErrorCode
-  /** Structured, log-safe context, e.g. `[{ field, rule, message }]` for validation failures. */
-  details?: unknown
-}
+/**
+ * The error body as the OpenAPI document declares it, on every route's 4xx and 5xx. `code` is
+ * one of the registry's codes; `details` stays open (validation problems, idempotency issues).
+ */
+export const ErrorResponse = Type.Object(
+  {
+    success: Type.Literal(false),
+    error: Type.String({ description: 'Human-readable message (never echoes the request body)' }),
+    code: Type.Unsafe<ErrorCode>({
+      type: 'string',
+      enum: Object.keys(ERROR_CODES),
+      description: 'Code of the closed error registry (lib/errors); it decides the status',
+    }),
+    details: Type.Optional(
+      Type.Unknown({
+        description: 'Structured, log-safe context, e.g. [{ field, rule, message }] for validation failures',
+      }),
+    ),
+  },
+  { additionalProperties: false, title: 'ErrorResponse' },
+)
+export type ErrorBody = Static<typeof ErrorResponse>
 
 export interface FieldProblem {
   field: string

@@ -8,15 +8,10 @@
  * predictions table (the monitors' raw sink), compared by the same payload digest.
  */
 
-export interface StoredPrediction {
-  request_id: string
-  patient_id: string
-  probability: number
-  prediction: number
-  risk_level: string
-  model_version: number
-  scored_at: number
-}
+import type { ScoredPrediction } from './responses.ts'
+
+/** The answer a prediction gets (the declared `ScoredPrediction` response shape). */
+export type StoredPrediction = ScoredPrediction
 
 export { payloadDigest } from '../lib/events/idempotency.ts'
 
@@ -41,4 +36,5 @@ export function createIdempotencyStore(maxEntries = 100_000): IdempotencyStore {
   }
 }
 
-export const riskLevel = (p: number): string => (p >= 0.7 ? 'high' : p >= 0.3 ? 'medium' : 'low')
+export const riskLevel = (p: number): ScoredPrediction['risk_level'] =>
+  p >= 0.7 ? 'high' : p >= 0.3 ? 'medium' : 'low'

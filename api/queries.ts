@@ -18,6 +18,9 @@ import { FEATURE_SELECT, featuresOfRow } from '../lib/serving/index.ts'
 import { MONITOR, TABLES, VIEWS, WINDOW_TYPE } from '../lib/warehouse/index.ts'
 import type { ReadCache } from './cache.ts'
 import { payloadDigest, riskLevel, type StoredPrediction } from './idempotency.ts'
+import type { Alert, PerformanceSummary, RecentPrediction } from './responses.ts'
+
+export type { PerformanceSummary, RecentPrediction }
 
 const num = (x: unknown): number | null => {
   if (x === null || x === undefined) return null
@@ -49,27 +52,6 @@ async function rows<T>(r: Reader, sql: string, params: Record<string, unknown>):
 }
 
 // ---------------------------------------------------------------- performance (/performance/:days)
-
-export interface PerformanceSummary {
-  total_predictions: number
-  labelled_predictions: number
-  label_coverage: number | null
-  avg_probability: number | null
-  prediction_distribution: {
-    positive: number
-    negative: number
-    positive_rate: number | null
-    histogram: { from: number; to: number; count: number }[]
-  }
-  accuracy: number | null
-  precision: number | null
-  recall: number | null
-  f1_score: number | null
-  roc_auc: number | null
-  confusion: { tp: number; fp: number; tn: number; fn: number }
-  period_start: number
-  period_end: number
-}
 
 /** Predictions of `model` in [from, to) with their outcome when one was recorded (has = 1). */
 const LABELLED_PREDICTIONS = `
@@ -167,19 +149,6 @@ export async function performanceSummary(
 }
 
 // ---------------------------------------------------------------- recent predictions
-
-export interface RecentPrediction {
-  request_id: string
-  patient_id: string
-  model_version: number
-  probability: number
-  prediction: number
-  threshold: number
-  event_time: number
-  scored_at: number
-  actual_outcome: number | null
-  correct: boolean | null
-}
 
 export async function recentPredictions(
   reader: Reader,
@@ -349,19 +318,8 @@ export function latestEstimateWindows(reader: Reader, model: string): Promise<La
 
 // ---------------------------------------------------------------- alerts
 
-export interface AlertRow {
-  event_id: string
-  kind: string
-  severity: string
-  model_version: number
-  window_type: string
-  window_start: number
-  window_end: number
-  window_size: number
-  features: string[]
-  scores: Record<string, number>
-  detected_at: number
-}
+/** An alert as the routes serve it (the declared `Alert` response shape). */
+export type AlertRow = Alert
 
 export async function recentAlerts(
   reader: Reader,

@@ -11,6 +11,16 @@ import type { FastifyInstance } from 'fastify'
 import { REPO_ROOT } from '../../lib/config/index.ts'
 import type { ApiContext } from '../context.ts'
 import { driftReport } from '../drift.ts'
+import {
+  AlertsResponse,
+  DashboardPerformanceResponse,
+  DashboardPsiResponse,
+  DashboardRunsResponse,
+  DashboardSummaryResponse,
+  DashboardVersionsResponse,
+  DashboardVolumeResponse,
+  responses,
+} from '../responses.ts'
 import { RangeQuery } from '../schemas.ts'
 import { modelInfo } from './mlops.ts'
 
@@ -45,7 +55,14 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
 
   app.get<{ Querystring: RangeQuery }>(
     '/v1/dashboard/summary',
-    { ...read, schema: { ...range, summary: 'Production model, drift verdict, period totals' } },
+    {
+      ...read,
+      schema: {
+        ...range,
+        summary: 'Production model, drift verdict, period totals',
+        response: responses(DashboardSummaryResponse),
+      },
+    },
     async (request) => {
       const to = ctx.readNow()
       const [prod, drift, performance] = await Promise.all([
@@ -65,7 +82,10 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
 
   app.get<{ Querystring: RangeQuery }>(
     '/v1/dashboard/psi',
-    { ...read, schema: { ...range, summary: 'PSI per feature over time' } },
+    {
+      ...read,
+      schema: { ...range, summary: 'PSI per feature over time', response: responses(DashboardPsiResponse) },
+    },
     async (request) => {
       const points = await ctx.warehouse.windowSeries(
         ctx.modelName,
@@ -96,6 +116,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
       schema: {
         ...range,
         summary: 'Accuracy, F1 and ROC-AUC over time, realised and estimated before labels',
+        response: responses(DashboardPerformanceResponse),
       },
     },
     async (request) => {
@@ -128,7 +149,14 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
 
   app.get<{ Querystring: RangeQuery }>(
     '/v1/dashboard/volume',
-    { ...read, schema: { ...range, summary: 'Predictions and labelled predictions per bucket' } },
+    {
+      ...read,
+      schema: {
+        ...range,
+        summary: 'Predictions and labelled predictions per bucket',
+        response: responses(DashboardVolumeResponse),
+      },
+    },
     async (request) => {
       const to = ctx.readNow()
       const bucket = bucketSeconds(request.query.hours)
@@ -144,7 +172,10 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
 
   app.get<{ Querystring: RangeQuery }>(
     '/v1/dashboard/alerts',
-    { ...read, schema: { ...range, summary: 'Drift events in the period' } },
+    {
+      ...read,
+      schema: { ...range, summary: 'Drift events in the period', response: responses(AlertsResponse) },
+    },
     async (request) => {
       const { alerts, total } = await ctx.warehouse.recentAlerts(ctx.modelName, {
         limit: 1000,
@@ -158,7 +189,11 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
     '/v1/dashboard/versions',
     {
       ...read,
-      schema: { tags, summary: 'Model versions and their stage transitions (promotions, rollbacks)' },
+      schema: {
+        tags,
+        summary: 'Model versions and their stage transitions (promotions, rollbacks)',
+        response: responses(DashboardVersionsResponse),
+      },
     },
     async () => {
       const [versions, history] = await Promise.all([
@@ -186,8 +221,15 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
     },
   )
 
-  app.get('/v1/dashboard/runs', { ...read, schema: { tags, summary: 'Recent training runs' } }, async () => {
-    const { runs, total } = await ctx.warehouse.listRuns(ctx.modelName, 50)
-    return { success: true, runs, total_count: total }
-  })
+  app.get(
+    '/v1/dashboard/runs',
+    {
+      ...read,
+      schema: { tags, summary: 'Recent training runs', response: responses(DashboardRunsResponse) },
+    },
+    async () => {
+      const { runs, total } = await ctx.warehouse.listRuns(ctx.modelName, 50)
+      return { success: true, runs, total_count: total }
+    },
+  )
 }

@@ -9,12 +9,23 @@ import { RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
 import type { ModelVersionRow } from '../../lib/registry/index.ts'
 import { type ApiContext, KEYED } from '../context.ts'
 import { driftReport } from '../drift.ts'
+import {
+  AlertsResponse,
+  DriftCheckResponse,
+  type ModelInfo,
+  ModelInfoResponse,
+  PerformanceResponse,
+  RecentPredictionsResponse,
+  RetrainHistoryResponse,
+  RetrainTriggerResponse,
+  responses,
+} from '../responses.ts'
 import { AlertsQuery, DaysParams, HistoryQuery, LimitParams, RetrainBody } from '../schemas.ts'
 
 const DAY_MS = 86_400_000
 
 /** The snake_case view of a registry row used by /model/info and /v1/models. */
-export function modelInfo(v: ModelVersionRow) {
+export function modelInfo(v: ModelVersionRow): ModelInfo {
   return {
     model_name: v.modelName,
     version: v.version,
@@ -40,7 +51,10 @@ export function mlopsRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get(
     '/mlops/api/model/info',
-    { ...read, schema: { tags, summary: 'Current production model' } },
+    {
+      ...read,
+      schema: { tags, summary: 'Current production model', response: responses(ModelInfoResponse) },
+    },
     async () => {
       const prod = await ctx.registry.production(ctx.modelName)
       if (!prod) throw new RiskStreamError('MODEL_NOT_FOUND', `${ctx.modelName} has no production version`)
@@ -56,6 +70,7 @@ export function mlopsRoutes(app: FastifyInstance, ctx: ApiContext): void {
         tags,
         summary: 'Prediction volume and accuracy over the last :days days',
         params: DaysParams,
+        response: responses(PerformanceResponse),
       },
     },
     async (request) => {
@@ -68,7 +83,14 @@ export function mlopsRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get(
     '/mlops/api/monitoring/drift/check',
-    { ...read, schema: { tags, summary: 'Latest data- and concept-drift verdicts' } },
+    {
+      ...read,
+      schema: {
+        tags,
+        summary: 'Latest data- and concept-drift verdicts',
+        response: responses(DriftCheckResponse),
+      },
+    },
     async () => {
       const drift = await driftReport(ctx)
       return { success: true, drift }
@@ -79,7 +101,12 @@ export function mlopsRoutes(app: FastifyInstance, ctx: ApiContext): void {
     '/mlops/api/monitoring/predictions/recent/:limit',
     {
       ...read,
-      schema: { tags, summary: 'Most recent predictions with outcomes when known', params: LimitParams },
+      schema: {
+        tags,
+        summary: 'Most recent predictions with outcomes when known',
+        params: LimitParams,
+        response: responses(RecentPredictionsResponse),
+      },
     },
     async (request) => {
       const predictions = await ctx.warehouse.recentPredictions(ctx.modelName, request.params.limit)
@@ -89,7 +116,15 @@ export function mlopsRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Querystring: AlertsQuery }>(
     '/mlops/api/monitoring/alerts/recent',
-    { ...read, schema: { tags, summary: 'Recent drift events', querystring: AlertsQuery } },
+    {
+      ...read,
+      schema: {
+        tags,
+        summary: 'Recent drift events',
+        querystring: AlertsQuery,
+        response: responses(AlertsResponse),
+      },
+    },
     async (request) => {
       const { alerts, total } = await ctx.warehouse.recentAlerts(ctx.modelName, {
         limit: request.query.limit,
@@ -101,7 +136,15 @@ export function mlopsRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Querystring: HistoryQuery }>(
     '/mlops/api/retrain/history',
-    { ...read, schema: { tags, summary: 'Training runs and their results', querystring: HistoryQuery } },
+    {
+      ...read,
+      schema: {
+        tags,
+        summary: 'Training runs and their results',
+        querystring: HistoryQuery,
+        response: responses(RetrainHistoryResponse),
+      },
+    },
     async (request) => {
       const { runs, total } = await ctx.warehouse.listRuns(ctx.modelName, request.query.limit)
       return { success: true, history: runs, total_count: total }
@@ -117,6 +160,7 @@ export function mlopsRoutes(app: FastifyInstance, ctx: ApiContext): void {
         summary: 'Ask the trainer to retrain (202 + request id)',
         body: RetrainBody,
         security: KEYED,
+        response: responses(RetrainTriggerResponse, 202),
       },
     },
     async (request, reply) => {

@@ -23,6 +23,15 @@ import { rollbackTarget } from '../../lib/registry/index.ts'
 import { toMatrix, toPrediction, toRequestEvent } from '../../lib/serving/index.ts'
 import { type ApiContext, KEYED } from '../context.ts'
 import { payloadDigest, riskLevel, type StoredPrediction } from '../idempotency.ts'
+import {
+  ModelListResponse,
+  ModelResponse,
+  PredictResponse,
+  PromoteResponse,
+  RollbackResponse,
+  RunResponse,
+  responses,
+} from '../responses.ts'
 import { PredictBody, type PredictRequest, RunParams, StageChangeBody, VersionParams } from '../schemas.ts'
 import { modelInfo } from './mlops.ts'
 
@@ -40,6 +49,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
         summary: 'Score one request or a batch with the production model',
         body: PredictBody,
         security: KEYED,
+        response: responses(PredictResponse),
       },
     },
     async (request) => {
@@ -202,7 +212,14 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get(
     '/v1/models',
-    { ...read, schema: { tags, summary: 'All versions of the served model, newest first' } },
+    {
+      ...read,
+      schema: {
+        tags,
+        summary: 'All versions of the served model, newest first',
+        response: responses(ModelListResponse),
+      },
+    },
     async () => {
       const versions = await ctx.registry.listVersions(ctx.modelName)
       const prod = versions.find((v) => v.stage === 'production')
@@ -218,7 +235,15 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: VersionParams }>(
     '/v1/models/:version',
-    { ...read, schema: { tags, summary: 'One model version', params: VersionParams } },
+    {
+      ...read,
+      schema: {
+        tags,
+        summary: 'One model version',
+        params: VersionParams,
+        response: responses(ModelResponse),
+      },
+    },
     async (request) => {
       const v = await ctx.registry.getVersion(ctx.modelName, request.params.version)
       if (!v) throw new RiskStreamError('MODEL_NOT_FOUND', `${ctx.modelName} v${request.params.version}`)
@@ -232,7 +257,11 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
     '/v1/models/:version/promote',
     {
       preHandler: ctx.adminGuard,
-      schema: { ...stageChange, summary: 'Make :version the production version' },
+      schema: {
+        ...stageChange,
+        summary: 'Make :version the production version',
+        response: responses(PromoteResponse),
+      },
     },
     async (request) => {
       const { version } = request.params
@@ -259,7 +288,11 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
     '/v1/models/:version/rollback',
     {
       preHandler: ctx.adminGuard,
-      schema: { ...stageChange, summary: 'Re-promote :version, a former production version' },
+      schema: {
+        ...stageChange,
+        summary: 'Re-promote :version, a former production version',
+        response: responses(RollbackResponse),
+      },
     },
     async (request) => {
       const { version } = request.params
@@ -297,7 +330,10 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: RunParams }>(
     '/v1/runs/:id',
-    { ...read, schema: { tags, summary: 'One training run', params: RunParams } },
+    {
+      ...read,
+      schema: { tags, summary: 'One training run', params: RunParams, response: responses(RunResponse) },
+    },
     async (request) => {
       const run = await ctx.warehouse.getRun(request.params.id)
       if (!run || run.model_name !== ctx.modelName)

@@ -3,15 +3,12 @@
  * ClickHouse each answer within a short timeout; 503 when any does not) and Prometheus
  * metrics (/metrics). Readiness checks run in parallel, so /ready answers within one timeout.
  */
+import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { ApiContext } from '../context.ts'
+import { ErrorResponse } from '../errors.ts'
 import { metricsText } from '../metrics.ts'
-
-export interface CheckResult {
-  status: 'up' | 'down'
-  latency_ms: number
-  error?: string
-}
+import { type CheckResult, HealthResponse, ReadyResponse, responses } from '../responses.ts'
 
 async function timed(
   timeoutMs: number,
@@ -46,15 +43,26 @@ export function opsRoutes(app: FastifyInstance, ctx: ApiContext, opts: { readyTi
   const tags = ['ops']
   const probes = ctx.services.ready
 
-  app.get('/health', { schema: { tags, summary: 'Liveness' } }, async () => ({
-    success: true,
-    status: 'ok',
-    uptime_s: Math.round(process.uptime()),
-  }))
+  app.get(
+    '/health',
+    { schema: { tags, summary: 'Liveness', response: responses(HealthResponse) } },
+    async () => ({
+      success: true,
+      status: 'ok',
+      uptime_s: Math.round(process.uptime()),
+    }),
+  )
 
   app.get(
     '/ready',
-    { schema: { tags, summary: 'Readiness: Kafka, schema registry and ClickHouse reachable' } },
+    {
+      schema: {
+        tags,
+        summary: 'Readiness: Kafka, schema registry and ClickHouse reachable',
+        // 503 answers the same shape (success false, the failing check named), not the error body.
+        response: responses(ReadyResponse, 200, { 503: ReadyResponse }),
+      },
+    },
     async (_request, reply) => {
       const t = opts.readyTimeoutMs
       const [kafka, schemaRegistry, clickhouse] = await Promise.all([
@@ -71,7 +79,21 @@ export function opsRoutes(app: FastifyInstance, ctx: ApiContext, opts: { readyTi
 
   app.get(
     '/metrics',
-    { schema: { tags, summary: 'Prometheus metrics', produces: ['text/plain'] } },
+    {
+      schema: {
+        tags,
+        summary: 'Prometheus metrics',
+        // Sent as text (a string with its own content type), never through a JSON serializer.
+        response: {
+          200: {
+            description: 'Prometheus text exposition format',
+            content: { 'text/plain': { schema: Type.String() } },
+          },
+          '4xx': ErrorResponse,
+          '5xx': ErrorResponse,
+        },
+      },
+    },
     async (_request, reply) => {
       ctx.metrics.productionVersion.set({ model: ctx.modelName }, ctx.scorer.currentVersion())
       reply.header('content-type', ctx.metrics.registry.contentType)

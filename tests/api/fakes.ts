@@ -166,8 +166,28 @@ export function fakeWarehouse(over: Partial<WarehouseReader> = {}) {
   return { warehouse, calls }
 }
 
-export function runRow(modelName: string, runId: string): RunRow {
-  return { run_id: runId, model_name: modelName, status: 'succeeded' } as unknown as RunRow
+/** A finished run with every column a run row has (listings carry params {} and candidates []). */
+export function runRow(modelName: string, runId: string, over: Partial<RunRow> = {}): RunRow {
+  return {
+    run_id: runId,
+    model_name: modelName,
+    trigger: 'manual',
+    trigger_event_id: '',
+    status: 'succeeded',
+    started_at: 1_000,
+    finished_at: 61_000,
+    duration_ms: 60_000,
+    chosen_family: 'logistic',
+    gate_passed: true,
+    gate_reasons: [],
+    version: 2,
+    metrics: { roc_auc: 0.81, folds: [{ roc_auc: 0.8 }] },
+    dataset: { rows: 768, sha256: 'f'.repeat(64) },
+    params: { k: 5 },
+    candidates: [{ family: 'logistic' }],
+    error: '',
+    ...over,
+  }
 }
 
 /** A scorer that gives every row `probability`, for the production version of `registry`. */
