@@ -20,8 +20,13 @@ import {
   type PendingOutcome,
   type PendingPrediction,
 } from '../performance/join.ts'
-import { type OutcomeEvent, type PredictionEvent, toMs } from '../sink/rows.ts'
-import type { DriftEventRecord, WindowRow } from './types.ts'
+import {
+  type DriftEventRecord,
+  type OutcomeEvent,
+  type PredictionEvent,
+  toMs,
+  type WindowRow,
+} from './types.ts'
 import { type DriftSettings, VersionMonitor, type VersionSnapshot } from './version.ts'
 
 export interface EngineOptions {

@@ -1,9 +1,18 @@
-/** Outputs of the monitoring engine: window rows (monitor_windows) and drift events. */
-import type { DriftEventRecord as DriftEvent } from '../../../lib/events/index.ts'
+/** The engine's inputs (the decoded Prediction and OutcomeLabel events) and outputs (window rows, drift events). */
+import type {
+  DriftEventRecord as DriftEvent,
+  OutcomeLabelEvent as OutcomeEvent,
+  PredictionEvent,
+} from '../../../lib/events/index.ts'
+import type { MonitorName, WindowType } from '../../../lib/warehouse/index.ts'
+
+export type { OutcomeEvent, PredictionEvent, WindowType }
+
+/** An event time as epoch ms (decoders may hand a Date). */
+export const toMs = (t: Date | number): number => (typeof t === 'number' ? t : t.getTime())
 
 /** 'estimate': performance estimated from the served probabilities before labels arrive (CBPE). */
-export type MonitorKind = 'drift' | 'quality' | 'performance' | 'estimate'
-export type WindowType = 'sliding' | 'tumbling'
+export type MonitorKind = MonitorName
 /** 'estimated_performance_drop': the concept-drift rule on the accuracy estimated without labels (CBPE). */
 export type DriftKind =
   | 'data_drift'

@@ -17,9 +17,10 @@
  * text rows.ts passes as `time`. The client serialises each row with JSON.stringify, so any
  * request id is escaped correctly.
  */
+import { toMs } from '../engine/types.ts'
 import type { OutcomeEvent, PredictionEvent, RecordPosition } from './rows.ts'
 
-export const toMs = (t: Date | number): number => (typeof t === 'number' ? t : t.getTime())
+export { toMs }
 
 /** DateTime64(3) text as unix seconds with a millisecond fraction; exact for integer ms. */
 export function chSeconds(ms: number): string {
