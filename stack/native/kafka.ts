@@ -20,7 +20,7 @@ import { isKafkaUp } from '../probe.ts'
 import { findJdks, pickJdk } from './jdk.ts'
 import { mvn } from './maven.ts'
 import { nativePaths } from './paths.ts'
-import { run, runningPid, spawnDetached, stopPid, waitUntilUp, withServiceLock } from './process.ts'
+import { alreadyRunning, run, spawnDetached, stopPid, waitUntilUp, withServiceLock } from './process.ts'
 
 const KAFKA_POM = join(dirname(fileURLToPath(import.meta.url)), '..', 'kafka', 'pom.xml')
 
@@ -172,17 +172,8 @@ export function startKafka(opts: StackOptions): Promise<void> {
 }
 
 async function startKafkaLocked(opts: StackOptions): Promise<void> {
-  const existing = runningPid(opts, 'kafka')
-  if (existing !== undefined) {
-    // Already started by us (maybe still starting): just wait until it answers.
-    await waitUntilUp(opts, 'kafka', existing, () => isKafkaUp(opts), KAFKA_START_TIMEOUT_MS)
-    opts.log(`kafka: already running (pid ${existing}) on ${kafkaBrokers(opts)}`)
-    return
-  }
-  if (await isKafkaUp(opts)) {
-    opts.log(`kafka: ${kafkaBrokers(opts)} already answers but was not started by this stack; using it`)
-    return
-  }
+  const probe = () => isKafkaUp(opts)
+  if (await alreadyRunning(opts, 'kafka', kafkaBrokers(opts), probe, KAFKA_START_TIMEOUT_MS)) return
   const jdk = pickJdk(KAFKA_MIN_JAVA, findJdks(opts.javaHome))
   if (!jdk) throw new RiskStreamError('STACK_FAILED', `Kafka needs Java ${KAFKA_MIN_JAVA}+; no JDK found`)
   await ensureKafkaLibs(opts)
@@ -194,7 +185,7 @@ async function startKafkaLocked(opts: StackOptions): Promise<void> {
     cwd: p.kafkaDir,
   })
   opts.log(`kafka: started pid ${pid} (Java ${jdk.major}), log ${p.logFile('kafka')} and ${p.logsDir}/kafka/`)
-  await waitUntilUp(opts, 'kafka', pid, () => isKafkaUp(opts), KAFKA_START_TIMEOUT_MS)
+  await waitUntilUp(opts, 'kafka', pid, probe, KAFKA_START_TIMEOUT_MS)
 }
 
 export function stopKafka(opts: StackOptions): Promise<void> {

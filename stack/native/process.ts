@@ -219,6 +219,30 @@ export function run(cmd: string, args: string[], extra: SpawnOptions = {}): Prom
   })
 }
 
+/**
+ * A service that is already there: ours by its pid file (maybe still starting, so wait until it
+ * answers), or another process answering on its address, used as it is. False: start it.
+ */
+export async function alreadyRunning(
+  opts: StackOptions,
+  service: NativeServiceName,
+  address: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<boolean> {
+  const existing = runningPid(opts, service)
+  if (existing !== undefined) {
+    await waitUntilUp(opts, service, existing, probe, timeoutMs)
+    opts.log(`${service}: already running (pid ${existing}) on ${address}`)
+    return true
+  }
+  if (await probe()) {
+    opts.log(`${service}: ${address} already answers but was not started by this stack; using it`)
+    return true
+  }
+  return false
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }

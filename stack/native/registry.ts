@@ -11,7 +11,7 @@ import { isRegistryUp, setRegistryCompatibility } from '../probe.ts'
 import { findJdks, type Jdk, pickJdk } from './jdk.ts'
 import { mvn } from './maven.ts'
 import { nativePaths } from './paths.ts'
-import { run, runningPid, spawnDetached, stopPid, waitUntilUp, withServiceLock } from './process.ts'
+import { alreadyRunning, run, spawnDetached, stopPid, waitUntilUp, withServiceLock } from './process.ts'
 
 /** Newest first; 3.3.x is compiled for Java 21, 3.0.9 is the last line that runs on Java 17. */
 export const REGISTRY_CANDIDATES = [
@@ -87,13 +87,8 @@ export function startRegistry(opts: StackOptions): Promise<void> {
 }
 
 async function startRegistryLocked(opts: StackOptions): Promise<void> {
-  const existing = runningPid(opts, 'registry')
-  if (existing !== undefined) {
-    await waitUntilUp(opts, 'registry', existing, () => isRegistryUp(opts), REGISTRY_START_TIMEOUT_MS)
-    opts.log(`registry: already running (pid ${existing}) on ${registryBaseUrl(opts)}`)
-  } else if (await isRegistryUp(opts)) {
-    opts.log(`registry: ${registryBaseUrl(opts)} already answers but was not started by this stack; using it`)
-  } else {
+  const probe = () => isRegistryUp(opts)
+  if (!(await alreadyRunning(opts, 'registry', registryBaseUrl(opts), probe, REGISTRY_START_TIMEOUT_MS))) {
     const { version, jdk } = await ensureRegistry(opts)
     const p = nativePaths(opts)
     mkdirSync(p.registryDb, { recursive: true })
@@ -132,7 +127,7 @@ async function startRegistryLocked(opts: StackOptions): Promise<void> {
     opts.log(
       `registry: started Apicurio ${version} pid ${pid} (Java ${jdk.major}), log ${p.logFile('registry')}`,
     )
-    await waitUntilUp(opts, 'registry', pid, () => isRegistryUp(opts), REGISTRY_START_TIMEOUT_MS)
+    await waitUntilUp(opts, 'registry', pid, probe, REGISTRY_START_TIMEOUT_MS)
   }
   // Always (re)assert BACKWARD: consumers on the old schema must read data written with the new one.
   const level = await setRegistryCompatibility(opts, 'BACKWARD')

@@ -8,6 +8,7 @@ import {
   createStreamConsumer,
   type DecodedRecord,
   type Rejection,
+  type SchemaName,
   type StreamConsumer,
 } from '../../lib/kafka/index.ts'
 import type { Logger } from '../../lib/log/index.ts'
@@ -81,28 +82,27 @@ export function createTriggerConsumers(deps: TrainerDeps, submit: Submit, log: L
     return rejects
   }
 
+  function consumer<T>(
+    group: string,
+    topic: string,
+    readerSchema: SchemaName,
+    handleBatch: (records: DecodedRecord<T>[]) => Promise<Rejection[]>,
+  ): StreamConsumer {
+    return createStreamConsumer<T>({
+      kafka: deps.kafka,
+      groupId: `${groupBase}.${group}`,
+      topics: [topic],
+      serde: deps.serde,
+      readerSchema,
+      dlqProducer: deps.producer,
+      dlqTopic,
+      log,
+      handleBatch,
+    })
+  }
+
   return [
-    createStreamConsumer<DriftEventRecord>({
-      kafka: deps.kafka,
-      groupId: `${groupBase}.drift`,
-      topics: [topics.driftEvents],
-      serde: deps.serde,
-      readerSchema: 'DriftEvent',
-      dlqProducer: deps.producer,
-      dlqTopic,
-      log,
-      handleBatch: onDrift,
-    }),
-    createStreamConsumer<RetrainRequestRecord>({
-      kafka: deps.kafka,
-      groupId: `${groupBase}.requests`,
-      topics: [topics.retrainRequests],
-      serde: deps.serde,
-      readerSchema: 'RetrainRequest',
-      dlqProducer: deps.producer,
-      dlqTopic,
-      log,
-      handleBatch: onRequest,
-    }),
+    consumer('drift', topics.driftEvents, 'DriftEvent', onDrift),
+    consumer('requests', topics.retrainRequests, 'RetrainRequest', onRequest),
   ]
 }
