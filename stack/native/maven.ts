@@ -2,17 +2,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { RiskStreamError } from '../../lib/errors/index.ts'
+import { createSerializer } from '../../lib/runtime/serialize.ts'
 import type { StackOptions } from '../options.ts'
 import { nativePaths } from './paths.ts'
 import { run } from './process.ts'
 
 // Two mvn processes filling the same ~/.m2 at once can race on shared plugin downloads: queue them.
-let mvnQueue: Promise<unknown> = Promise.resolve()
+const oneMvnAtATime = createSerializer()
 
 export function mvn(opts: StackOptions, args: string[], what: string): Promise<void> {
-  const task = mvnQueue.then(() => mvnNow(opts, args, what))
-  mvnQueue = task.catch(() => {})
-  return task
+  return oneMvnAtATime(() => mvnNow(opts, args, what))
 }
 
 async function mvnNow(opts: StackOptions, args: string[], what: string): Promise<void> {

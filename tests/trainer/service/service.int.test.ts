@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chTime, queryRows } from '../../../lib/clickhouse/index.ts'
-import { loadPima } from '../../../lib/data/pima.ts'
+import { queryRows } from '../../../lib/clickhouse/index.ts'
 import { readToEnd } from '../../../lib/kafka/index.ts'
 import { createRegistry, type ModelRegistry } from '../../../lib/registry/index.ts'
 import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
@@ -12,6 +11,7 @@ import {
   type TrainerService,
 } from '../../../trainer/service/service.ts'
 import { preparedDeps, uniqueId, waitFor } from '../../helpers/index.ts'
+import { insertLabelled } from './labelled.ts'
 
 const QUICK = { families: ['logistic_regression' as const], budget: 1, folds: 3 }
 
@@ -51,53 +51,6 @@ async function results(): Promise<RetrainResultRecord[]> {
     out.push((await deps.serde.decode<RetrainResultRecord>(m.value, 'RetrainResult')).value)
   })
   return out
-}
-
-/** n labelled, scored requests (features borrowed from the Pima rows) in ClickHouse. */
-async function insertLabelled(n: number) {
-  const pima = loadPima(deps.config.data.pimaCsvPath)
-  const t0 = Date.now() - 60_000
-  const reqs = Array.from({ length: n }, () => uniqueId('req-'))
-  await deps.clickhouse.insert({
-    table: 'predictions',
-    format: 'JSONEachRow',
-    values: reqs.map((id, i) => {
-      const v = pima.rows[i]!
-      return {
-        request_id: id,
-        patient_id: id,
-        model_name: deps.config.model.name,
-        model_version: 1,
-        probability: 0.5,
-        label: 0,
-        threshold: 0.5,
-        event_time: chTime(t0 + i),
-        scored_at: chTime(t0 + i),
-        pregnancies: v.pregnancies,
-        glucose: v.glucose,
-        blood_pressure: v.bloodPressure,
-        skin_thickness: v.skinThickness,
-        insulin: v.insulin,
-        bmi: v.bmi,
-        diabetes_pedigree_function: v.diabetesPedigreeFunction,
-        age: v.age,
-        kafka_partition: 0,
-        kafka_offset: i,
-      }
-    }),
-  })
-  await deps.clickhouse.insert({
-    table: 'outcomes',
-    format: 'JSONEachRow',
-    values: reqs.map((id, i) => ({
-      request_id: id,
-      outcome: pima.labels[i]!,
-      labelled_at: chTime(t0 + i + 1),
-      source: 'test',
-      kafka_partition: 0,
-      kafka_offset: i,
-    })),
-  })
 }
 
 async function decisions(triggerIds: string[]) {
@@ -146,7 +99,7 @@ describe('trainer service', () => {
     })
     // accepted, but waiting for post-drift labels: nothing has trained yet
     expect(service.stats.runs).toBe(0)
-    await insertLabelled(40)
+    await insertLabelled(deps, 40, { t0: Date.now() - 60_000 })
     await service.idle()
     const finals = await waitFor(
       async () => {

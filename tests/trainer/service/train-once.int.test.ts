@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chTime } from '../../../lib/clickhouse/index.ts'
-import { loadPima } from '../../../lib/data/pima.ts'
 import { createRegistry, latestProductionFromTopic, type ModelRegistry } from '../../../lib/registry/index.ts'
 import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
 import { formatRunsTable, getPromotion, getRun, listRuns, trainOnce } from '../../../trainer/index.ts'
 import { preparedDeps, testConfig, uniqueId } from '../../helpers/index.ts'
+import { insertLabelled } from './labelled.ts'
 
 // Small, fast runs: one pure-JS family, one trial, 3 folds (the full search is for the CLI).
 const QUICK = { families: ['logistic_regression' as const], budget: 1, folds: 3 }
@@ -152,50 +151,8 @@ describe('trainOnce', () => {
   it('holds out the newest streamed rows, tests the challenger against the champion on them and stores the decision', async () => {
     // 400 labelled, scored requests (feature vectors borrowed from the Pima rows, one patient
     // each), newer than anything the Pima-only champion was trained on.
-    const pima = loadPima(deps.config.data.pimaCsvPath)
     const t0 = Date.now() - 3_600_000
-    const n = 400
-    const reqs = Array.from({ length: n }, () => uniqueId('req-'))
-    await deps.clickhouse.insert({
-      table: 'predictions',
-      format: 'JSONEachRow',
-      values: reqs.map((id, i) => {
-        const v = pima.rows[i]!
-        return {
-          request_id: id,
-          patient_id: `patient-${i}`,
-          model_name: deps.config.model.name,
-          model_version: 1,
-          probability: 0.5,
-          label: 0,
-          threshold: 0.5,
-          event_time: chTime(t0 + i * 1000),
-          scored_at: chTime(t0 + i * 1000),
-          pregnancies: v.pregnancies,
-          glucose: v.glucose,
-          blood_pressure: v.bloodPressure,
-          skin_thickness: v.skinThickness,
-          insulin: v.insulin,
-          bmi: v.bmi,
-          diabetes_pedigree_function: v.diabetesPedigreeFunction,
-          age: v.age,
-          kafka_partition: i % 3,
-          kafka_offset: i,
-        }
-      }),
-    })
-    await deps.clickhouse.insert({
-      table: 'outcomes',
-      format: 'JSONEachRow',
-      values: reqs.map((id, i) => ({
-        request_id: id,
-        outcome: pima.labels[i]!,
-        labelled_at: chTime(t0 + i * 1000 + 500),
-        source: 'test',
-        kafka_partition: i % 3,
-        kafka_offset: i,
-      })),
-    })
+    const reqs = await insertLabelled(deps, 400, { t0, stepMs: 1000, labelDelayMs: 500 })
     const champion = await registry.production(deps.config.model.name)
     const result = await trainOnce(deps, { ...QUICK, trigger: 'test', reason: 'fresh data', registry })
     // newest 20 % = 80 rows held out: the estimate and the test are on them only

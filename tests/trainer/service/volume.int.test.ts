@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chTime, queryRows } from '../../../lib/clickhouse/index.ts'
-import { loadPima } from '../../../lib/data/pima.ts'
+import { queryRows } from '../../../lib/clickhouse/index.ts'
 import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
 import { createTrainerService, type TrainerService } from '../../../trainer/service/service.ts'
 import { preparedDeps, uniqueId, waitFor } from '../../helpers/index.ts'
+import { insertLabelled } from './labelled.ts'
 
 let deps: Deps
 let service: TrainerService
@@ -28,46 +28,7 @@ afterAll(async () => {
 
 describe('trainer service, data-volume trigger', () => {
   it('retrains once when MIN_NEW_DATA_THRESHOLD labelled outcomes have arrived', async () => {
-    const pima = loadPima(deps.config.data.pimaCsvPath)
-    const t0 = Date.now() - 60_000
-    const reqs = Array.from({ length: 5 }, () => uniqueId('req-'))
-    await deps.clickhouse.insert({
-      table: 'predictions',
-      format: 'JSONEachRow',
-      values: reqs.map((id, i) => ({
-        request_id: id,
-        patient_id: 'p',
-        model_name: deps.config.model.name,
-        model_version: 1,
-        probability: 0.5,
-        label: 0,
-        threshold: 0.5,
-        event_time: chTime(t0 + i),
-        scored_at: chTime(t0 + i),
-        pregnancies: 1,
-        glucose: pima.rows[i]!.glucose,
-        blood_pressure: 70,
-        skin_thickness: null,
-        insulin: null,
-        bmi: 30,
-        diabetes_pedigree_function: 0.5,
-        age: 33,
-        kafka_partition: 0,
-        kafka_offset: i,
-      })),
-    })
-    await deps.clickhouse.insert({
-      table: 'outcomes',
-      format: 'JSONEachRow',
-      values: reqs.map((id, i) => ({
-        request_id: id,
-        outcome: pima.labels[i]!,
-        labelled_at: chTime(t0 + i),
-        source: 'test',
-        kafka_partition: 0,
-        kafka_offset: i,
-      })),
-    })
+    await insertLabelled(deps, 5, { t0: Date.now() - 60_000 })
     const triggers = () =>
       queryRows<{ trigger_id: string; decision: string }>(
         deps.clickhouse,
