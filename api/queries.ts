@@ -211,6 +211,8 @@ export interface DriftVerdictWindow {
 /**
  * Per version, the newest sliding drift evaluation for which the monitors recorded their
  * detectors' verdicts (`psi_state` rows, written with each evaluation of a full-enough window).
+ * The newest window id comes from monitor_latest_windows (migrations/032), kept by a materialized
+ * view, so the read does not scan every window a version ever wrote.
  */
 export async function latestDriftVerdicts(reader: Reader, model: string): Promise<DriftVerdictWindow[]> {
   const r = await rows<{
@@ -230,7 +232,7 @@ export async function latestDriftVerdicts(reader: Reader, model: string): Promis
      WHERE model_name = {model:String} AND monitor = '${MONITOR.drift}' AND window_type = '${WINDOW_TYPE.sliding}'
        AND metric IN ('psi', 'ks', 'psi_threshold', 'psi_state')
        AND (model_version, window_id) IN (
-         SELECT model_version, max(window_id) FROM ${TABLES.monitorWindows}
+         SELECT model_version, max(window_id) FROM ${TABLES.monitorLatestWindows}
          WHERE model_name = {model:String} AND monitor = '${MONITOR.drift}' AND window_type = '${WINDOW_TYPE.sliding}'
            AND metric = 'psi_state'
          GROUP BY model_version)`,
@@ -264,7 +266,7 @@ export interface LatestPerformanceWindow {
   metrics: Record<string, number>
 }
 
-/** The newest sliding window of `monitor` per version, its metrics by name. */
+/** The newest sliding window of `monitor` per version (id from monitor_latest_windows), its metrics by name. */
 async function latestSlidingWindows(
   reader: Reader,
   model: string,
@@ -282,7 +284,7 @@ async function latestSlidingWindows(
      FROM ${TABLES.monitorWindows} FINAL
      WHERE model_name = {model:String} AND monitor = '${monitor}' AND window_type = '${WINDOW_TYPE.sliding}'
        AND (model_version, window_id) IN (
-         SELECT model_version, max(window_id) FROM ${TABLES.monitorWindows}
+         SELECT model_version, max(window_id) FROM ${TABLES.monitorLatestWindows}
          WHERE model_name = {model:String} AND monitor = '${monitor}' AND window_type = '${WINDOW_TYPE.sliding}'
          GROUP BY model_version)`,
     { model },

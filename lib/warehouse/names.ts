@@ -20,6 +20,8 @@ export const TABLES = Object.freeze({
   monitorWindows: 'monitor_windows',
   monitorCheckpoints: 'monitor_checkpoints',
   promotionDecisions: 'promotion_decisions',
+  /** The newest window id per version, monitor, window type and metric (migrations/032). */
+  monitorLatestWindows: 'monitor_latest_windows',
   /** The label join's predictions beyond its in-memory budget (processors/monitors/performance/spill.ts). */
   labelJoinSpill: 'label_join_spill',
 } as const)
@@ -30,6 +32,8 @@ export const VIEWS = Object.freeze({
   accuracyByDay: 'v_accuracy_by_day',
   alertHistory: 'v_alert_history',
   dlqByReason: 'v_dlq_by_reason',
+  /** Fills monitor_latest_windows on every insert into monitor_windows. */
+  monitorLatestWindowsMv: 'monitor_latest_windows_mv',
 } as const)
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES]
