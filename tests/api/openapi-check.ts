@@ -64,3 +64,13 @@ export function responseChecker(doc: OpenApiDoc) {
     )
   }
 }
+
+/** Values that differ between two runs by nature (process uptime, probe latency, a random id). */
+const VOLATILE = new Set(['uptime_s', 'latency_ms', 'request_id'])
+
+/** `body` with its volatile values replaced by their type, for comparing two apps' answers. */
+export function stable(body: unknown): unknown {
+  if (Array.isArray(body)) return body.map(stable)
+  if (!body || typeof body !== 'object') return body
+  return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, VOLATILE.has(k) ? typeof v : stable(v)]))
+}

@@ -26,7 +26,7 @@ import {
   runRow,
   versionRow,
 } from './fakes.ts'
-import { declaredSchema, type OpenApiDoc, operations, responseChecker } from './openapi-check.ts'
+import { declaredSchema, type OpenApiDoc, operations, responseChecker, stable } from './openapi-check.ts'
 
 const MODEL = 'unit-model'
 const API_KEY = 'api-key-0123456789'
@@ -338,15 +338,6 @@ async function send(a: FastifyInstance, c: Call) {
   const mediaType = String(res.headers['content-type']).split(';')[0]!
   return { status: res.statusCode, mediaType, text: res.body }
 }
-
-/** Values that differ between two runs by nature (process uptime, probe latency, a random id). */
-const VOLATILE = new Set(['uptime_s', 'latency_ms', 'request_id'])
-const stable = (x: unknown): unknown =>
-  Array.isArray(x)
-    ? x.map(stable)
-    : x && typeof x === 'object'
-      ? Object.fromEntries(Object.entries(x).map(([k, v]) => [k, VOLATILE.has(k) ? typeof v : stable(v)]))
-      : x
 
 async function openApi(): Promise<OpenApiDoc> {
   const a = await app(full())

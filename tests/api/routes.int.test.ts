@@ -19,6 +19,7 @@ import {
   writePredictions,
   writeRuns,
 } from './fixtures.ts'
+import { type OpenApiDoc, responseChecker, stable } from './openapi-check.ts'
 
 let s: Stack
 let app: FastifyInstance
@@ -466,5 +467,76 @@ describe('bad input', () => {
 
   it('unknown routes answer 404 in the error shape', async () => {
     expect(await get('/nope')).toMatchObject({ status: 404, body: { success: false, code: 'NOT_FOUND' } })
+  })
+})
+
+describe('responses match the OpenAPI document on real data', () => {
+  // A second app over the same stack serialising with JSON.stringify: its bodies are what the
+  // handlers return, so they must validate against the declared schemas (closed shapes: an
+  // undeclared property fails), and the served app's bodies must equal them.
+  let plain: FastifyInstance
+  beforeAll(async () => {
+    plain = await buildApp(
+      { ...s.deps, registry: s.registry, now: () => NOW },
+      { scorerRefreshMs: 60_000, plainSerializer: true },
+    )
+  })
+  afterAll(async () => {
+    await plain?.close()
+  })
+
+  it('every read route, its 404s and the mutating routes', async () => {
+    const doc: OpenApiDoc = (await get('/docs/json')).body
+    const check = responseChecker(doc)
+    const reads: [path: string, url: string, status: number][] = [
+      ['/mlops/api/model/info', '/mlops/api/model/info', 200],
+      ['/mlops/api/monitoring/performance/{days}', '/mlops/api/monitoring/performance/1', 200],
+      ['/mlops/api/monitoring/drift/check', '/mlops/api/monitoring/drift/check', 200],
+      [
+        '/mlops/api/monitoring/predictions/recent/{limit}',
+        '/mlops/api/monitoring/predictions/recent/50',
+        200,
+      ],
+      ['/mlops/api/monitoring/alerts/recent', '/mlops/api/monitoring/alerts/recent', 200],
+      ['/mlops/api/retrain/history', '/mlops/api/retrain/history', 200],
+      ['/v1/models', '/v1/models', 200],
+      ['/v1/models/{version}', '/v1/models/2', 200],
+      ['/v1/models/{version}', '/v1/models/99', 404],
+      ['/v1/runs/{id}', `/v1/runs/${runIds[0]}`, 200],
+      ['/v1/runs/{id}', '/v1/runs/nope', 404],
+      ['/health', '/health', 200],
+      ['/ready', '/ready', 200],
+      ...['summary', 'psi', 'performance', 'volume', 'alerts', 'versions', 'runs'].map(
+        (r) => [`/v1/dashboard/${r}`, `/v1/dashboard/${r}?hours=24`, 200] as [string, string, number],
+      ),
+    ]
+    for (const [path, url, status] of reads) {
+      const [served, bare] = await Promise.all([
+        app.inject({ method: 'GET', url }),
+        plain.inject({ method: 'GET', url }),
+      ])
+      expect([served.statusCode, bare.statusCode], url).toEqual([status, status])
+      expect(check('GET', path, status, bare.json()), url).toEqual([])
+      expect(stable(served.json()), url).toEqual(stable(bare.json()))
+    }
+
+    const post = async (path: string, url: string, payload: unknown, status: number) => {
+      const res = await plain.inject({ method: 'POST', url, headers: auth, payload: payload as object })
+      expect(res.statusCode, url).toBe(status)
+      expect(check('POST', path, status, res.json()), url).toEqual([])
+      return res.json()
+    }
+    const scored = await post(
+      '/v1/predict',
+      '/v1/predict',
+      { requestId: `${s.modelName}-schema-1`, patientId: 'pseudo-9', glucose: 120, bmi: 28 },
+      200,
+    )
+    expect(scored.predictions).toHaveLength(1)
+    await post('/v1/predict', '/v1/predict', { patientId: 'x', glucose: 5000 }, 400)
+    await post('/v1/models/{version}/promote', '/v1/models/3/promote', { reason: 'schema check' }, 200)
+    await post('/v1/models/{version}/rollback', '/v1/models/1/rollback', {}, 200)
+    await post('/mlops/api/retrain/trigger', '/mlops/api/retrain/trigger', { reason: 'schema check' }, 202)
+    expect((await get('/mlops/api/model/info')).body.model_info.version).toBe(1)
   })
 })
