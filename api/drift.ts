@@ -3,8 +3,9 @@
  * which calls this route): the monitors' OWN latest verdicts, as they recorded them. Nothing is
  * re-decided here from one window.
  * - data drift: the newest sliding evaluation with recorded detector states (latestDriftVerdicts):
- *   per subject its PSI, the calibrated threshold the monitor used (lib/stats/drift-null.ts, from
- *   DRIFT_FALSE_ALARMS_PER_MILLION) and the detector's state (ok / pending / alert, after the
+ *   per subject every monitored statistic of the registry (lib/stats/statistics, `statistics`),
+ *   the alarm statistic's (PSI's) calibrated threshold the monitor used (lib/stats/drift-null.ts,
+ *   from DRIFT_FALSE_ALARMS_PER_MILLION) and the detector's state (ok / pending / alert, after the
  *   minimum window, consecutive windows and hysteresis). A feature drifts when its detector is in
  *   alert.
  * - concept drift: the newest sliding performance window: recent vs expected accuracy and the
@@ -17,13 +18,23 @@
  * newest version that has any (e.g. right after a promotion). Windows written before the monitors
  * recorded their states carry no verdict: the report says so instead of guessing one.
  */
+import { ALARM_STATISTIC, bandOf, MONITOR_STATISTICS } from '../lib/stats/index.ts'
+import { PROBABILITY_SUBJECT as PROBABILITY } from '../lib/warehouse/index.ts'
 import type { ApiContext } from './context.ts'
 import type { AlertRow } from './queries.ts'
 
-const PROBABILITY = '__probability'
+const ALARM = ALARM_STATISTIC
+/** Display of every monitored statistic, alarm statistic first (the same list for every report). */
+const STATISTICS = MONITOR_STATISTICS.map((s) => ({
+  name: s.name,
+  label: s.display.label,
+  description: s.display.description,
+  digits: s.display.digits,
+  alarm: s === ALARM,
+}))
 type State = 'ok' | 'pending' | 'alert'
 const STATES: readonly State[] = ['ok', 'pending', 'alert']
-/** psi_state / concept_state codes written by processors/monitors (STATE_CODE). */
+/** <alarm>_state / concept_state codes written by processors/monitors (STATE_CODE). */
 const stateOf = (code: number | undefined): State | null =>
   code === undefined ? null : (STATES[Math.round(code)] ?? null)
 
@@ -45,11 +56,15 @@ export interface DriftReport {
     /** The monitors' verdict; 'no_verdict' when no evaluation with recorded states exists yet. */
     verdict: State | 'no_verdict'
     false_alarm_budget_per_million: number
+    /** The monitored statistics (lib/stats/statistics), in display order; `alarm` marks the one the detectors use. */
+    statistics: { name: string; label: string; description: string; digits: number; alarm: boolean }[]
     feature_psi: Record<
       string,
       {
         psi: number
         ks: number | null
+        /** Every monitored statistic by name (null when the window left it undefined). */
+        statistics: Record<string, number | null>
         threshold: number | null
         state: State | null
         drift: boolean
@@ -91,8 +106,6 @@ export interface DriftReport {
   checked_at: number
 }
 
-const psiBand = (psi: number) => (psi > 0.25 ? 'significant' : psi >= 0.1 ? 'moderate' : 'none')
-
 function evidence(alerts: AlertRow[], version: number | null): EventEvidence | null {
   const a = alerts.find((x) => x.model_version === version)
   return a
@@ -130,19 +143,21 @@ export async function driftReport(ctx: ApiContext): Promise<DriftReport> {
   let predictionState: State | null = null
   const states: State[] = []
   for (const [subject, m] of Object.entries(w?.subjects ?? {})) {
-    const state = stateOf(m.psi_state)
+    const state = stateOf(m[`${ALARM.name}_state`])
     if (state) states.push(state)
+    const value = m[ALARM.name]
     if (subject === PROBABILITY) {
-      predictionPsi = m.psi ?? null
+      predictionPsi = value ?? null
       predictionState = state
-    } else if (m.psi !== undefined) {
+    } else if (value !== undefined) {
       featurePsi[subject] = {
-        psi: m.psi,
+        psi: value,
         ks: m.ks ?? null,
-        threshold: m.psi_threshold ?? null,
+        statistics: Object.fromEntries(MONITOR_STATISTICS.map((s) => [s.name, m[s.name] ?? null])),
+        threshold: m[`${ALARM.name}_threshold`] ?? null,
         state,
         drift: state === 'alert',
-        band: psiBand(m.psi),
+        band: bandOf(ALARM, value),
       }
     }
   }
@@ -172,7 +187,9 @@ export async function driftReport(ctx: ApiContext): Promise<DriftReport> {
   const reasons: string[] = []
   if (dataVerdict === 'alert') {
     const subjects = [...drifted, ...(predictionState === 'alert' ? ['predicted probability'] : [])]
-    reasons.push(`data drift in ${subjects.join(', ')} (PSI over its calibrated threshold)`)
+    reasons.push(
+      `data drift in ${subjects.join(', ')} (${ALARM.display.label} over its calibrated threshold)`,
+    )
   }
   if (conceptVerdict === 'alert')
     reasons.push(
@@ -187,6 +204,7 @@ export async function driftReport(ctx: ApiContext): Promise<DriftReport> {
       drift_detected: dataVerdict === 'alert',
       verdict: dataVerdict,
       false_alarm_budget_per_million: config.drift.falseAlarmsPerMillion,
+      statistics: STATISTICS,
       feature_psi: featurePsi,
       drifted_features: drifted,
       pending_features: named('pending'),

@@ -187,11 +187,25 @@ export const DriftReport = Type.Object(
         drift_detected: Type.Boolean(),
         verdict: Verdict,
         false_alarm_budget_per_million: Type.Number(),
+        statistics: Type.Array(
+          Type.Object(
+            {
+              name: Type.String(),
+              label: Type.String(),
+              description: Type.String(),
+              digits: Type.Integer(),
+              alarm: Type.Boolean({ description: 'The statistic the detectors alarm on' }),
+            },
+            closed('DriftStatisticInfo'),
+          ),
+          { description: 'The monitored drift statistics (lib/stats/statistics), in display order' },
+        ),
         feature_psi: Dict(
           Type.Object(
             {
               psi: Type.Number(),
               ks: Nullable(Type.Number()),
+              statistics: Dict(Nullable(Type.Number()), 'Every monitored drift statistic by name'),
               threshold: Nullable(Type.Number({ description: 'Calibrated PSI threshold the monitor used' })),
               state: Nullable(State),
               drift: Type.Boolean(),

@@ -48,26 +48,6 @@ const fmt = (x, digits = 3) =>
   x === null || x === undefined || Number.isNaN(x) ? '–' : Number(x).toFixed(digits)
 const pct = (x) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`)
 
-/** Draws horizontal value bands (e.g. PSI 0.1 / 0.25) behind the datasets. */
-const bandsPlugin = {
-  id: 'bands',
-  beforeDatasetsDraw(chart, _args, opts) {
-    const y = chart.scales.y
-    const area = chart.chartArea
-    if (!y || !opts?.bands) return
-    const ctx = chart.ctx
-    ctx.save()
-    for (const b of opts.bands) {
-      const top = y.getPixelForValue(Math.min(b.to, y.max))
-      const bottom = y.getPixelForValue(Math.max(b.from, y.min))
-      if (bottom <= top) continue
-      ctx.fillStyle = b.color
-      ctx.fillRect(area.left, top, area.right - area.left, bottom - top)
-    }
-    ctx.restore()
-  },
-}
-
 const timeAxis = (extra = {}) => ({
   type: 'linear',
   ticks: { callback: (v) => fmtTime(v), maxTicksLimit: 8, maxRotation: 0 },
@@ -101,16 +81,13 @@ function makeCharts() {
     options: baseOptions({
       scales: { x: timeAxis(), y: { min: 0, suggestedMax: 0.35, title: { display: true, text: 'PSI' } } },
       plugins: {
-        bands: {
-          bands: [
-            { from: 0, to: 0.1, color: 'rgba(47, 158, 68, 0.07)' },
-            { from: 0.1, to: 0.25, color: 'rgba(240, 140, 0, 0.10)' },
-            { from: 0.25, to: 100, color: 'rgba(214, 51, 108, 0.09)' },
-          ],
+        // One legend entry per feature; its dashed threshold line shares the colour.
+        legend: {
+          position: 'bottom',
+          labels: { boxWidth: 12, usePointStyle: true, filter: (item) => !item.text.endsWith(' threshold') },
         },
       },
     }),
-    plugins: [bandsPlugin],
   })
   charts.performance = new Chart(document.getElementById('chart-performance'), {
     type: 'line',
@@ -227,19 +204,70 @@ function renderSummary(s) {
   document.getElementById('c-drift-hint').textContent = d.reason
 }
 
-function renderPsi(body) {
+/**
+ * PSI per feature, and per feature the threshold its monitor alarms at: calibrated for that
+ * feature's reference and the window size (the drift report's `threshold`), not a fixed band.
+ */
+function renderPsi(body, dataDrift) {
   const names = Object.keys(body.series).sort()
-  setDatasets(
-    charts.psi,
-    names.map((name, i) => ({
-      label: name,
-      data: body.series[name].map((p) => ({ x: p.t, y: p.v })),
-      borderColor: COLORS[i % COLORS.length],
-      backgroundColor: COLORS[i % COLORS.length],
-      borderWidth: 1.5,
-      pointRadius: 0,
-      tension: 0.2,
-    })),
+  const xs = names.flatMap((n) => body.series[n].map((p) => p.t))
+  const lines = names.map((name, i) => ({
+    label: name,
+    data: body.series[name].map((p) => ({ x: p.t, y: p.v })),
+    borderColor: COLORS[i % COLORS.length],
+    backgroundColor: COLORS[i % COLORS.length],
+    borderWidth: 1.5,
+    pointRadius: 0,
+    tension: 0.2,
+  }))
+  const thresholds = names
+    .map((name, i) => {
+      const line = horizontal(
+        `${name} threshold`,
+        dataDrift.feature_psi[name]?.threshold,
+        xs,
+        COLORS[i % COLORS.length],
+      )
+      return line && { ...line, borderWidth: 1, borderDash: [3, 4] }
+    })
+    .filter(Boolean)
+  setDatasets(charts.psi, [...lines, ...thresholds])
+}
+
+/** Every monitored drift statistic per feature (the registry's list, from the drift report), newest window. */
+function renderDriftTable(dataDrift) {
+  const stats = dataDrift.statistics
+  const head = document.querySelector('#drift-table thead tr')
+  head.replaceChildren(
+    ...['Feature', ...stats.map((s) => s.label), 'Threshold', 'State'].map((text, i) => {
+      const th = document.createElement('th')
+      th.textContent = text
+      if (i > 0 && i <= stats.length) th.title = stats[i - 1].description
+      return th
+    }),
+  )
+  const tbody = document.querySelector('#drift-table tbody')
+  tbody.replaceChildren(
+    ...Object.keys(dataDrift.feature_psi)
+      .sort()
+      .map((name) => {
+        const f = dataDrift.feature_psi[name]
+        const tr = document.createElement('tr')
+        const cells = [
+          name,
+          ...stats.map((s) => fmt(f.statistics[s.name], s.digits)),
+          fmt(f.threshold),
+          f.state || '–',
+        ]
+        cells.forEach((text, i) => {
+          const td = document.createElement('td')
+          td.textContent = text
+          if (i > 0 && i <= stats.length + 1) td.className = 'num'
+          tr.append(td)
+        })
+        if (f.drift) tr.className = 'over'
+        return tr
+      }),
   )
 }
 
@@ -457,7 +485,8 @@ async function refresh() {
       getJson('/v1/dashboard/runs'),
     ])
     renderSummary(summary)
-    renderPsi(psi)
+    renderPsi(psi, summary.drift.data_drift)
+    renderDriftTable(summary.drift.data_drift)
     renderPerformance(perf)
     renderVolume(volume)
     renderAlerts(alerts)

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
 import { REPO_ROOT } from '../../lib/config/index.ts'
+import { PSI_BANDS } from '../../lib/stats/index.ts'
 import type { ApiContext } from '../context.ts'
 import { driftReport } from '../drift.ts'
 import {
@@ -102,7 +103,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
       }
       return {
         success: true,
-        bands: { moderate: 0.1, significant: 0.25 },
+        bands: PSI_BANDS,
         threshold: ctx.config.drift.threshold,
         series,
       }

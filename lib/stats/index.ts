@@ -55,7 +55,7 @@ export {
   MONITOR_STATISTICS,
   REPORTED_STATISTICS,
 } from './statistics/index.ts'
-export { psiBand } from './statistics/psi.ts'
+export { PSI_BANDS, psiBand } from './statistics/psi.ts'
 export {
   type ClosedWindow,
   type LabelBucket,

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { buildApp } from '../../api/app.ts'
 import { REPO_ROOT } from '../../lib/config/index.ts'
 import { closeDeps } from '../../lib/runtime/index.ts'
+import { MONITOR_STATISTICS } from '../../lib/stats/index.ts'
 import { launchChromium } from '../helpers/browser.ts'
 import {
   openStack,
@@ -85,8 +86,17 @@ it('renders every chart with data points and saves a screenshot', async () => {
     'chart-versions',
     'chart-volume',
   ])
-  expect(counts['chart-psi']).toHaveLength(8) // one line per feature
-  expect(Math.min(...counts['chart-psi']!)).toBe(12)
+  // One line per feature, then each feature's calibrated threshold (a dashed 2-point line).
+  expect(counts['chart-psi']!.slice(0, 8)).toEqual(Array(8).fill(12))
+  expect(counts['chart-psi']!.slice(8)).toEqual(Array(8).fill(2))
+  // Every monitored drift statistic of the registry is a column of the per-feature table.
+  expect(await page.locator('#drift-table thead th').allTextContents()).toEqual([
+    'Feature',
+    ...MONITOR_STATISTICS.map((st) => st.display.label),
+    'Threshold',
+    'State',
+  ])
+  expect(await page.locator('#drift-table tbody tr').count()).toBe(8)
   expect(counts['chart-performance']!.slice(0, 3)).toEqual([12, 12, 12])
   // Estimated accuracy (from the served probabilities) beside the realised figures.
   const labels = await page.evaluate(() => {

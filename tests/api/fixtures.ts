@@ -235,6 +235,7 @@ export async function writeMonitoring(
       if (feature === 'glucose') latestGlucosePsi = psi
       rows.push({ ...win, monitor: 'drift', subject: feature, metric: 'psi', value: psi })
       rows.push({ ...win, monitor: 'drift', subject: feature, metric: 'ks', value: psi / 2 })
+      rows.push({ ...win, monitor: 'drift', subject: feature, metric: 'wasserstein', value: psi * 3 })
       // The monitors' verdict rows: calibrated threshold and detector state (2 = alert).
       rows.push({ ...win, monitor: 'drift', subject: feature, metric: 'psi_threshold', value: 0.12 })
       rows.push({

@@ -10,6 +10,9 @@
 import { bandOf, type DriftBand, type DriftStatistic, PSI_EPSILON, slotTotal } from '../drift.ts'
 import { CLEAR_ALPHA, PsiAlarmThresholds, psiNullSurvival } from '../drift-null.ts'
 
+/** PSI's conventional reading guide (not its alarm threshold, which is calibrated). */
+export const PSI_BANDS = Object.freeze({ moderate: 0.1, significant: 0.25 })
+
 export const psi: DriftStatistic = {
   name: 'psi',
   grid: 'coarse',
@@ -31,7 +34,7 @@ export const psi: DriftStatistic = {
     description:
       'Population Stability Index over the reference decile bins plus the missing slot; <0.1 stable, 0.1–0.25 moderate, >0.25 significant shift',
     digits: 3,
-    bands: { moderate: 0.1, significant: 0.25 },
+    bands: PSI_BANDS,
   },
   reportThreshold: 0.25,
   alarm: {
