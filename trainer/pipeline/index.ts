@@ -1,3 +1,4 @@
+/** The training pipeline: data set, candidates and their report, held-out estimate, promotion test. */
 export { type DatasetOptions, datasetFromRows, fingerprintDataset, stratifiedSample } from './dataset.ts'
 export {
   buildEstimate,
@@ -8,7 +9,6 @@ export {
   heldOutMetrics,
 } from './estimate.ts'
 export {
-  evaluateArtifact,
   type PromotionRule,
   type PromotionTest,
   promotionTest,

@@ -26,11 +26,6 @@ export function scoreArtifact(artifact: Scorable, data: Dataset): Float64Array {
   return createScorer(artifact.model, artifact.preprocessing).scoreBatch(data.X, data.nRows)
 }
 
-/** Metrics of an artifact on `data`, at the artifact's own threshold. */
-export function evaluateArtifact(artifact: Scorable, data: Dataset): ModelMetrics {
-  return toModelMetrics(classificationMetrics(data.y, scoreArtifact(artifact, data), artifact.threshold))
-}
-
 export interface PromotionRule {
   /** One-sided significance level of DeLong's test (config PROMOTION_ALPHA). */
   alpha: number
