@@ -177,6 +177,9 @@ export interface Config {
     sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
     ssl: boolean
     sslCaFile?: string
+    /** Consumer group session and heartbeat (every consumer of the process; lib/kafka/client.ts). */
+    sessionTimeoutMs: number
+    heartbeatIntervalMs: number
   }
   topics: { prefix: string; partitions: number; replicationFactor: number }
   registry: { url: string }
@@ -322,6 +325,11 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Readonly<Con
       `DRIFT_CLEAR_THRESHOLD=${env.DRIFT_CLEAR_THRESHOLD} must not exceed DRIFT_THRESHOLD=${env.DRIFT_THRESHOLD}`,
     )
   }
+  // Kafka's own rule: three heartbeats must fit in a session, or one late heartbeat evicts.
+  if (env.KAFKA_HEARTBEAT_INTERVAL_MS * 3 > env.KAFKA_SESSION_TIMEOUT_MS)
+    problems.push(
+      `KAFKA_HEARTBEAT_INTERVAL_MS=${env.KAFKA_HEARTBEAT_INTERVAL_MS} must be at most a third of KAFKA_SESSION_TIMEOUT_MS=${env.KAFKA_SESSION_TIMEOUT_MS}`,
+    )
   if (env.MODEL_SIGNING_KEY !== undefined && env.MODEL_SIGNING_KEY.length < 32)
     problems.push('MODEL_SIGNING_KEY must be at least 32 characters')
   if (env.CLICKHOUSE_API_USER && env.CLICKHOUSE_URL && env.CLICKHOUSE_API_USER === env.CLICKHOUSE_USER)
@@ -345,6 +353,8 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Readonly<Con
             },
       ssl: env.KAFKA_SSL,
       sslCaFile: env.KAFKA_SSL_CA_FILE,
+      sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatIntervalMs: env.KAFKA_HEARTBEAT_INTERVAL_MS,
     },
     topics: {
       prefix: env.TOPIC_PREFIX,

@@ -33,6 +33,18 @@ export const EnvSchema = T.Object(
     KAFKA_SASL_PASSWORD: optStr('SASL password'),
     KAFKA_SSL: bool(false, 'Use TLS to the brokers'),
     KAFKA_SSL_CA_FILE: optStr('PEM file with the CA that signed the broker certificates'),
+    KAFKA_SESSION_TIMEOUT_MS: int(
+      6000,
+      1000,
+      300000,
+      'Consumer group session: a member silent this long is dropped and its partitions reassigned',
+    ),
+    KAFKA_HEARTBEAT_INTERVAL_MS: int(
+      1000,
+      100,
+      100000,
+      'Consumer heartbeat interval (at most a third of KAFKA_SESSION_TIMEOUT_MS)',
+    ),
     TOPIC_PREFIX: str('', 'Prefix for every topic name (e.g. "staging.")', { pattern: '^[A-Za-z0-9._-]*$' }),
     TOPIC_PARTITIONS: int(3, 1, 256, 'Partitions of the co-partitioned request/outcome/prediction topics'),
     TOPIC_REPLICATION_FACTOR: int(1, 1, 7, 'Replication factor for created topics'),

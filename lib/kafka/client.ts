@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs'
 import {
+  type Consumer,
+  type ConsumerConfig,
   Kafka,
   type KafkaConfig,
   logLevel,
@@ -21,7 +23,37 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 }
 
-/** The one Kafka client factory: brokers, SASL/TLS and logging all come from config. */
+/** Group session and heartbeat of every consumer a client creates (KAFKA_SESSION_TIMEOUT_MS…). */
+export interface GroupTiming {
+  sessionTimeout: number
+  heartbeatInterval: number
+}
+
+/**
+ * A client whose consumers default to the configured group timing, so every consumer of a
+ * process (stream loops, the DLQ sink, model followers) leaves a dead member's partitions
+ * after the same, short session; a consumer's own settings still win.
+ */
+class ConfiguredKafka extends Kafka {
+  constructor(
+    settings: KafkaConfig,
+    readonly timing: GroupTiming,
+  ) {
+    super(settings)
+  }
+
+  override consumer(cfg: ConsumerConfig): Consumer {
+    const own = Object.fromEntries(Object.entries(cfg).filter(([, v]) => v !== undefined)) as ConsumerConfig
+    return super.consumer({ ...this.timing, ...own })
+  }
+}
+
+/** The group timing a client's consumers get by default (undefined: a plain kafkajs client). */
+export function groupTiming(kafka: Kafka): GroupTiming | undefined {
+  return kafka instanceof ConfiguredKafka ? kafka.timing : undefined
+}
+
+/** The one Kafka client factory: brokers, SASL/TLS, logging and group timing all come from config. */
 export function createKafka(config: Pick<Config, 'kafka'>, options: { clientId?: string } = {}): Kafka {
   const { kafka } = config
   const settings: KafkaConfig = {
@@ -44,7 +76,10 @@ export function createKafka(config: Pick<Config, 'kafka'>, options: { clientId?:
   }
   if (kafka.ssl) settings.ssl = kafka.sslCaFile ? { ca: [readFileSync(kafka.sslCaFile, 'utf8')] } : true
   if (kafka.sasl) settings.sasl = { ...kafka.sasl } as SASLOptions
-  return new Kafka(settings)
+  return new ConfiguredKafka(settings, {
+    sessionTimeout: kafka.sessionTimeoutMs,
+    heartbeatInterval: kafka.heartbeatIntervalMs,
+  })
 }
 
 /**

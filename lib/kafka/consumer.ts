@@ -9,6 +9,7 @@ import type {
 } from 'kafkajs'
 import { type RiskStreamError, toRiskStreamError } from '../errors/index.ts'
 import type { Logger } from '../log/index.ts'
+import { groupTiming } from './client.ts'
 import { BackgroundCommitter } from './committer.ts'
 import { sendToDlq, type UnusableRecord } from './dlq.ts'
 import type { AvroSerde, SchemaName } from './serde.ts'
@@ -32,7 +33,10 @@ export interface Rejection {
 
 export interface BatchContext {
   heartbeat(): Promise<void>
-  /** False once the consumer is stopping or the group rebalanced away from this partition. */
+  /**
+   * False once the consumer is stopping, the group rebalanced away from this partition, or a
+   * heartbeat during the batch learnt that the group is rebalancing (outputs would be redone).
+   */
   isActive(): boolean
   /** Records left on this partition after the batch when it was fetched ('0' = caught up). */
   offsetLag: string
@@ -97,11 +101,10 @@ export interface StreamConsumer {
  */
 export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): StreamConsumer {
   const { kafka, serde, log } = options
+  // Session and heartbeat come from the client (KAFKA_SESSION_TIMEOUT_MS…, lib/kafka/client.ts).
   const consumer = kafka.consumer({
     groupId: options.groupId,
     allowAutoTopicCreation: false,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
     maxBytesPerPartition: 4 * 1024 * 1024,
     // stop() waits for the fetch in flight: an idle long poll of 1 s (kafkajs: 5 s) keeps a
     // graceful stop quick. With traffic a fetch returns as soon as records arrive anyway.
@@ -110,6 +113,10 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
   })
   const stats = { processed: 0, deadLettered: 0, batches: 0 }
   let running = false
+  const heartbeatMs =
+    options.consumerConfig?.heartbeatInterval ?? groupTiming(kafka)?.heartbeatInterval ?? KAFKAJS_HEARTBEAT_MS
+  /** Set when a heartbeat sent during a batch answered that the group rebalances; cleared on join. */
+  let rebalancing = false
   const committer = new BackgroundCommitter({
     commit: (offsets) => consumer.commitOffsets(offsets),
     onError: (err) =>
@@ -118,7 +125,10 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
         'offset commit failed; retried, and the records are redelivered if it never lands',
       ),
   })
-  consumer.on(consumer.events.GROUP_JOIN, (e) => committer.retain(e.payload.memberAssignment))
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    rebalancing = false
+    committer.retain(e.payload.memberAssignment)
+  })
   // A non-retriable failure stops kafkajs' consumer for good (no restart): never silently.
   consumer.on(consumer.events.CRASH, (e) => {
     const err = toRiskStreamError(e.payload.error)
@@ -162,6 +172,29 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
       }
     }
     return { decoded, rejected }
+  }
+
+  /**
+   * kafkajs heartbeats between batches and when a handler calls heartbeat(): a handler awaiting
+   * a ClickHouse flush, a checkpoint or a slow send for longer than the session would be
+   * dropped from the group mid-batch and every member would rebalance (again at the next slow
+   * batch). While a batch is in hand a timer keeps heartbeating; kafkajs sends one only when
+   * the interval has elapsed, so the timer adds no requests to a loop that heartbeats anyway.
+   */
+  function keepAlive(heartbeat: () => Promise<void>): () => void {
+    const timer = setInterval(() => {
+      heartbeat().catch((err: unknown) => {
+        const type = (err as { type?: string }).type
+        // The batch in hand is no longer this member's to commit; kafkajs rejoins once it returns.
+        if (mustRejoin(err)) rebalancing = true
+        log.debug(
+          { groupId: options.groupId, error: type ?? (err as Error).message },
+          'heartbeat during a batch failed',
+        )
+      })
+    }, heartbeatMs)
+    timer.unref()
+    return () => clearInterval(timer)
   }
 
   function asUnusable(r: Rejection): { record: UnusableRecord; error: RiskStreamError } {
@@ -220,12 +253,22 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
     },
   }
 
-  async function handle({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload) {
-    if (batch.messages.length === 0) return
+  async function handle(payload: EachBatchPayload) {
+    if (payload.batch.messages.length === 0) return
+    const stopBeating = keepAlive(payload.heartbeat)
+    try {
+      await handleInHand(payload)
+    } finally {
+      stopBeating()
+    }
+  }
+
+  async function handleInHand({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload) {
+    const active = () => isRunning() && !isStale() && !rebalancing
     const { decoded, rejected } = await decodeAll(batch.topic, batch.partition, batch.messages)
     const ctx: BatchContext = {
       heartbeat,
-      isActive: () => isRunning() && !isStale(),
+      isActive: active,
       offsetLag: batch.offsetLag(),
       commit: (offsets) => consumer.commitOffsets(offsets),
     }
@@ -234,6 +277,12 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
       try {
         handlerRejects = (await options.handleBatch(decoded, ctx)) ?? []
       } catch (err) {
+        // A heartbeat in the handler learnt that the group rebalances: kafkajs rejoins on that
+        // error, but only unwrapped (wrapped, it is a non-retriable error that stops the consumer).
+        if (mustRejoin(err)) {
+          rebalancing = true
+          throw err
+        }
         const e = toRiskStreamError(err)
         log.warn(
           { code: e.code, retriable: e.retriable, topic: batch.topic, partition: batch.partition },
@@ -272,7 +321,7 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
           'dead-lettered',
         )
     }
-    if (!isRunning() || isStale()) return
+    if (!active()) return
     const last = batch.messages[batch.messages.length - 1]!.offset
     const next = (BigInt(last) + 1n).toString()
     // resolveOffset moves kafkajs' fetch position; the commit makes it durable for the group.
@@ -286,6 +335,22 @@ export function createStreamConsumer<T>(options: StreamConsumerOptions<T>): Stre
     stats.processed += batch.messages.length
     stats.batches++
   }
+}
+
+/** kafkajs' own default, for a client not made by createKafka. */
+const KAFKAJS_HEARTBEAT_MS = 3_000
+
+/** Group answers after which this member must rejoin before committing anything. */
+const REJOIN_ERRORS = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'UNKNOWN_MEMBER_ID',
+  'ILLEGAL_GENERATION',
+  'NOT_COORDINATOR_FOR_GROUP',
+])
+
+function mustRejoin(err: unknown): boolean {
+  const type = typeof err === 'object' && err !== null ? (err as { type?: unknown }).type : undefined
+  return typeof type === 'string' && REJOIN_ERRORS.has(type)
 }
 
 /** Reads a whole (small) topic from the beginning to its current end, then returns. */

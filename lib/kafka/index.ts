@@ -1,4 +1,11 @@
-export { createKafka, createProducer, isConnectionLoss, kafkaSecurityError } from './client.ts'
+export {
+  createKafka,
+  createProducer,
+  type GroupTiming,
+  groupTiming,
+  isConnectionLoss,
+  kafkaSecurityError,
+} from './client.ts'
 export {
   type BatchContext,
   createStreamConsumer,
