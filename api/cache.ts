@@ -1,27 +1,10 @@
 /**
- * The API's read-through cache with single-flight, one per app (buildApp): a dashboard polled
- * by many users sends the same few queries over and over, and embedded chDB answers one query
- * at a time, so N identical requests must cost one query, not N.
- *
- * - key = the query text + JSON of its parameters;
- * - concurrent identical reads share one in-flight load (single-flight), whatever its age;
- * - a result is reused while less than `ttlMs` has passed since its load STARTED, so a hit is
- *   never older than `ttlMs` (a load slower than `ttlMs` is shared by the callers waiting on
- *   it, then dropped);
- * - a failed load is never kept: its waiters get the error, the next read loads again;
- * - at most `maxEntries` keys, least recently used evicted first, so arbitrary query
- *   parameters cannot grow memory without bound;
- * - `ttlMs = 0` turns the cache OFF, single-flight included: every read loads. Zero is the
- *   setting for read-your-writes (tests that write then read), and joining a load that started
- *   before the caller's own write would break exactly that.
- *
- * Results are shared between callers, so they are frozen (shallowly): code that sorts or edits
- * a result in place fails loudly instead of changing other responses.
- *
- * No dependency: lru-cache's fetch() would fit, but it is only a transitive package here, and a
- * Map (which iterates in insertion order) gives LRU order in a few lines.
+ * The API's read-through cache with single-flight, one per app: embedded chDB answers one query
+ * at a time, so N identical dashboard reads must cost one query. Key = query text + JSON of its
+ * parameters; a hit is never older than `ttlMs` from its load's start; failed loads are not
+ * kept; at most `maxEntries` keys (LRU, a Map's insertion order); `ttlMs = 0` turns it off,
+ * single-flight included (read-your-writes). Results are shared, hence frozen (shallowly).
  */
-
 export interface ReadCacheOptions {
   /** How long a result is reused, from the start of its load; 0 = no cache, no single-flight. */
   ttlMs: number

@@ -1,24 +1,8 @@
 /**
- * Malformed records for robustness tests. Each kind is built to fail downstream in one
- * specific, predictable way, so tests can check that consumers dead-letter exactly what
- * was injected:
- *
- * | kind            | bytes on the wire                                         | consumer sees              |
- * |-----------------|-----------------------------------------------------------|----------------------------|
- * | badMagic        | a valid record whose magic byte is 1 instead of 0         | DECODE_BAD_MAGIC           |
- * | unknownSchemaId | a valid body under a schema id the registry never issued  | DECODE_UNKNOWN_SCHEMA      |
- * | truncated       | a valid record cut in half                                | DECODE_FAILED              |
- * | wrongSchema     | the registered id, body written with another (unregistered) schema | DECODE_FAILED     |
- * | jsonString      | the request as JSON text (no wire-format header)          | DECODE_BAD_MAGIC           |
- * | nanFeature      | valid Avro, glucose = NaN                                 | decodes; VALIDATION_FAILED (type) |
- * | outOfRange      | valid Avro, one feature far outside its bounds            | decodes; VALIDATION_FAILED (range) |
- *
- * These bypass the clinical producer's validation on purpose: they are meant to reach the
- * consumers. A "prediction request naming an unknown model version" is not among them: the
- * PredictionRequest contract has no model-version field (inference scores with whatever
- * version is in production), so such a record cannot be expressed without changing the contract.
- */
-import avro from 'avsc'
+ * Malformed records for robustness tests, each built to fail downstream in one predictable way
+ * (see malformedPayload), so tests can check that consumers dead-letter exactly what was
+ * injected. They bypass the clinical producer's validation on purpose.
+ */ import avro from 'avsc'
 import { FEATURE_SPECS } from '../lib/features/index.ts'
 import type { AvroSerde } from '../lib/kafka/index.ts'
 import type { PredictionRequestEvent } from './clinical.ts'
@@ -47,6 +31,19 @@ const WRONG_SCHEMA = avro.Type.forSchema({
   ],
 })
 
+/**
+ * The bytes of one malformed record:
+ *
+ * | kind            | bytes on the wire                                         | consumer sees              |
+ * |-----------------|-----------------------------------------------------------|----------------------------|
+ * | badMagic        | a valid record whose magic byte is 1 instead of 0         | DECODE_BAD_MAGIC           |
+ * | unknownSchemaId | a valid body under a schema id the registry never issued  | DECODE_UNKNOWN_SCHEMA      |
+ * | truncated       | a valid record cut in half                                | DECODE_FAILED              |
+ * | wrongSchema     | the registered id, body written with another (unregistered) schema | DECODE_FAILED     |
+ * | jsonString      | the request as JSON text (no wire-format header)          | DECODE_BAD_MAGIC           |
+ * | nanFeature      | valid Avro, glucose = NaN                                 | decodes; VALIDATION_FAILED (type) |
+ * | outOfRange      | valid Avro, one feature far outside its bounds            | decodes; VALIDATION_FAILED (range) |
+ */
 export function malformedPayload(
   kind: MalformedKind,
   event: PredictionRequestEvent,

@@ -1,30 +1,12 @@
 /**
- * Code generation for shallow tree ensembles, the technique of treelite and lleaves done with
- * `new Function`: once per model, the trees become straight-line JavaScript in which feature
- * indices and thresholds are numeric literals, so the hot loop loads no node data at all —
- * only the row's features (once per row, into locals) and one leaf value per tree.
- *
- * The generated code is still branch-free. For the top `literalLevels` levels of a tree it
- * evaluates EVERY node of a level (2^d comparisons against literals), packs the outcomes into
- * an integer, and picks the outcome of the node actually on the path with a shift:
- *   p = 2 * p + ((bits >> p) & 1)
- * That does more comparisons than a walk (7 instead of 3 at depth 3), but they are independent
- * of each other, so they overlap, whereas a walk is a chain of dependent loads. Nested `?:`
- * (the textbook code generator) gains little over the array walker, because on random data
- * half its branches mispredict. Below `literalLevels` (deeper trees: 2^d comparisons per level stop paying off)
- * the generated code continues with the same heap walk as the 'perfect' array walker.
- *
- * Rows are the outer loop (two at a time), trees the inner: the features of a row are loaded
- * once into locals. Trees outer over a transposed (column-major) block of rows is slower, as
- * every tree then reloads its features and its row's running sum.
- *
- * A missing value costs nothing here: `x >= t` is false for NaN (missing goes left), and
- * `!(x < t)` is true for NaN (missing goes right), so each node's direction is baked into the
- * operator it is compiled to. Replacing NaN with ±Infinity up front (possible only for a
- * feature whose nodes all send missing values the same way) has nothing left to save.
- *
- * Only validated numbers are ever written into the source: integers for indices and sizes,
- * finite doubles through `numberLiteral`, which round-trips them exactly.
+ * Code generation for shallow tree ensembles (the technique of treelite and lleaves, with
+ * `new Function`): per model, the trees become straight-line JavaScript with feature indices
+ * and thresholds as literals. The top `literalLevels` levels of a tree evaluate every node of
+ * a level and pick the path with a shift (`p = 2 * p + ((bits >> p) & 1)`): independent
+ * comparisons overlap where a walk is a chain of dependent loads; deeper levels continue with
+ * the heap walk. Rows are the outer loop, so a row's features are loaded once. Missing values
+ * cost nothing: each node's direction is baked into its operator (`x >= t` or `!(x < t)`).
+ * Only validated numbers are written into the source (`numberLiteral` round-trips doubles).
  */
 import { RiskStreamError } from '../errors/index.ts'
 

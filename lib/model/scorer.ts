@@ -1,24 +1,11 @@
 /**
- * One scorer for every model family, used by cross-validation, the shipped artifact and
- * online inference alike, so "what was evaluated" is exactly "what is served".
- *
- * Tree ensembles are compiled once and walked per row, child selection branch-free. Layouts:
- *  - 'codegen' (ensembles ≤ 8 deep, i.e. boosting): trees padded to full depth D and turned
- *    into generated JavaScript with literal thresholds (see codegen.ts), the fastest layout
- *    for shallow trees (docs/benchmarks.md);
- *  - 'perfect': the same padded trees as typed arrays, heap-style, walked exactly D steps,
- *    four rows at a time. The default for ≤ 8 deep starts here and moves to 'codegen' once
- *    the scorer is long-lived and the generated code warm (`tieredWalker`), and stays here
- *    where code generation is disabled;
- *  - 'linked' (deep forests): breadth-first with siblings adjacent, walked until a leaf,
- *    trees in the outer loop over blocks of 256 rows so a tree stays in cache.
- * bench/scoring.bench.ts measures these choices against the alternatives.
- *
- * Preprocessing (impute, then center/scale) is applied into a scratch buffer owned by the
- * scorer, so scoring allocates nothing per row. A scorer is therefore not re-entrant across
- * concurrent callers sharing one instance — fine in Node's single thread.
- */
-import { RiskStreamError } from '../errors/index.ts'
+ * One scorer for every model family (cross-validation, the shipped artifact, online inference),
+ * so what was evaluated is what is served. Tree layouts: 'codegen' (≤ 8 deep, generated code,
+ * codegen.ts), 'perfect' (padded heap arrays, four rows at a time; where ≤ 8-deep scorers start
+ * before `tieredWalker` moves them to codegen) and 'linked' (deep forests, tree-outer over
+ * blocks of 256 rows); bench/scoring.bench.ts measures them. Preprocessing goes into a scratch
+ * buffer owned by the scorer: nothing allocated per row, and not re-entrant.
+ */ import { RiskStreamError } from '../errors/index.ts'
 import { emptyPerfectForest, generateWalker, type PerfectForest } from './codegen.ts'
 import type {
   FlatTree,

@@ -1,28 +1,12 @@
 /**
- * The inference consumer: prediction requests in, predictions out, at stream speed.
- *
- * Flow per partition batch (the shared loop in lib/kafka/consumer.ts decodes, dead-letters
- * and commits; this module only handles decoded records):
- *   1. take the served model ONCE (a hot-reload swaps it between batches, never inside one);
- *   2. validate every request (bounds, ids); failures go back to the loop as rejections and
- *      are dead-lettered with reason VALIDATION_FAILED;
- *   3. score all valid requests in ONE scoreBatch call (and the shadow model, if any);
- *   4. produce the predictions keyed by requestId to the SAME partition number as the request
- *      (co-partitioned topics), acks=all through the process's idempotent producer;
- *   5. return: the loop commits the offsets only now, after the broker acknowledged.
- *
- * Delivery is at-least-once: a crash between 4 and 5 re-delivers the batch, and its
- * predictions are produced again with the same requestId. Downstream absorbs them: the
- * ClickHouse `predictions` table is a ReplacingMergeTree ORDER BY request_id.
- *
- * Why no Kafka transactions (exactly-once read-process-write): kafkajs can send offsets in a
- * transaction, but it has no consumer-group-generation fencing (KIP-447: the broker cannot
- * reject a zombie consumer's commit after a rebalance), and a transactional producer needs one
- * transactional.id per input partition to be safe, which kafkajs' shared producer model makes
- * awkward. Without fencing, transactions would cost throughput and still not give
- * exactly-once on rebalances, so we keep at-least-once plus idempotent storage downstream.
+ * The inference consumer, per partition batch (the shared loop of lib/kafka/consumer.ts decodes,
+ * dead-letters and commits): take the served model once (hot-reloads swap between batches),
+ * validate, score every valid request in one scoreBatch (and the shadow model), produce the
+ * predictions keyed by requestId to the same partition number, acks=all; the loop commits after.
+ * At-least-once: a redelivered batch is absorbed by `predictions` (ReplacingMergeTree by
+ * request_id). No Kafka transactions: kafkajs has no consumer-group fencing (KIP-447), so they
+ * would cost throughput without giving exactly-once across rebalances.
  */
-
 import type { ConsumerConfig, Message, Producer } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { RiskStreamError } from '../../lib/errors/index.ts'

@@ -1,36 +1,8 @@
 /**
- * Which model version inference serves: pure rules over the model-versions topic.
- *
- * The compacted topic (1 partition, see lib/registry/topic.ts) has three kinds of key per
- * model: the serving slot `<model>`, the shadow slot `<model>#shadow`, and `<model>#v<n>` for
- * every other stage change. Inference reads it in OFFSET order and applies these rules:
- *
- * Serving slot (`<model>`):
- *  1. Only a `production` event changes what is served. Any other record there (the serving
- *     version demoted with no replacement, or a tombstone) is logged and ignored: we keep
- *     serving the last good version rather than stop scoring patients.
- *  2. A duplicate (same eventId as the event we serve from) is a no-op.
- *  3. An event at or below the current one's sequence (`seq`, the registry's per-model
- *     stage-event number, taken from the event's verified signature, lib/model/signing.ts)
- *     is refused: a re-published old event gets a newer offset on the compacted topic, so
- *     neither the offset nor a free timestamp such as publishedAt may decide the order.
- *  4. Otherwise the event is applied, even when its version number is LOWER than the one being
- *     served: a rollback is a newer production event pointing at an older version. Version
- *     numbers are never compared; the signed sequence is the truth.
- *  5. A newer event for the version already served (same version and sha256) only advances the
- *     cursor: nothing to reload.
- *
- * Shadow slot (`<model>#shadow`): a `candidate` with `shadow: true` means "shadow-score this
- * version"; anything else there (shadow: false, another stage, a tombstone) empties the slot.
- * Duplicates and older events are no-ops, exactly as for the serving slot. A shadow for the
- * version already being served is pointless and ignored.
- *
- * `<model>#v<n>` keys, and other models' keys, never affect inference.
- *
- * A refused artifact (corrupt, missing) does NOT move the cursor: the old version keeps
- * serving, and a re-delivery of the same event is simply tried (and refused) again.
+ * Which model version inference serves: pure rules over the compacted model-versions topic
+ * (lib/registry/topic.ts), read in offset order. Keys per model: the serving slot `<model>`, the
+ * shadow slot `<model>#shadow`, and `<model>#v<n>` for other stage changes (never read here).
  */
-
 /** The fields of a ModelVersion event these rules look at. */
 export interface VersionEventLike {
   eventId: string
@@ -92,7 +64,19 @@ export function isNewer(
   return event.seq > cursor.seq
 }
 
-/** Rules 1–5 for a record on the serving slot. `event` null = tombstone. */
+/**
+ * A record on the serving slot (`event` null = tombstone):
+ *  1. Only a `production` event changes what is served; anything else there (a demotion with no
+ *     replacement, a tombstone) is ignored: the last good version keeps scoring patients.
+ *  2. A duplicate (the eventId served from) is a no-op.
+ *  3. An event at or below the current signed sequence (`seq`, lib/model/signing.ts) is refused:
+ *     a re-published old event gets a newer offset, so neither the offset nor a free timestamp
+ *     may decide the order.
+ *  4. Otherwise it is applied, even for a LOWER version number: a rollback is a newer production
+ *     event pointing at an older version.
+ *  5. A newer event for the version already served (same version and sha256) only advances.
+ * A refused artifact (corrupt, missing) does not move the cursor; a redelivery is tried again.
+ */
 export function decideServing(
   cursor: VersionCursor | null,
   event: VersionEventLike | null,
@@ -111,7 +95,9 @@ export function decideServing(
 }
 
 /**
- * Rules for a record on the shadow slot. `cursor` is the shadow being scored (null = none),
+ * A record on the shadow slot: a `candidate` with `shadow: true` means "shadow-score this
+ * version"; anything else there empties the slot. Duplicates and older events are no-ops as for
+ * the serving slot; a shadow of the version already served is ignored. `cursor` is the shadow being scored (null = none),
  * `lastSeen` the newest event applied to the slot (also after a clear, so an older "shadow
  * this" replayed after a "stop shadowing" stays a no-op), `servingVersion` what is served.
  */

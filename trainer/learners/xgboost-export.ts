@@ -1,25 +1,8 @@
 /**
- * Reads the model bytes `ml-xgboost`'s `toJSON().model` returns — XGBoost 0.7's legacy binary
- * model format (what `Booster.save_model` wrote before JSON existed) — and turns the trees into
- * our library-free `TreeEnsembleModel`, so inference never loads the WASM module.
- *
- * Layout (all little-endian, C structs written raw by dmlc::Stream):
- *   LearnerModelParam (136 B): f32 base_score (ALREADY a margin: 0.7 converts the user's
- *     probability with ProbToMargin before saving), u32 num_feature, i32 num_class,
- *     i32 contain_extra_attrs, i32 contain_eval_metrics, i32 reserved[29]
- *   string objective name, string booster name        (u64 length + bytes each)
- *   GBTreeModelParam (160 B): i32 num_trees, i32 num_roots, i32 num_feature, i32 pad,
- *     i64 num_pbuffer (deprecated), i32 num_output_group, i32 size_leaf_vector, i32 reserved[32]
- *   per tree:
- *     TreeParam (148 B): i32 num_roots, num_nodes, num_deleted, max_depth, num_feature,
- *       size_leaf_vector, reserved[31]
- *     Node[num_nodes] (20 B): i32 parent, i32 cleft, i32 cright, u32 sindex
- *       (bit 31 = default-left, low 31 bits = feature), f32 leaf_value | split_cond
- *     NodeStat[num_nodes] (16 B): f32 loss_chg, f32 sum_hess, f32 base_weight, i32 leaf_child_cnt
- *   i32 tree_info[num_trees] (output group per tree)
- *   then optional attributes we ignore.
- */
-import { RiskStreamError } from '../../lib/errors/index.ts'
+ * Reads the model bytes `ml-xgboost`'s `toJSON().model` returns (XGBoost 0.7's legacy binary
+ * format) and turns the trees into our library-free `TreeEnsembleModel`, so inference never
+ * loads the WASM module.
+ */ import { RiskStreamError } from '../../lib/errors/index.ts'
 import type { FlatTree, TreeEnsembleModel } from '../../lib/model/types.ts'
 
 export interface XGBoostRawNode {
@@ -51,6 +34,23 @@ export function modelBytes(model: ArrayLike<number>): Uint8Array {
   return model instanceof Uint8Array ? model : Uint8Array.from(model as ArrayLike<number>, (b) => b & 0xff)
 }
 
+/**
+ * Layout (all little-endian, C structs written raw by dmlc::Stream):
+ *   LearnerModelParam (136 B): f32 base_score (ALREADY a margin: 0.7 converts the user's
+ *     probability with ProbToMargin before saving), u32 num_feature, i32 num_class,
+ *     i32 contain_extra_attrs, i32 contain_eval_metrics, i32 reserved[29]
+ *   string objective name, string booster name        (u64 length + bytes each)
+ *   GBTreeModelParam (160 B): i32 num_trees, i32 num_roots, i32 num_feature, i32 pad,
+ *     i64 num_pbuffer (deprecated), i32 num_output_group, i32 size_leaf_vector, i32 reserved[32]
+ *   per tree:
+ *     TreeParam (148 B): i32 num_roots, num_nodes, num_deleted, max_depth, num_feature,
+ *       size_leaf_vector, reserved[31]
+ *     Node[num_nodes] (20 B): i32 parent, i32 cleft, i32 cright, u32 sindex
+ *       (bit 31 = default-left, low 31 bits = feature), f32 leaf_value | split_cond
+ *     NodeStat[num_nodes] (16 B): f32 loss_chg, f32 sum_hess, f32 base_weight, i32 leaf_child_cnt
+ *   i32 tree_info[num_trees] (output group per tree)
+ *   then optional attributes we ignore.
+ */
 export function parseXGBoostBinary(input: ArrayLike<number>): XGBoostBinaryModel {
   const bytes = modelBytes(input)
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
