@@ -1,19 +1,10 @@
 /**
- * Input domains: the one place that says what a valid event is. The API, every consumer
- * (inference, monitors) and the producer library call these before they act on a record;
- * the Avro contract only checks types, these check ranges.
- *
- *  - times: a finite integer inside the contract's logical range (timestamp-millis between
- *    year 1970 and 9999, so any client library can turn it into a date) and within the
- *    configured skew of now: at most `maxAgeMs` old, at most `maxAheadMs` ahead
- *    (EVENT_TIME_MAX_AGE_MS, EVENT_TIME_MAX_AHEAD_MS);
- *  - ids and free strings: bounded lengths, no control characters in ids;
- *  - outcomes and labels in {0, 1}, probabilities and thresholds in [0, 1];
- *  - features: the physiological bounds of lib/features.
- *
- * Every problem is reported as a field and a rule, never the value (values are patient data).
- */
-import { RiskStreamError } from '../errors/index.ts'
+ * Input domains: the one place that says what a valid event is (the Avro contract checks types,
+ * these check ranges), called by the API, every consumer and the producer library. Times within
+ * the contract's range and the configured skew of now; ids and strings bounded; outcomes,
+ * probabilities and thresholds in range; features within lib/features' bounds. A problem is
+ * reported as a field and a rule, never the value (values are patient data).
+ */ import { RiskStreamError } from '../errors/index.ts'
 import { validateFeatures } from '../features/index.ts'
 import type { OutcomeLabelEvent, PredictionEvent, PredictionRequestEvent } from './contracts.ts'
 

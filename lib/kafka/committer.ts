@@ -1,23 +1,9 @@
 /**
- * Commits consumer offsets in the background, off the batch path.
- *
- * WHY: kafkajs' eachBatch loop fetches the next batch only after the current one returns, and
- * an awaited commit is one more broker round trip per partition batch on the critical path
- * (at 2,000 requests/s the largest single share of request → prediction latency). Offsets handed to `offer()` are already safe to commit (the
- * batch's outputs are durable), so the commit itself can trail: a crash before it lands only
- * means a longer redelivery, which downstream idempotency absorbs either way.
- *
- * Rules that keep it correct:
- *  - at most one commit in flight, so commits reach the coordinator in order and the group's
- *    offsets only ever move forward within a generation;
- *  - each commit carries the newest offset offered per partition (later offers coalesce);
- *  - a failed commit is logged and its offsets stay pending for the next attempt (a commit
- *    rejected after a rebalance is fenced by the broker and simply dropped by the next
- *    successful one, or redelivered to the new owner — at-least-once either way);
- *  - `flush()` waits until everything offered so far is committed or has failed once (used
- *    before leaving the group, so a clean stop redelivers nothing).
- */
-export interface TopicPartitionOffset {
+ * Commits consumer offsets in the background, off the batch path: kafkajs fetches the next batch
+ * only after the current one returns, and an awaited commit is one more broker round trip per
+ * batch. Offered offsets are already safe (the batch's outputs are durable), so a commit may
+ * trail: a crash before it lands means a longer redelivery, which idempotency downstream absorbs.
+ */ export interface TopicPartitionOffset {
   topic: string
   partition: number
   /** Next offset to read (last processed + 1). */
@@ -33,6 +19,12 @@ export interface CommitterOptions {
   retryMs?: number
 }
 
+/**
+ * At most one commit in flight (commits reach the coordinator in order); each carries the newest
+ * offset offered per partition; a failed commit leaves its offsets pending for the next one (a
+ * commit fenced after a rebalance is superseded or redelivered: at-least-once either way);
+ * `flush()` waits until everything offered so far is committed or has failed once.
+ */
 export class BackgroundCommitter {
   /** Newest offset offered per `topic\0partition`, not yet committed. */
   private readonly pending = new Map<string, TopicPartitionOffset>()

@@ -1,21 +1,11 @@
 /**
- * Authenticated model versions. Every ModelVersion event the registry publishes carries the
- * header `riskstream-signature: v1.<seq>.<hmac>`: an HMAC-SHA256, under the model signing key,
- * of the canonical JSON of the fields that decide what is served (event id, model, version,
- * stage, threshold, artifact sha256 and reference, shadow flag) plus `seq`, the registry's
- * per-model stage-event sequence. Because the artifact's sha256 is inside the signed payload,
- * checking it before the gunzip authenticates the artifact bytes too, whether they ride
- * inline or are loaded from ClickHouse by reference.
- *
- * Consumers (inference's model follower) verify the header before they decode or compile
- * anything, order events by the signed `seq` (never by a free timestamp), and refuse anything
- * at or below the last sequence applied, so a re-published old event (which gets a newer
- * offset on the compacted topic) cannot roll the served model back.
- *
- * The key: MODEL_SIGNING_KEY, or else a random key generated once into
- * `<DATA_DIR>/model-signing.key` (mode 0600) and read by every process on this machine.
- */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+ * Authenticated model versions: every ModelVersion event carries `riskstream-signature:
+ * v1.<seq>.<hmac>`, an HMAC-SHA256 of the fields that decide what is served (artifact sha256
+ * included, so the artifact bytes are authenticated too) plus `seq`, the registry's per-model
+ * event sequence. Consumers verify before decoding and order by the signed `seq`, so a
+ * re-published old event cannot roll the served model back. Key: MODEL_SIGNING_KEY, else one
+ * generated into `<DATA_DIR>/model-signing.key` (0600).
+ */ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { chmodSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { IHeaders } from 'kafkajs'

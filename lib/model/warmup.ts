@@ -1,20 +1,9 @@
 /**
- * Warm-up for long-lived scorers. The default scorer of a shallow ensemble starts on the array
- * walker and moves to generated code only after it has scored 20,000 rows and V8 has optimised
- * that code (scorer.ts, `tieredWalker`): right for the trainer's many short-lived scorers, but
- * inference would serve the first ~100k live rows of every new version on the slower path.
- * Inference knows its scorer is long-lived, so it runs synthetic rows through it BEFORE the
- * swap, until both paths have settled or a budget runs out.
- *
- * The rows go through the public `scoreBatch` and `scoreOne`, so the warm-up takes exactly the
- * path live traffic takes and scores stay what they are (the tiers are bit-identical). The work
- * is cut into slices of a few milliseconds with a yield to the event loop between them: the
- * process keeps serving the old version while the new one warms.
- *
- * Rows are drawn uniformly within the bounds the caller gives (physiological bounds for the
- * model's columns), from a fixed seed: no patient data, and the same rows on every load.
- */
-import seedrandom from 'seedrandom'
+ * Warm-up for long-lived scorers: a shallow ensemble's scorer moves to generated code only after
+ * 20,000 rows (scorer.ts, `tieredWalker`), so inference runs seeded synthetic rows (within the
+ * caller's bounds, no patient data) through `scoreBatch` and `scoreOne` before the swap, in
+ * slices of a few milliseconds that yield to the event loop while the old version serves.
+ */ import seedrandom from 'seedrandom'
 import { RiskStreamError } from '../errors/index.ts'
 import type { Scorer, ScorerTiers } from './types.ts'
 

@@ -1,22 +1,11 @@
 /**
- * Follows the compacted model-versions topic and holds the scorers inference uses.
- *
- * ONE consumer (its own group id, unique per process, so every inference process sees every
- * event) reads the topic from the beginning and never stops: the initial read and the live
- * follow are the same ordered stream, so no event can fall into a gap between "read to the
- * end" and "follow from the end". Until it reaches the high watermark captured at start, it
- * only folds the events with the rules in versions.ts (no artifact loading); at that point it
- * loads the version to serve (and the shadow, if any) and reports `caughtUp`. After that each
- * accepted event is loaded right away, in this consumer's callback, i.e. in the background
- * of request processing.
- *
- * The swap is a single reference assignment (`served = next`) made only after the new
- * artifact is verified, its scorer built and warmed up (`warmLoadedModel`). The request
- * handler reads `served` once at the start of every batch, so a batch is scored entirely by
- * one version and the switch happens between batches. A refused artifact leaves `served`
- * untouched: the old version keeps serving.
- */
-import { randomBytes } from 'node:crypto'
+ * Follows the compacted model-versions topic and holds inference's scorers. One consumer (a
+ * group per process) reads from the beginning and never stops, so the initial read and the live
+ * follow are one ordered stream with no gap. Up to the high watermark at start it only folds
+ * events (versions.ts), then loads what to serve and reports `caughtUp`. The swap is one
+ * reference assignment after the artifact is verified and its scorer built and warmed; a batch
+ * reads `served` once, so it is scored by one version; a refused artifact changes nothing.
+ */ import { randomBytes } from 'node:crypto'
 import type { Consumer, IHeaders, Kafka } from 'kafkajs'
 import { RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
 import { FEATURE_SPECS } from '../../lib/features/index.ts'

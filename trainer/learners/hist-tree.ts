@@ -1,22 +1,7 @@
 /**
- * One histogram tree learner shared by gradient boosting and the random forest (the
- * algorithm of LightGBM and scikit-learn's HistGradientBoostingClassifier):
- *
- * - rows are pre-binned (see binning.ts); each node accumulates per-feature histograms of
- *   gradient, hessian and count, and the best split is a scan over bin boundaries;
- * - the larger child's histogram is the parent's minus the smaller child's ("histogram
- *   subtraction"), so only the smaller child is scanned over its rows;
- * - missing values have their own bin, and every candidate split is tried with missing
- *   values sent left and sent right; the better direction is stored in the tree;
- * - split gain  G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ)  (second-order, L2-regularised),
- *   leaf value −G/(H+λ); the caller applies any learning rate;
- * - growth is best-first (largest gain first), bounded by max depth and/or max leaf count.
- *
- * With gradient −y and hessian 1 (and λ = 0) the gain is the reduction of the sum of squared
- * errors (= Gini reduction × n/2 for 0/1 labels) and the leaf value is the fraction of
- * positives — which is how the random forest uses it.
- */
-import type { FlatTree } from '../../lib/model/types.ts'
+ * One histogram tree learner (LightGBM's and scikit-learn's HistGradientBoosting algorithm)
+ * shared by gradient boosting and the random forest, over rows pre-binned by binning.ts.
+ */ import type { FlatTree } from '../../lib/model/types.ts'
 import { type BinMapper, HIST_BINS, MISSING_BIN } from './binning.ts'
 import type { Rng } from './random.ts'
 
@@ -97,6 +82,11 @@ const STRIDE = HIST_BINS * 3
 /**
  * Grows one tree over `rows` (ascending row indices, duplicates allowed for bootstrap
  * samples; it is permuted in place). Deterministic for a given input and rng state.
+ * Best-first growth (largest gain first) bounded by max depth and/or leaf count; the larger
+ * child's histogram is the parent's minus the smaller's, so only the smaller is scanned.
+ * Missing values have their own bin and each split tries them on both sides. Gain
+ * G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ), leaf −G/(H+λ): with gradient −y, hessian 1 and λ = 0
+ * that is the squared-error (Gini) reduction and the fraction of positives, as the forest uses.
  */
 export function growTree(
   input: GrowInput,

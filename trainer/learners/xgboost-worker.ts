@@ -1,20 +1,9 @@
 /**
- * Runs ml-xgboost (XGBoost 0.7 compiled to single-threaded WASM) off the main thread.
- *
- * Why a worker: `train()` is one synchronous WASM call that can take seconds to minutes; on the
- * main thread it would stop Kafka consumers from heartbeating and get them kicked out of their
- * group. The worker owns the WASM instance; the main thread only sends arrays and receives the
- * model bytes (see xgboost.ts for the pool and xgboost-export.ts for the parse).
- *
- * Traps this module handles (each measured on ml-xgboost 1.1.2):
- *  - XGBoost reads -1 as "missing" (hard-wired in the binding) and aborts with an opaque WASM
- *    error on NaN, so NaN is encoded as -1. Upstream validation guarantees features are ≥ 0,
- *    so a real -1 cannot occur; we still refuse one rather than silently mistreat it.
- *  - Training data is copied onto the 5 MiB WASM stack; larger inputs crash, so we refuse them
- *    with a clear error (the pipeline stratified-subsamples to config.training.maxRows first).
- *  - The model lives in WASM memory that is released only by `free()`: always in `finally`.
- */
-import { createRequire } from 'node:module'
+ * Runs ml-xgboost (XGBoost 0.7, single-threaded WASM) off the main thread, where a long
+ * synchronous `train()` would stop Kafka heartbeats. Traps handled (ml-xgboost 1.1.2): -1 is
+ * its hard-wired "missing" and NaN aborts, so NaN is sent as -1 and a real -1 is refused;
+ * inputs beyond the 5 MiB WASM stack are refused; the model is always `free()`d.
+ */ import { createRequire } from 'node:module'
 import { isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { createSerializer } from '../../lib/runtime/serialize.ts'
 

@@ -1,21 +1,8 @@
 /**
- * The training pipeline, pure (no Kafka, no ClickHouse).
- *
- * Selection (what ships): every family is searched with group-aware stratified CV; the family
- * with the best mean CV score of the primary metric wins; its decision threshold is chosen on
- * its out-of-fold probabilities (`chooseThreshold`).
- *
- * Estimation (what is reported and judged), on rows that played no part in that selection:
- * - `nested_cv` (default): the WHOLE selection (search, family choice, threshold) runs again
- *   inside each of `outerFolds` group-aware outer folds and predicts the outer rows; the
- *   shipped model is the selection refitted on every row.
- * - `out_of_time` (when `holdout` rows are given, e.g. the newest labelled window of the
- *   stream): the selection runs on the other rows only (minus rows of any group that has a
- *   row in the holdout) and predicts the holdout; the model fitted on those rows is the one
- *   that ships, so the estimate is of the shipped model.
- * Each estimate carries bootstrap 95 % intervals and a calibration report (see estimate.ts).
- */
-import { FEATURES } from '../../lib/features/index.ts'
+ * The training pipeline, pure (no Kafka, no ClickHouse): selects the model that ships and
+ * estimates it on rows the selection never saw, with bootstrap intervals and a calibration
+ * report (estimate.ts).
+ */ import { FEATURES } from '../../lib/features/index.ts'
 import { getLogger } from '../../lib/log/index.ts'
 import type { DatasetFingerprint, ModelArtifact, ModelFamily, ModelMetrics } from '../../lib/model/types.ts'
 import { applyPlatt, fitPlatt } from '../../lib/stats/calibration.ts'
@@ -248,6 +235,14 @@ interface FamilyHeldOut {
   threshold: number
 }
 
+/**
+ * Selection: every family searched with group-aware stratified CV, the best mean CV score of
+ * the primary metric wins, its threshold chosen on its out-of-fold probabilities. Estimation,
+ * on rows that played no part in the selection: `nested_cv` reruns the whole selection inside
+ * each outer fold (the shipped model is refitted on every row); `out_of_time` (given `holdout`
+ * rows) selects on the other rows, minus groups with a row in the holdout, and the model fitted
+ * there is the one that ships.
+ */
 export async function trainCandidates(data: Dataset, opts: TrainCandidatesOptions): Promise<TrainResult> {
   const now = opts.now ?? Date.now
   const startedAt = now()
