@@ -1,8 +1,8 @@
 /**
  * API throughput and latency with the real stack: POST /v1/predict (with a key; each call
  * scores one request and publishes request + prediction to Kafka, acks=all) and three reads,
- * each with the read cache off (API_CACHE_TTL_MS=0: one ClickHouse query per read, as before
- * the cache; these keep their earlier names) and on (`… cached`, --cache-ttl-ms):
+ * each with the read cache off (API_CACHE_TTL_MS=0: one ClickHouse query per read) and on
+ * (`… cached`, --cache-ttl-ms):
  *   GET /mlops/api/monitoring/performance/30  a ClickHouse join over the predictions (2 queries)
  *   GET /v1/dashboard/summary?hours=24        the dashboard's heaviest poll (registry + drift + performance)
  *   GET /mlops/api/model/info                 one registry read

@@ -1,18 +1,9 @@
 /**
- * The seeded event generator behind `replay` and `simulate`: a pure function of its options
- * (no I/O, no clock), so a seed reproduces the same stream and unit tests can check every
- * drift statistically without a broker.
- *
- * Per event i: draw a source row (with replacement; prevalence and covariate-mix drifts
- * change the draw weights), make a NEW patient near it from a per-class generative model
- * (Gaussian copula over the class's empirical marginals) plus measurement noise — simulated
- * traffic holds no copies of Pima rows for a retrain to memorise, so the validation of a
- * retrain on it is as hard as on real new patients — then apply feature shifts (clipped to the
- * physiological bounds so valid traffic stays valid), apply missing-value bursts, decide
- * whether a label will follow (labelShare) and what it is (the row's Outcome, flipped by
- * concept drifts), and — in a poison scenario — whether this slot carries a malformed record.
- */
-import { FEATURE_SPEC, FEATURES, type FeatureName, type FeatureVector } from '../lib/features/index.ts'
+ * The seeded event generator behind `replay` and `simulate`: a pure function of its options (no
+ * I/O, no clock), so a seed reproduces the stream. Each event is a new patient drawn near a
+ * source row (per-class Gaussian copula plus measurement noise, so no Pima row is copied for a
+ * retrain to memorise), then shifted, blanked and labelled as the scenario's drifts say.
+ */ import { FEATURE_SPEC, FEATURES, type FeatureName, type FeatureVector } from '../lib/features/index.ts'
 import { normalCdf } from '../lib/stats/delong.ts'
 import type { PredictionRequestEvent } from './clinical.ts'
 import { createRng, type Rng, uuidFrom } from './rng.ts'

@@ -1,18 +1,9 @@
 /**
- * Model artifacts: the bytes stored in ClickHouse (model_artifacts) and loaded by inference.
- *
- * Encoding: canonical JSON (object keys sorted recursively, so equal artifacts give equal
- * text), gzip-compressed. `sha256` is the hex SHA-256 of the stored (compressed) bytes, so
- * anyone can verify a blob with `sha256sum`; the bytes are reproducible for a given Node
- * (zlib) version because gzip output is deterministic and Node writes mtime 0.
- *
- * Decoding verifies, in order: the checksum (when given; the signed model-version event
- * carries it, lib/model/signing.ts), gzip integrity with an output cap
- * (MAX_ARTIFACT_JSON_BYTES), JSON, then the
- * structure (formatVersion 1, model arrays and indices, preprocessing shapes, finite
- * numbers). Any failure is RiskStreamError('ARTIFACT_CORRUPT') naming the first problem.
- */
-import { createHash } from 'node:crypto'
+ * Model artifacts: canonical JSON (keys sorted), gzip-compressed, stored in ClickHouse and
+ * loaded by inference; `sha256` is of the stored bytes (reproducible: gzip is deterministic,
+ * mtime 0). Decoding checks the checksum, gzip with an output cap, JSON, then the structure;
+ * any failure is ARTIFACT_CORRUPT naming the first problem.
+ */ import { createHash } from 'node:crypto'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { RiskStreamError } from '../errors/index.ts'
 import type { ModelArtifact, ModelFamily, ModelStage } from './types.ts'

@@ -1,18 +1,9 @@
 /**
- * Random forest (family 'random_forest') on the shared histogram tree learner.
- *
- * This REPLACES the ml-random-forest package, which we measured to be unusable here:
- * v2.1 trains in O(rows²) (10 trees on 3k rows took 21 s), its predictProbability drops
- * the first tree's vote, and it crashes with few trees unless noOOB is set.
- *
- * Each tree is grown on a bootstrap sample with a fresh random subset of `max_features`
- * features at every split. Trees are grown with gradient −y and hessian 1 and no
- * regularisation, so the split gain is the squared-error (≡ Gini) reduction and every leaf
- * holds the fraction of positives among its bootstrap rows. The forest's P(y = 1) is the
- * mean of the trees' leaf fractions, which is a proper probability (P(y = 0) = 1 − P(y = 1)).
- * Export: TreeEnsembleModel with aggregation 'mean' and the identity link.
- */
-import type { FlatTree, TreeEnsembleModel } from '../../lib/model/types.ts'
+ * Random forest (family 'random_forest') on the shared histogram tree learner: each tree grown
+ * on a bootstrap sample with a fresh subset of `max_features` features per split, with gradient
+ * −y, hessian 1 and no regularisation, so its leaves hold the fraction of positives and the
+ * forest's mean of them is a proper P(y = 1). Exported as a 'mean' ensemble, identity link.
+ */ import type { FlatTree, TreeEnsembleModel } from '../../lib/model/types.ts'
 import { applyBins, fitBins, MAX_BINS } from './binning.ts'
 import { createWorkspace, growTree, predictTree } from './hist-tree.ts'
 import { createRng } from './random.ts'
