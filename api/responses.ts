@@ -11,7 +11,18 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { ErrorResponse } from './errors.ts'
 
 const doc = (description?: string) => (description ? { description } : {})
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
+/**
+ * `t` or null. A scalar becomes `type: [t, 'null']`, which the compiled serializer writes
+ * directly; an `anyOf` (objects) makes it validate the value against each branch first.
+ */
+const Nullable = <T extends TSchema>(t: T) =>
+  typeof t.type === 'string' && t.type !== 'object' && t.type !== 'array'
+    ? Type.Unsafe<Static<T> | null>({
+        ...t,
+        type: [t.type, 'null'],
+        ...(t.enum ? { enum: [...t.enum, null] } : {}),
+      })
+    : Type.Union([t, Type.Null()])
 /** A map from names to `values` (OpenAPI's additionalProperties map). */
 const Dict = <T extends TSchema>(values: T, description?: string) =>
   Type.Unsafe<Record<string, Static<T>>>({
