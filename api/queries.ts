@@ -15,6 +15,7 @@ import {
   type TrainingRun,
 } from '../lib/registry/index.ts'
 import { FEATURE_SELECT, featuresOfRow } from '../lib/serving/index.ts'
+import { ALARM_STATISTIC, MONITOR_STATISTICS } from '../lib/stats/index.ts'
 import { MONITOR, TABLES, VIEWS, WINDOW_TYPE } from '../lib/warehouse/index.ts'
 import type { ReadCache } from './cache.ts'
 import { payloadDigest, riskLevel, type StoredPrediction } from './idempotency.ts'
@@ -204,16 +205,27 @@ export interface DriftVerdictWindow {
   window_width: number
   window_size: number
   window_end: number
-  /** Per drift subject: psi, ks, psi_threshold (calibrated) and psi_state (0 ok, 1 pending, 2 alert). */
+  /**
+   * Per drift subject: every monitored statistic (lib/stats/statistics) by name, and the alarm
+   * statistic's calibrated threshold and detector state (`psi_threshold`, `psi_state`: 0 ok,
+   * 1 pending, 2 alert).
+   */
   subjects: Record<string, Record<string, number>>
 }
 
 /**
  * Per version, the newest sliding drift evaluation for which the monitors recorded their
- * detectors' verdicts (`psi_state` rows, written with each evaluation of a full-enough window).
+ * detectors' verdicts (the alarm statistic's `<name>_state` rows, written with each evaluation of a full-enough window).
  * The newest window id comes from monitor_latest_windows (migrations/032), kept by a materialized
  * view, so the read does not scan every window a version ever wrote.
  */
+/** The drift rows of a verdict: every monitored statistic, and the alarm statistic's threshold and state. */
+const DRIFT_VERDICT_METRICS = [
+  ...MONITOR_STATISTICS.map((s) => s.name),
+  `${ALARM_STATISTIC.name}_threshold`,
+  `${ALARM_STATISTIC.name}_state`,
+]
+
 export async function latestDriftVerdicts(reader: Reader, model: string): Promise<DriftVerdictWindow[]> {
   const r = await rows<{
     model_version: number
@@ -230,13 +242,13 @@ export async function latestDriftVerdicts(reader: Reader, model: string): Promis
        subject, metric, value
      FROM ${TABLES.monitorWindows} FINAL
      WHERE model_name = {model:String} AND monitor = '${MONITOR.drift}' AND window_type = '${WINDOW_TYPE.sliding}'
-       AND metric IN ('psi', 'ks', 'psi_threshold', 'psi_state')
+       AND metric IN {metrics:Array(String)}
        AND (model_version, window_id) IN (
          SELECT model_version, max(window_id) FROM ${TABLES.monitorLatestWindows}
          WHERE model_name = {model:String} AND monitor = '${MONITOR.drift}' AND window_type = '${WINDOW_TYPE.sliding}'
-           AND metric = 'psi_state'
+           AND metric = {state:String}
          GROUP BY model_version)`,
-    { model },
+    { model, metrics: DRIFT_VERDICT_METRICS, state: `${ALARM_STATISTIC.name}_state` },
   )
   const byVersion = new Map<number, DriftVerdictWindow>()
   for (const x of r) {

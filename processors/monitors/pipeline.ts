@@ -33,8 +33,8 @@ import { createHash } from 'node:crypto'
 import type { ClickHouseClient } from '../../lib/clickhouse/index.ts'
 import type { RiskStreamError } from '../../lib/errors/index.ts'
 import { TABLES } from '../../lib/warehouse/index.ts'
+import { type Checkpoint, saveCheckpoint } from './checkpoint/store.ts'
 import type { MonitorEngine } from './engine/engine.ts'
-import { type Checkpoint, insertWindowRows, saveCheckpoint } from './engine/store.ts'
 import type { DriftEventRecord, WindowRow } from './engine/types.ts'
 import { LabelSpill } from './performance/spill.ts'
 import {
@@ -45,6 +45,7 @@ import {
   predictionValues,
 } from './sink/encode.ts'
 import { insertCompactIsolating } from './sink/insert.ts'
+import { insertWindowRows } from './sink/outputs.ts'
 import type { OutcomeEvent, PredictionEvent } from './sink/rows.ts'
 
 /** The parts of a decoded Kafka record the pipeline reads. */

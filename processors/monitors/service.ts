@@ -34,18 +34,13 @@ import { latestProductionFromTopic } from '../../lib/registry/topic.ts'
 import type { Deps, Service } from '../../lib/runtime/index.ts'
 import { createSerializer } from '../../lib/runtime/serialize.ts'
 import { TABLES } from '../../lib/warehouse/index.ts'
+import { type Checkpoint, loadCheckpoint, rebuildJoin } from './checkpoint/store.ts'
 import type { MonitoredArtifact } from './drift/columns.ts'
 import { type EngineSnapshot, MonitorEngine } from './engine/engine.ts'
-import {
-  type Checkpoint,
-  existingEventIds,
-  insertDriftEvents,
-  loadCheckpoint,
-  rebuildJoin,
-} from './engine/store.ts'
 import type { DriftEventRecord } from './engine/types.ts'
 import { AnalyticsPipeline, type CheckpointPolicy } from './pipeline.ts'
 import { batchToken, insertRowsIsolating } from './sink/insert.ts'
+import { existingEventIds, insertDriftEvents } from './sink/outputs.ts'
 import { dlqRow, type OutcomeEvent, type PredictionEvent, shadowPredictionRow } from './sink/rows.ts'
 
 export interface MonitorServiceOptions {

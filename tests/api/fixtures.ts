@@ -11,13 +11,13 @@ import { ensureTopics } from '../../lib/kafka/index.ts'
 import { createRegistry, type ModelRegistry } from '../../lib/registry/index.ts'
 import { createDeps, type Deps } from '../../lib/runtime/index.ts'
 import { rocAuc } from '../../lib/stats/index.ts'
-import { insertDriftEvents, insertWindowRows } from '../../processors/monitors/engine/store.ts'
 import {
   type DriftEventRecord,
   driftEventId,
   type WindowRow,
 } from '../../processors/monitors/engine/types.ts'
 import { insertOutcomes, insertPredictions } from '../../processors/monitors/sink/insert.ts'
+import { insertDriftEvents, insertWindowRows } from '../../processors/monitors/sink/outputs.ts'
 import { outcomeRow, predictionRow } from '../../processors/monitors/sink/rows.ts'
 import { recordRun } from '../../trainer/tracking/index.ts'
 import { testConfig, uniqueId, waitFor } from '../helpers/index.ts'

@@ -1,110 +1,12 @@
 /**
- * ClickHouse side of the monitors: window rows, drift events, checkpoints, and the rebuild of
- * the label join "as of" a checkpoint. Every query uses server-side parameters.
+ * The monitors' checkpoints in ClickHouse (engine state plus the Kafka offsets it covers), and the
+ * rebuild of the label join "as of" a checkpoint from the raw rows. Every query uses server-side
+ * parameters.
  */
-import { type ClickHouseClient, chTime, queryRows } from '../../../lib/clickhouse/index.ts'
-import { RiskStreamError } from '../../../lib/errors/index.ts'
-import { chSeconds } from '../sink/encode.ts'
-import type { MonitorEngine } from './engine.ts'
-import type { DriftEventRecord, WindowRow } from './types.ts'
-
-async function insert(client: ClickHouseClient, table: string, values: object[]): Promise<void> {
-  if (values.length === 0) return
-  try {
-    await client.insert({ table, values, format: 'JSONEachRow' })
-  } catch (err) {
-    throw new RiskStreamError('CLICKHOUSE_UNAVAILABLE', `insert into ${table} failed`, {
-      cause: err,
-      retriable: true,
-    })
-  }
-}
-
-const WINDOW_COLUMNS = [
-  'model_name',
-  'model_version',
-  'monitor',
-  'window_type',
-  'window_width',
-  'window_id',
-  'window_start',
-  'window_end',
-  'window_size',
-  'subject',
-  'metric',
-  'value',
-] as const
-
-/** A window row as a positional JSONCompactEachRow row, in WINDOW_COLUMNS order (times as unix seconds, see sink/encode.ts). */
-export function windowRowValues(r: WindowRow): (string | number)[] {
-  return [
-    r.modelName,
-    r.modelVersion,
-    r.monitor,
-    r.windowType,
-    r.windowWidth,
-    r.windowId,
-    chSeconds(r.windowStart),
-    chSeconds(r.windowEnd),
-    r.windowSize,
-    r.subject,
-    r.metric,
-    r.value,
-  ]
-}
-
-/**
- * Rows are keyed deterministically, so a replay simply rewrites them (no token needed).
- * Positional rows: ~3× less text for chDB to parse than JSONEachRow objects.
- */
-export async function insertWindowRows(client: ClickHouseClient, rows: WindowRow[]): Promise<void> {
-  if (rows.length === 0) return
-  try {
-    await client.insert({
-      table: 'monitor_windows',
-      columns: [...WINDOW_COLUMNS],
-      values: rows.map(windowRowValues),
-      format: 'JSONCompactEachRow',
-    })
-  } catch (err) {
-    throw new RiskStreamError('CLICKHOUSE_UNAVAILABLE', 'insert into monitor_windows failed', {
-      cause: err,
-      retriable: true,
-    })
-  }
-}
-
-export function driftEventRecord(e: DriftEventRecord) {
-  return {
-    event_id: e.eventId,
-    kind: e.kind,
-    severity: e.severity,
-    model_name: e.modelName,
-    model_version: e.modelVersion,
-    window_type: e.windowType,
-    window_start: chTime(e.windowStart),
-    window_end: chTime(e.windowEnd),
-    window_size: e.windowSize,
-    features: e.features,
-    scores: e.scores,
-    evidence_json: e.evidenceJson,
-    detected_at: chTime(e.detectedAt),
-  }
-}
-
-export const insertDriftEvents = (client: ClickHouseClient, events: DriftEventRecord[]) =>
-  insert(client, 'drift_events', events.map(driftEventRecord))
-
-/** Which of these event ids are already recorded (a replay must not publish them again). */
-export async function existingEventIds(client: ClickHouseClient, ids: string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set()
-  const rows = await queryRows<{ event_id: string }>(
-    client,
-    'SELECT DISTINCT event_id FROM drift_events WHERE event_id IN {ids:Array(String)}',
-    { ids },
-  )
-  return new Set(rows.map((r) => r.event_id))
-}
+import { type ClickHouseClient, queryRows } from '../../../lib/clickhouse/index.ts'
+import { TABLES } from '../../../lib/warehouse/index.ts'
+import type { MonitorEngine } from '../engine/engine.ts'
+import { insertJsonRows } from '../sink/outputs.ts'
 
 export interface Checkpoint {
   seq: number
@@ -116,7 +18,7 @@ export interface Checkpoint {
 export async function loadCheckpoint(client: ClickHouseClient, groupId: string): Promise<Checkpoint | null> {
   const rows = await queryRows<{ checkpoint_seq: number; offsets_json: string; state_json: string }>(
     client,
-    'SELECT checkpoint_seq, offsets_json, state_json FROM monitor_checkpoints FINAL WHERE group_id = {g:String}',
+    `SELECT checkpoint_seq, offsets_json, state_json FROM ${TABLES.monitorCheckpoints} FINAL WHERE group_id = {g:String}`,
     { g: groupId },
   )
   const r = rows[0]
@@ -129,7 +31,7 @@ export async function loadCheckpoint(client: ClickHouseClient, groupId: string):
 }
 
 export const saveCheckpoint = (client: ClickHouseClient, groupId: string, cp: Checkpoint) =>
-  insert(client, 'monitor_checkpoints', [
+  insertJsonRows(client, TABLES.monitorCheckpoints, [
     {
       group_id: groupId,
       checkpoint_seq: cp.seq,
@@ -182,9 +84,9 @@ export async function rebuildJoin(
   }>(
     client,
     `SELECT request_id, model_version, probability, label, toUnixTimestamp64Milli(event_time) AS t
-     FROM predictions FINAL
+     FROM ${TABLES.predictions} FINAL
      WHERE model_name = {model:String} AND ${processedP} AND toUnixTimestamp64Milli(event_time) >= {since:Int64}
-       AND request_id NOT IN (SELECT request_id FROM outcomes FINAL WHERE ${processedO})
+       AND request_id NOT IN (SELECT request_id FROM ${TABLES.outcomes} FINAL WHERE ${processedO})
      ORDER BY kafka_partition, kafka_offset`,
     params,
   )
@@ -200,9 +102,9 @@ export async function rebuildJoin(
   const outs = await queryRows<{ request_id: string; outcome: number; t: number }>(
     client,
     `SELECT request_id, outcome, toUnixTimestamp64Milli(labelled_at) AS t
-     FROM outcomes FINAL
+     FROM ${TABLES.outcomes} FINAL
      WHERE ${processedO} AND toUnixTimestamp64Milli(labelled_at) >= {since:Int64}
-       AND request_id NOT IN (SELECT request_id FROM predictions FINAL WHERE ${processedP})
+       AND request_id NOT IN (SELECT request_id FROM ${TABLES.predictions} FINAL WHERE ${processedP})
      ORDER BY kafka_partition, kafka_offset`,
     params,
   )
