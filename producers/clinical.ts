@@ -2,8 +2,8 @@
  * The clinical producer: what a clinical system (or our simulator) uses to publish
  * prediction requests and, later, their confirmed outcomes.
  *
- * - Every request is validated before it is sent (types and the physiological bounds of
- *   lib/features). An invalid row is rejected with VALIDATION_FAILED naming the field and
+ * - Every request and outcome is validated before it is sent, with the input domain every
+ *   consumer applies (lib/events/domain.ts). An invalid row is rejected with VALIDATION_FAILED naming the field and
  *   the rule — never the value — and counted; nothing is silently dropped or coerced.
  * - Messages are keyed by requestId, so a request, its prediction and its outcome land in
  *   the same partition number of the co-partitioned topics.
@@ -13,15 +13,9 @@
 
 import type { IHeaders } from 'kafkajs'
 import { RiskStreamError } from '../lib/errors/index.ts'
-import {
-  checkId,
-  checkTime,
-  type DomainContext,
-  type DomainIssue,
-  predictionRequestIssues,
-} from '../lib/events/domain.ts'
+import { type DomainContext, outcomeIssues, predictionRequestIssues } from '../lib/events/domain.ts'
 import type { OutcomeLabelEvent as OutcomeEvent, PredictionRequestEvent } from '../lib/events/index.ts'
-import { type FeatureName, validateFeatures } from '../lib/features/index.ts'
+import type { FeatureName } from '../lib/features/index.ts'
 import { type AckCallback, BatchSender, type BatchSenderOptions } from '../lib/kafka/batcher.ts'
 import { getLogger } from '../lib/log/index.ts'
 import type { Deps } from '../lib/runtime/index.ts'
@@ -101,37 +95,28 @@ export interface ClinicalProducer {
   readonly sender: BatchSender
 }
 
+/** Without a domain context event times are checked against the contract's range only. */
+const ANY_TIME: DomainContext = {
+  now: 0,
+  skew: { maxAgeMs: Number.POSITIVE_INFINITY, maxAheadMs: Number.POSITIVE_INFINITY },
+}
+
 /**
- * Checks a request and returns it in the exact contract shape. Throws VALIDATION_FAILED whose
+ * Checks a request against the shared input domain (lib/events/domain.ts: what every consumer
+ * would dead-letter) and returns it in the exact contract shape. Throws VALIDATION_FAILED whose
  * message and details name each offending field and rule, never a value.
  */
 export function toRequestEvent(
   req: PredictionRequestInput,
   defaultSource: string,
-  domain?: DomainContext,
+  domain: DomainContext = ANY_TIME,
 ): PredictionRequestEvent {
-  const issues: { feature: string; rule: string }[] = []
   const r = req as unknown as Record<string, unknown>
-  // With a domain context: the shared input domain (lib/events/domain.ts) as well, so the
-  // producer refuses what every consumer would dead-letter (event time skew, id lengths).
-  if (domain) {
-    const source = r.sourceSystem ?? defaultSource
-    for (const i of predictionRequestIssues({ ...req, sourceSystem: source } as never, domain))
-      if (!['type', 'missing', 'range'].includes(i.rule) || i.field === 'eventTime')
-        issues.push({ feature: i.field, rule: i.rule })
-  }
-  for (const field of ['requestId', 'patientId'] as const) {
-    if (typeof r[field] !== 'string' || (r[field] as string).length === 0)
-      issues.push({ feature: field, rule: 'type' })
-  }
-  if (typeof r.eventTime !== 'number' || !Number.isSafeInteger(r.eventTime))
-    issues.push({ feature: 'eventTime', rule: 'type' })
   const source = r.sourceSystem ?? defaultSource
-  if (typeof source !== 'string' || source.length === 0)
-    issues.push({ feature: 'sourceSystem', rule: 'type' })
-  if (r.notes !== undefined && r.notes !== null && typeof r.notes !== 'string')
-    issues.push({ feature: 'notes', rule: 'type' })
-  for (const i of validateFeatures(r)) issues.push({ feature: i.feature, rule: i.rule })
+  const issues = predictionRequestIssues({ ...req, sourceSystem: source } as never, domain).map((i) => ({
+    feature: i.field,
+    rule: i.rule,
+  }))
   if (issues.length > 0) {
     throw new RiskStreamError('VALIDATION_FAILED', issues.map((i) => `${i.feature}: ${i.rule}`).join(', '), {
       details: { issues, requestId: typeof r.requestId === 'string' ? r.requestId : undefined },
@@ -149,19 +134,9 @@ export function toRequestEvent(
   )
 }
 
-function toOutcomeEvent(o: OutcomeInput, defaultSource: string, domain?: DomainContext): OutcomeEvent {
-  const issues: string[] = []
-  if (domain) {
-    const t: DomainIssue[] = []
-    checkTime(o.labelledAt, 'labelledAt', domain, t)
-    checkId(o.requestId, 'requestId', t)
-    for (const i of t) if (i.rule !== 'type' && i.rule !== 'missing') issues.push(`${i.field}: ${i.rule}`)
-  }
-  if (typeof o.requestId !== 'string' || o.requestId.length === 0) issues.push('requestId: type')
-  if (o.outcome !== 0 && o.outcome !== 1) issues.push('outcome: range')
-  if (typeof o.labelledAt !== 'number' || !Number.isSafeInteger(o.labelledAt)) issues.push('labelledAt: type')
+function toOutcomeEvent(o: OutcomeInput, defaultSource: string, domain = ANY_TIME): OutcomeEvent {
   const source = o.source ?? defaultSource
-  if (typeof source !== 'string' || source.length === 0) issues.push('source: type')
+  const issues = outcomeIssues({ ...o, source }, domain).map((i) => `${i.field}: ${i.rule}`)
   if (issues.length > 0)
     throw new RiskStreamError('VALIDATION_FAILED', issues.join(', '), { details: { issues } })
   return { requestId: o.requestId, outcome: o.outcome, labelledAt: o.labelledAt, source }

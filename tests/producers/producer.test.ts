@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { RiskStreamError } from '../../lib/errors/index.ts'
+import { DEFAULT_SKEW, predictionRequestIssues } from '../../lib/events/domain.ts'
 import { toRequestEvent } from '../../producers/index.ts'
 import { TokenBucket } from '../../producers/token-bucket.ts'
 
@@ -54,9 +55,25 @@ describe('request validation', () => {
   it('refuses missing ids and a non-integer event time', () => {
     const e = refusal({ ...good, requestId: '', eventTime: 'yesterday' })
     expect(e.details.issues).toEqual([
-      { feature: 'requestId', rule: 'type' },
+      { feature: 'requestId', rule: 'missing' },
       { feature: 'eventTime', rule: 'type' },
     ])
+  })
+
+  it('names the same fields and rules as the consumers that would dead-letter the request', () => {
+    const bad = { ...good, patientId: 'p\u0000', eventTime: 8.64e15, notes: 7, glucose: 6543 }
+    const domain = { now: Date.now(), skew: DEFAULT_SKEW }
+    const e = (() => {
+      try {
+        toRequestEvent(bad as never, 'src', domain)
+      } catch (err) {
+        return err as RiskStreamError
+      }
+      throw new Error('expected a refusal')
+    })()
+    const consumers = predictionRequestIssues({ ...bad, sourceSystem: 'src' } as never, domain)
+    expect(consumers.map((i) => i.rule)).toEqual(['chars', 'contract_range', 'type', 'range'])
+    expect(e.details.issues).toEqual(consumers.map((i) => ({ feature: i.field, rule: i.rule })))
   })
 })
 
