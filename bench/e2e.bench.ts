@@ -1,29 +1,14 @@
 /**
- * End-to-end benchmark on the real stack (Kafka, schema registry, embedded chDB):
- * prediction requests → inference → predictions → monitors → ClickHouse.
- *
- * This process runs the roles under test (inference + monitors, as `riskstream run` composes
- * them) with a model trained here by `trainOnce` (one family, search budget 1, 2 folds). The
- * load comes from a separate process (bench/lib/load.ts), like a real clinical system would.
- *
- *  (a) throughput: the load generator publishes as fast as it can for --duration seconds;
- *      sustained predictions/s = growth of the predictions topic (sum of partition end
- *      offsets, polled every second) over the run minus its first seconds of ramp-up.
- *  (b) latency at a fixed --rate (default 2,000 requests/s) for --latency-duration seconds:
- *      prediction CreateTime − request send time, for every request (p50/p95/p99).
- *  (c) request → window row: during (b), the time from producing the request that completes
- *      a sliding window (the engine's N-th prediction, N a multiple of DRIFT_EVAL_EVERY) until
- *      that window's row is visible in monitor_windows (polled every --window-poll-ms, so the
- *      numbers carry up to that much extra delay; with several partitions the N-th request
- *      produced is only approximately the N-th scored).
+ * End-to-end benchmark on the real stack: requests → inference → predictions → monitors →
+ * ClickHouse, the roles run here with a model trained by `trainOnce`, the load from a separate
+ * process (bench/lib/load.ts). Measures (a) sustained predictions/s (growth of the predictions
+ * topic's end offsets, ramp-up excluded), (b) latency at a fixed --rate (prediction CreateTime −
+ * request send time, p50/p95/p99), (c) request → window row in monitor_windows (polled every
+ * --window-poll-ms). Prints a summary and `@@bench-result` lines for bench/run.ts.
  *
  *   npx tsx bench/e2e.bench.ts [--duration 60] [--latency-duration 30] [--rate 2000]
  *                              [--family xgboost] [--partitions 3] [--window-poll-ms 100]
- *
- * Unique topic prefix (topics deleted afterwards), throw-away chDB directory. Prints a human
- * summary and `@@bench-result` lines for bench/run.ts.
  */
-
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'

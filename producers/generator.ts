@@ -3,7 +3,8 @@
  * I/O, no clock), so a seed reproduces the stream. Each event is a new patient drawn near a
  * source row (per-class Gaussian copula plus measurement noise, so no Pima row is copied for a
  * retrain to memorise), then shifted, blanked and labelled as the scenario's drifts say.
- */ import { FEATURE_SPEC, FEATURES, type FeatureName, type FeatureVector } from '../lib/features/index.ts'
+ */
+import { FEATURE_SPEC, FEATURES, type FeatureName, type FeatureVector } from '../lib/features/index.ts'
 import { normalCdf } from '../lib/stats/delong.ts'
 import type { PredictionRequestEvent } from './clinical.ts'
 import { createRng, type Rng, uuidFrom } from './rng.ts'

@@ -2,7 +2,8 @@
  * Malformed records for robustness tests, each built to fail downstream in one predictable way
  * (see malformedPayload), so tests can check that consumers dead-letter exactly what was
  * injected. They bypass the clinical producer's validation on purpose.
- */ import avro from 'avsc'
+ */
+import avro from 'avsc'
 import { FEATURE_SPECS } from '../lib/features/index.ts'
 import type { AvroSerde } from '../lib/kafka/index.ts'
 import type { PredictionRequestEvent } from './clinical.ts'

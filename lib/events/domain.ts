@@ -4,7 +4,8 @@
  * the contract's range and the configured skew of now; ids and strings bounded; outcomes,
  * probabilities and thresholds in range; features within lib/features' bounds. A problem is
  * reported as a field and a rule, never the value (values are patient data).
- */ import { RiskStreamError } from '../errors/index.ts'
+ */
+import { RiskStreamError } from '../errors/index.ts'
 import { validateFeatures } from '../features/index.ts'
 import type { OutcomeLabelEvent, PredictionEvent, PredictionRequestEvent } from './contracts.ts'
 

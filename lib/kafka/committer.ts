@@ -3,7 +3,8 @@
  * only after the current one returns, and an awaited commit is one more broker round trip per
  * batch. Offered offsets are already safe (the batch's outputs are durable), so a commit may
  * trail: a crash before it lands means a longer redelivery, which idempotency downstream absorbs.
- */ export interface TopicPartitionOffset {
+ */
+export interface TopicPartitionOffset {
   topic: string
   partition: number
   /** Next offset to read (last processed + 1). */

@@ -3,7 +3,8 @@
  * loaded by inference; `sha256` is of the stored bytes (reproducible: gzip is deterministic,
  * mtime 0). Decoding checks the checksum, gzip with an output cap, JSON, then the structure;
  * any failure is ARTIFACT_CORRUPT naming the first problem.
- */ import { createHash } from 'node:crypto'
+ */
+import { createHash } from 'node:crypto'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { RiskStreamError } from '../errors/index.ts'
 import type { ModelArtifact, ModelFamily, ModelStage } from './types.ts'

@@ -5,7 +5,8 @@
  * before `tieredWalker` moves them to codegen) and 'linked' (deep forests, tree-outer over
  * blocks of 256 rows); bench/scoring.bench.ts measures them. Preprocessing goes into a scratch
  * buffer owned by the scorer: nothing allocated per row, and not re-entrant.
- */ import { RiskStreamError } from '../errors/index.ts'
+ */
+import { RiskStreamError } from '../errors/index.ts'
 import { emptyPerfectForest, generateWalker, type PerfectForest } from './codegen.ts'
 import type {
   FlatTree,

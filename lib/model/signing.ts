@@ -5,7 +5,8 @@
  * event sequence. Consumers verify before decoding and order by the signed `seq`, so a
  * re-published old event cannot roll the served model back. Key: MODEL_SIGNING_KEY, else one
  * generated into `<DATA_DIR>/model-signing.key` (0600).
- */ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { chmodSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { IHeaders } from 'kafkajs'

@@ -3,7 +3,8 @@
  * 20,000 rows (scorer.ts, `tieredWalker`), so inference runs seeded synthetic rows (within the
  * caller's bounds, no patient data) through `scoreBatch` and `scoreOne` before the swap, in
  * slices of a few milliseconds that yield to the event loop while the old version serves.
- */ import seedrandom from 'seedrandom'
+ */
+import seedrandom from 'seedrandom'
 import { RiskStreamError } from '../errors/index.ts'
 import type { Scorer, ScorerTiers } from './types.ts'
 

@@ -5,7 +5,8 @@
  * events (versions.ts), then loads what to serve and reports `caughtUp`. The swap is one
  * reference assignment after the artifact is verified and its scorer built and warmed; a batch
  * reads `served` once, so it is scored by one version; a refused artifact changes nothing.
- */ import { randomBytes } from 'node:crypto'
+ */
+import { randomBytes } from 'node:crypto'
 import type { Consumer, IHeaders, Kafka } from 'kafkajs'
 import { RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
 import { FEATURE_SPECS } from '../../lib/features/index.ts'

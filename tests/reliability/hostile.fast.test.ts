@@ -1,26 +1,11 @@
 /**
- * Hostile input against the real stack: one `riskstream run monitors inference api` process
- * (the roles share one embedded ClickHouse, as `run all` does), normal traffic flowing, and a
- * corpus of hostile API requests and hostile records on every consumed topic fired meanwhile:
- *
- *  - API: bad event times (0, one day, seconds instead of ms, year 2100, 8.64e15), bodies that
- *    need coercion ("120", "", a numeric patientId), a 600 KB string field, a 1 MB body, reads
- *    without a key, promote with a scoring key, and 50 retrain triggers in a row (a reused
- *    requestId with another payload → 409 is in tests/api/security.int.test.ts);
- *  - clinical.prediction-requests: the same bad event times, truncated Avro, schema ids −1, 0
- *    and 2³¹−1, a 600 KB notes field, another request's requestId with another payload, and a
- *    valid request carrying an outsider's `riskstream-scored-by: api` header;
- *  - clinical.outcomes: outcome 300, a labelledAt of 8.64e15, truncated Avro;
- *  - mlops.predictions: an event time of 8.64e15, probability 1.5 with label 7;
- *  - mlops.model-versions: a forged signature, no signature, a replayed (older) sequence, a gzip
- *    bomb, an oversized inline artifact.
- *
- * Pass: the process stays up and stops on SIGTERM with exit code 0; every hostile record is
- * refused (API status) or dead-lettered with its reason, counts exact; the outsider's
- * scored-by record is scored; 50 retrain triggers give one 202 and 49 counted 429s; every
- * normal request is predicted exactly once; sliding drift windows are written for traffic sent
- * after the attack; the served model is still v1; no canary patient data in any log line; the
- * DLQ topics have a finite retention.
+ * Hostile input against the real stack: one `riskstream run monitors inference api` process with
+ * normal traffic flowing while hostile API requests (bad times, coercion, huge bodies, missing or
+ * wrong keys, a retrain flood) and hostile records on every consumed topic (bad times, truncated
+ * Avro, bogus schema ids, reused ids, forged or replayed model versions, a gzip bomb) are fired.
+ * Pass: the process stays up and stops cleanly; every hostile input is refused or dead-lettered
+ * with its reason, counts exact; normal traffic is predicted exactly once and still monitored;
+ * the served model is unchanged; no canary patient data in any log line.
  */
 import { createServer } from 'node:net'
 import { gzipSync } from 'node:zlib'

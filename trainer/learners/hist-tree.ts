@@ -1,7 +1,8 @@
 /**
  * One histogram tree learner (LightGBM's and scikit-learn's HistGradientBoosting algorithm)
  * shared by gradient boosting and the random forest, over rows pre-binned by binning.ts.
- */ import type { FlatTree } from '../../lib/model/types.ts'
+ */
+import type { FlatTree } from '../../lib/model/types.ts'
 import { type BinMapper, HIST_BINS, MISSING_BIN } from './binning.ts'
 import type { Rng } from './random.ts'
 

@@ -3,7 +3,8 @@
  * on a bootstrap sample with a fresh subset of `max_features` features per split, with gradient
  * −y, hessian 1 and no regularisation, so its leaves hold the fraction of positives and the
  * forest's mean of them is a proper P(y = 1). Exported as a 'mean' ensemble, identity link.
- */ import type { FlatTree, TreeEnsembleModel } from '../../lib/model/types.ts'
+ */
+import type { FlatTree, TreeEnsembleModel } from '../../lib/model/types.ts'
 import { applyBins, fitBins, MAX_BINS } from './binning.ts'
 import { createWorkspace, growTree, predictTree } from './hist-tree.ts'
 import { createRng } from './random.ts'

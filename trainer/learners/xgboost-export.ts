@@ -2,7 +2,8 @@
  * Reads the model bytes `ml-xgboost`'s `toJSON().model` returns (XGBoost 0.7's legacy binary
  * format) and turns the trees into our library-free `TreeEnsembleModel`, so inference never
  * loads the WASM module.
- */ import { RiskStreamError } from '../../lib/errors/index.ts'
+ */
+import { RiskStreamError } from '../../lib/errors/index.ts'
 import type { FlatTree, TreeEnsembleModel } from '../../lib/model/types.ts'
 
 export interface XGBoostRawNode {

@@ -3,7 +3,8 @@
  * synchronous `train()` would stop Kafka heartbeats. Traps handled (ml-xgboost 1.1.2): -1 is
  * its hard-wired "missing" and NaN aborts, so NaN is sent as -1 and a real -1 is refused;
  * inputs beyond the 5 MiB WASM stack are refused; the model is always `free()`d.
- */ import { createRequire } from 'node:module'
+ */
+import { createRequire } from 'node:module'
 import { isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { createSerializer } from '../../lib/runtime/serialize.ts'
 

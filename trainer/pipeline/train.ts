@@ -2,7 +2,8 @@
  * The training pipeline, pure (no Kafka, no ClickHouse): selects the model that ships and
  * estimates it on rows the selection never saw, with bootstrap intervals and a calibration
  * report (estimate.ts).
- */ import { FEATURES } from '../../lib/features/index.ts'
+ */
+import { FEATURES } from '../../lib/features/index.ts'
 import { getLogger } from '../../lib/log/index.ts'
 import type { DatasetFingerprint, ModelArtifact, ModelFamily, ModelMetrics } from '../../lib/model/types.ts'
 import { applyPlatt, fitPlatt } from '../../lib/stats/calibration.ts'
