@@ -6,6 +6,7 @@ import { type ClickHouseClient, queryRows } from '../lib/clickhouse/index.ts'
 import { FEATURE_COLUMNS, FEATURES, type FeatureVector, toRow } from '../lib/features/index.ts'
 import { createScorer } from '../lib/model/index.ts'
 import type { ModelRegistry } from '../lib/registry/index.ts'
+import { ALARM_STATISTIC, bandOf } from '../lib/stats/index.ts'
 import { PROBABILITY_SUBJECT, TABLES, VIEWS } from '../lib/warehouse/index.ts'
 
 export interface LoopStatus {
@@ -65,12 +66,14 @@ export async function loopStatus(
      WHERE model_name = {m:String} AND stage = 'production' HAVING count() > 0`,
     p,
   )
-  const latestPsi = await queryRows<{ feature: string; psi: number; band: string; version: number }>(
+  // The alarm statistic (PSI) of the newest version's latest sliding window; its band from lib/stats.
+  const latestPsi = await queryRows<{ feature: string; psi: number; version: number }>(
     ch,
-    `SELECT feature, psi, band, model_version AS version FROM ${VIEWS.latestPsi}
-     WHERE model_name = {m:String} AND model_version = (SELECT max(model_version) FROM ${VIEWS.latestPsi} WHERE model_name = {m:String})
+    `SELECT subject AS feature, value AS psi, model_version AS version FROM ${VIEWS.latestDrift}
+     WHERE model_name = {m:String} AND metric = {stat:String}
+       AND model_version = (SELECT max(model_version) FROM ${VIEWS.latestDrift} WHERE model_name = {m:String})
      ORDER BY feature`,
-    p,
+    { ...p, stat: ALARM_STATISTIC.name },
   )
   const [accuracy] = await queryRows<{ version: number; value: number; labels: number }>(
     ch,
@@ -114,7 +117,12 @@ export async function loopStatus(
     dlq: Number(counts?.dlq ?? 0),
     productionVersion: prod ? Number(prod.version) : null,
     versionsServed: served.map((s) => ({ version: Number(s.version), predictions: Number(s.predictions) })),
-    latestPsi: latestPsi.map((r) => ({ ...r, psi: Number(r.psi), version: Number(r.version) })),
+    latestPsi: latestPsi.map((r) => ({
+      ...r,
+      psi: Number(r.psi),
+      band: bandOf(ALARM_STATISTIC, Number(r.psi)),
+      version: Number(r.version),
+    })),
     accuracy: accuracy
       ? { version: Number(accuracy.version), value: Number(accuracy.value), labels: Number(accuracy.labels) }
       : null,

@@ -28,7 +28,8 @@ export const TABLES = Object.freeze({
 
 /** Views (migrations/020 and later). */
 export const VIEWS = Object.freeze({
-  latestPsi: 'v_latest_psi',
+  /** Newest sliding value of every drift metric (migrations/050; replaces v_latest_psi). */
+  latestDrift: 'v_latest_drift',
   accuracyByDay: 'v_accuracy_by_day',
   alertHistory: 'v_alert_history',
   dlqByReason: 'v_dlq_by_reason',
