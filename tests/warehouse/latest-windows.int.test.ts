@@ -10,6 +10,7 @@ import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createWarehouseReader } from '../../api/queries.ts'
 import {
+  chTime,
   createClickHouse,
   MIGRATIONS_DIR,
   migrate,
@@ -24,7 +25,6 @@ afterAll(() => client.close())
 const MODEL = 'latest-windows'
 const warehouse = createWarehouseReader({ client })
 
-const at = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
 const T0 = Date.UTC(2026, 5, 1)
 
 /** The window rows of one sliding evaluation: drift per subject and performance, as the monitors write them. */
@@ -34,8 +34,8 @@ function windowRows(version: number, windowId: number, value: number, withState 
     model_version: version,
     window_type: 'sliding',
     window_id: windowId,
-    window_start: at(T0 + windowId * 1000),
-    window_end: at(T0 + windowId * 1000 + 999),
+    window_start: chTime(T0 + windowId * 1000),
+    window_end: chTime(T0 + windowId * 1000 + 999),
   }
   const drift = ['glucose', PROBABILITY_SUBJECT].flatMap((subject) =>
     ['psi', 'ks', ...(withState ? ['psi_threshold', 'psi_state'] : [])].map((metric) => ({

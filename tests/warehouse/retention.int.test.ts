@@ -4,7 +4,7 @@
  * the same settings again alters nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createClickHouse, queryRows } from '../../lib/clickhouse/index.ts'
+import { chTime, createClickHouse, queryRows } from '../../lib/clickhouse/index.ts'
 import { configWith } from '../../lib/config/index.ts'
 import { applyRetention, currentTtl, migrateWarehouse, TABLES } from '../../lib/warehouse/index.ts'
 import { testConfig } from '../helpers/index.ts'
@@ -14,7 +14,6 @@ const client = createClickHouse(config)
 afterAll(() => client.close())
 
 const DAY = 86_400_000
-const at = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
 
 const ids = async (table: string) =>
   (await queryRows<{ id: string }>(client, `SELECT request_id AS id FROM ${table} FINAL ORDER BY id`)).map(
@@ -48,8 +47,8 @@ describe('retention (RETENTION_DAYS_*)', () => {
         probability: 0.3,
         label: 0,
         threshold: 0.5,
-        event_time: at(id === 'old' ? now - 40 * DAY : now - DAY),
-        scored_at: at(now),
+        event_time: chTime(id === 'old' ? now - 40 * DAY : now - DAY),
+        scored_at: chTime(now),
         kafka_partition: 0,
         kafka_offset: 0,
       })),
@@ -61,7 +60,7 @@ describe('retention (RETENTION_DAYS_*)', () => {
         {
           request_id: 'ret-old',
           outcome: 1,
-          labelled_at: at(now - 400 * DAY),
+          labelled_at: chTime(now - 400 * DAY),
           source: 'test',
           kafka_partition: 0,
           kafka_offset: 0,

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
+  chTime,
   createClickHouse,
   MIGRATIONS_DIR,
   migrate,
@@ -22,7 +23,6 @@ afterAll(() => client.close())
 
 const DAY = 86_400_000
 const NOW = Date.UTC(2026, 5, 15, 12, 30)
-const at = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
 
 function prediction(id: string, eventMs: number, probability: number, ingestedMs: number) {
   return {
@@ -33,12 +33,12 @@ function prediction(id: string, eventMs: number, probability: number, ingestedMs
     probability,
     label: probability >= 0.5 ? 1 : 0,
     threshold: 0.5,
-    event_time: at(eventMs),
-    scored_at: at(eventMs + 5),
+    event_time: chTime(eventMs),
+    scored_at: chTime(eventMs + 5),
     glucose: 120,
     kafka_partition: 0,
     kafka_offset: 1,
-    ingested_at: at(ingestedMs),
+    ingested_at: chTime(ingestedMs),
   }
 }
 const insert = (rows: ReturnType<typeof prediction>[]) =>
