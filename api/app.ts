@@ -30,6 +30,7 @@ import type { ApiContext } from './context.ts'
 import { errorHandler, notFoundHandler } from './errors.ts'
 import { createIdempotencyStore } from './idempotency.ts'
 import { createApiMetrics } from './metrics.ts'
+import { sharedSchemas } from './responses.ts'
 import { createRetrainGate } from './retrain-gate.ts'
 import { dashboardRoutes } from './routes/dashboard.ts'
 import { mlopsRoutes } from './routes/mlops.ts'
@@ -189,7 +190,13 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
     },
   })
 
+  // Named response schemas (ModelInfo, Run, ErrorResponse, …): components/schemas under their $id.
+  for (const schema of sharedSchemas) app.addSchema(schema)
   await app.register(fastifySwagger, {
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
+    },
     openapi: {
       // 3.1: its schemas are JSON Schema, so nullable values are `null` unions as declared.
       openapi: '3.1.0',

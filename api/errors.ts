@@ -27,7 +27,7 @@ export const ErrorResponse = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false, title: 'ErrorResponse' },
+  { additionalProperties: false, title: 'ErrorResponse', $id: 'ErrorResponse' },
 )
 export type ErrorBody = Static<typeof ErrorResponse>
 

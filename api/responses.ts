@@ -34,6 +34,10 @@ const Dict = <T extends TSchema>(values: T, description?: string) =>
 const Open = (description: string) =>
   Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true, description })
 const closed = (title: string) => ({ additionalProperties: false, title }) as const
+/** A closed shape with an `$id`: published once under components/schemas, used through `Ref`. */
+const named = (id: string) => ({ ...closed(id), $id: id }) as const
+/** A reference to a named schema (registered with the app by `sharedSchemas`), typed as the schema. */
+const Ref = <T extends TSchema>(schema: T) => Type.Unsafe<Static<T>>(Type.Ref(schema.$id!))
 const EpochMs = (description = 'Epoch milliseconds') => Type.Integer({ description })
 const Version = (description = 'Model version number') => Type.Integer({ description })
 const Ok = Type.Literal(true)
@@ -67,7 +71,7 @@ export const ModelInfo = Type.Object(
     created_at: EpochMs(),
     updated_at: EpochMs(),
   },
-  closed('ModelInfo'),
+  named('ModelInfo'),
 )
 export type ModelInfo = Static<typeof ModelInfo>
 
@@ -106,7 +110,7 @@ export const PerformanceSummary = Type.Object(
     period_start: EpochMs('Start of the period (event time, inclusive)'),
     period_end: EpochMs('End of the period (event time, exclusive)'),
   },
-  closed('PerformanceSummary'),
+  named('PerformanceSummary'),
 )
 export type PerformanceSummary = Static<typeof PerformanceSummary>
 
@@ -123,7 +127,7 @@ export const RecentPrediction = Type.Object(
     actual_outcome: Nullable(Type.Integer({ description: '0 or 1; null until the label arrives' })),
     correct: Nullable(Type.Boolean()),
   },
-  closed('RecentPrediction'),
+  named('RecentPrediction'),
 )
 export type RecentPrediction = Static<typeof RecentPrediction>
 
@@ -141,7 +145,7 @@ export const Alert = Type.Object(
     scores: Dict(Type.Number(), 'Score per feature or metric'),
     detected_at: EpochMs(),
   },
-  closed('Alert'),
+  named('Alert'),
 )
 export type Alert = Static<typeof Alert>
 
@@ -166,7 +170,7 @@ export const Run = Type.Object(
     candidates: Type.Array(Type.Unknown(), { description: 'Per-family CV summary; [] in listings' }),
     error: Type.String(),
   },
-  closed('Run'),
+  named('Run'),
 )
 export type Run = Static<typeof Run>
 
@@ -268,34 +272,34 @@ export const DriftReport = Type.Object(
     reason: Type.String(),
     checked_at: EpochMs(),
   },
-  closed('DriftReport'),
+  named('DriftReport'),
 )
 export type DriftReportBody = Static<typeof DriftReport>
 
 // ---------------------------------------------------------------- /mlops/api
 
 export const ModelInfoResponse = Type.Object(
-  { success: Ok, model_info: ModelInfo },
+  { success: Ok, model_info: Ref(ModelInfo) },
   closed('ModelInfoResponse'),
 )
 export const PerformanceResponse = Type.Object(
-  { success: Ok, days: Type.Integer(), model_name: Type.String(), performance: PerformanceSummary },
+  { success: Ok, days: Type.Integer(), model_name: Type.String(), performance: Ref(PerformanceSummary) },
   closed('PerformanceResponse'),
 )
 export const DriftCheckResponse = Type.Object(
-  { success: Ok, drift: DriftReport },
+  { success: Ok, drift: Ref(DriftReport) },
   closed('DriftCheckResponse'),
 )
 export const RecentPredictionsResponse = Type.Object(
-  { success: Ok, count: Type.Integer(), predictions: Type.Array(RecentPrediction) },
+  { success: Ok, count: Type.Integer(), predictions: Type.Array(Ref(RecentPrediction)) },
   closed('RecentPredictionsResponse'),
 )
 export const AlertsResponse = Type.Object(
-  { success: Ok, alerts: Type.Array(Alert), total_count: Type.Integer() },
+  { success: Ok, alerts: Type.Array(Ref(Alert)), total_count: Type.Integer() },
   closed('AlertsResponse'),
 )
 export const RetrainHistoryResponse = Type.Object(
-  { success: Ok, history: Type.Array(Run), total_count: Type.Integer() },
+  { success: Ok, history: Type.Array(Ref(Run)), total_count: Type.Integer() },
   closed('RetrainHistoryResponse'),
 )
 export const RetrainTriggerResponse = Type.Object(
@@ -315,7 +319,7 @@ export const ScoredPrediction = Type.Object(
     model_version: Version(),
     scored_at: EpochMs(),
   },
-  closed('ScoredPrediction'),
+  named('ScoredPrediction'),
 )
 export type ScoredPrediction = Static<typeof ScoredPrediction>
 
@@ -326,7 +330,7 @@ export const PredictResponse = Type.Object(
       { model_name: Type.String(), version: Version(), threshold: Type.Number(), family: Type.String() },
       closed('ServedModel'),
     ),
-    predictions: Type.Array(ScoredPrediction, { description: 'One per request, in request order' }),
+    predictions: Type.Array(Ref(ScoredPrediction), { description: 'One per request, in request order' }),
   },
   closed('PredictResponse'),
 )
@@ -335,11 +339,11 @@ export const ModelListResponse = Type.Object(
     success: Ok,
     model_name: Type.String(),
     production_version: Nullable(Version()),
-    models: Type.Array(ModelInfo, { description: 'Newest first' }),
+    models: Type.Array(Ref(ModelInfo), { description: 'Newest first' }),
   },
   closed('ModelListResponse'),
 )
-export const ModelResponse = Type.Object({ success: Ok, model: ModelInfo }, closed('ModelResponse'))
+export const ModelResponse = Type.Object({ success: Ok, model: Ref(ModelInfo) }, closed('ModelResponse'))
 export const PromoteResponse = Type.Object(
   {
     success: Ok,
@@ -361,7 +365,7 @@ export const RollbackResponse = Type.Object(
   },
   closed('RollbackResponse'),
 )
-export const RunResponse = Type.Object({ success: Ok, run: Run }, closed('RunResponse'))
+export const RunResponse = Type.Object({ success: Ok, run: Ref(Run) }, closed('RunResponse'))
 
 // ---------------------------------------------------------------- ops
 
@@ -402,9 +406,9 @@ const Series = Dict(Type.Array(Point), 'Points per feature or metric, oldest fir
 export const DashboardSummaryResponse = Type.Object(
   {
     success: Ok,
-    model: Nullable(ModelInfo),
-    drift: DriftReport,
-    performance: PerformanceSummary,
+    model: Nullable(Ref(ModelInfo)),
+    drift: Ref(DriftReport),
+    performance: Ref(PerformanceSummary),
     hours: Type.Integer(),
   },
   closed('DashboardSummaryResponse'),
@@ -484,9 +488,27 @@ export const DashboardVersionsResponse = Type.Object(
   closed('DashboardVersionsResponse'),
 )
 export const DashboardRunsResponse = Type.Object(
-  { success: Ok, runs: Type.Array(Run), total_count: Type.Integer() },
+  { success: Ok, runs: Type.Array(Ref(Run)), total_count: Type.Integer() },
   closed('DashboardRunsResponse'),
 )
+
+/** The named schemas the responses refer to; buildApp registers them (app.addSchema). */
+export const sharedSchemas: readonly TSchema[] = [
+  ErrorResponse,
+  ModelInfo,
+  PerformanceSummary,
+  RecentPrediction,
+  Alert,
+  Run,
+  DriftReport,
+  ScoredPrediction,
+]
+
+/** The shared error body on every 4xx and 5xx. */
+export const errorResponses = {
+  '4xx': { ...Ref(ErrorResponse), description: 'Error: ErrorResponse, with the status of its code' },
+  '5xx': { ...Ref(ErrorResponse), description: 'Error: ErrorResponse, with the status of its code' },
+} as const
 
 /**
  * `{ 200: ok }` (or another success status) plus the shared error body on 4xx and 5xx;
@@ -498,9 +520,8 @@ export function responses(
   exact: Record<number, TSchema> = {},
 ): Record<string, TSchema> {
   const more = Object.entries(exact).map(([code, s]) => [code, described(s)])
-  return { [status]: described(ok), '4xx': ERROR, '5xx': ERROR, ...Object.fromEntries(more) }
+  return { [status]: described(ok), ...errorResponses, ...Object.fromEntries(more) }
 }
 
 /** The schema with a description (the OpenAPI response's description; its title otherwise). */
 const described = (s: TSchema): TSchema => ({ ...s, description: s.description ?? s.title })
-const ERROR = { ...ErrorResponse, description: 'Error: ErrorResponse, with the status of its code' }

@@ -6,9 +6,8 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { ApiContext } from '../context.ts'
-import { ErrorResponse } from '../errors.ts'
 import { metricsText } from '../metrics.ts'
-import { type CheckResult, HealthResponse, ReadyResponse, responses } from '../responses.ts'
+import { type CheckResult, errorResponses, HealthResponse, ReadyResponse, responses } from '../responses.ts'
 
 async function timed(
   timeoutMs: number,
@@ -89,8 +88,7 @@ export function opsRoutes(app: FastifyInstance, ctx: ApiContext, opts: { readyTi
             description: 'Prometheus text exposition format',
             content: { 'text/plain': { schema: Type.String() } },
           },
-          '4xx': ErrorResponse,
-          '5xx': ErrorResponse,
+          ...errorResponses,
         },
       },
     },

@@ -17,6 +17,21 @@ interface Operation {
 export interface OpenApiDoc {
   openapi: string
   paths: Record<string, Record<string, Operation>>
+  components?: { schemas?: Record<string, object> }
+}
+
+/** `schema` with its `#/components/schemas/…` references replaced by the schemas they name. */
+export function deref(doc: OpenApiDoc, schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map((s) => deref(doc, s))
+  if (!schema || typeof schema !== 'object') return schema
+  const ref = (schema as { $ref?: unknown }).$ref
+  if (typeof ref === 'string') {
+    const name = ref.replace('#/components/schemas/', '')
+    const target = doc.components?.schemas?.[name]
+    if (!target) throw new Error(`unresolved $ref ${ref}`)
+    return deref(doc, target)
+  }
+  return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, deref(doc, v)]))
 }
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const
@@ -43,7 +58,8 @@ export function declaredSchema(
 ): object | undefined {
   const responses = doc.paths[path]?.[method.toLowerCase()]?.responses ?? {}
   const declared = responses[String(status)] ?? responses[`${String(status)[0]}XX`]
-  return declared?.content?.[mediaType]?.schema
+  const schema = declared?.content?.[mediaType]?.schema
+  return schema && (deref(doc, schema) as object)
 }
 
 /** Validates bodies against the document's declared response schemas; returns Ajv's errors as text. */
