@@ -1,19 +1,10 @@
 /**
  * One training run, end to end: assemble the data set, run the pipeline (in a worker thread),
- * judge the candidate's HONEST estimate against the floors, test it against the production
- * model (the champion) on the same fresh out-of-time rows, register the new version as
- * `production` or `rejected`, and record the run and its promotion decision.
- *
- * Evaluation: when the stream holds enough labelled rows, the newest OOT share of them
- * (OOT_EVAL_SHARE, default 20 %) is held out of selection and of the shipped model's training (out-of-time);
- * otherwise the pipeline estimates itself by nested CV. See trainer/pipeline/train.ts.
- *
- * Promotion: with a champion, the candidate replaces it only when DeLong's one-sided test on
- * the fresh rows (held out AND newer than the champion's training data) gives p < alpha with
- * an AUC gain above PROMOTION_MARGIN, and the floors pass. Without enough fresh rows there is
- * no fair comparison and nothing is promoted. Without a champion, a candidate meeting the
- * floors becomes production; one that does not is still registered as production (something
- * has to serve) but flagged below the gate in the result, the run and the registry reason.
+ * judge the candidate's held-out estimate (out-of-time on the newest OOT_EVAL_SHARE of labelled
+ * streamed rows when there are enough, else nested CV) against the floors, test it against the
+ * champion on the same fresh rows (DeLong, p < alpha and a gain above PROMOTION_MARGIN; no fresh
+ * rows, no promotion), register it as `production` or `rejected`, record the run and decision.
+ * Without a champion the candidate serves even below the floors, flagged in the result and run.
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
