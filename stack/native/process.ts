@@ -24,7 +24,7 @@ export function runningPid(
   return isAlive(pid, service === 'kafka' ? 'kafka.Kafka' : 'quarkus-run.jar') ? pid : undefined
 }
 
-export function isAlive(pid: number, cmdlineMarker?: string): boolean {
+function isAlive(pid: number, cmdlineMarker?: string): boolean {
   try {
     process.kill(pid, 0)
   } catch (err) {
@@ -197,7 +197,7 @@ function tail(file: string, lines = 20): string {
   }
 }
 
-export interface RunResult {
+interface RunResult {
   status: number | null
   output: string
   error?: Error
