@@ -1,7 +1,8 @@
 /**
- * Migration 031 on real chDB: a database at 030 with predictions (a redelivered duplicate
+ * Migrations 031 and 033 on real chDB: a database at 030 with predictions (a redelivered duplicate
  * among them) is migrated; every row survives the copy and the swap, the table keeps its name,
- * a period read can use the primary key, and a replayed prediction still collapses by request_id.
+ * a period read can use the primary key, a lookup by request id its skip index, and a replayed
+ * prediction still collapses by request_id.
  */
 import { copyFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -102,6 +103,14 @@ describe('predictions ordered by event time (migration 031)', () => {
     )
     expect(scratch).toEqual([])
     expect(await periodRead()).toEqual([{ n: 2 }])
+    // A lookup by request id alone (the API's idempotency check) uses the bloom-filter index (033).
+    const byId = await queryRows<{ request_id: string }>(
+      client,
+      `SELECT request_id FROM ${TABLES.predictions} FINAL WHERE request_id IN {ids:Array(String)}
+       ORDER BY request_id SETTINGS force_data_skipping_indices = 'request_id_bloom'`,
+      { ids: ['r-a', 'r-old', 'r-none'] },
+    )
+    expect(byId.map((r) => r.request_id)).toEqual(['r-a', 'r-old'])
   })
 
   it('still collapses a replayed prediction (same event time, same request_id)', async () => {
