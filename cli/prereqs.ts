@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from 'node:fs'
 import { homedir } from 'node:os'
 import path from 'node:path'
 import { fetchPima } from '../data/fetch.ts'
-import { browserEnv, type Config } from '../lib/config/index.ts'
+import { browserEnv, type Config, REPO_ROOT } from '../lib/config/index.ts'
 import { findJdks } from '../stack/native/jdk.ts'
 import { KAFKA_MIN_JAVA } from '../stack/native/kafka.ts'
 import { nativePaths } from '../stack/native/paths.ts'
@@ -20,7 +20,7 @@ export interface Missing {
   install: string
 }
 
-export type Need = 'java' | 'maven' | 'pima' | 'chromium' | 'prometheus'
+export type Need = 'java' | 'maven' | 'pima' | 'chromium' | 'prometheus' | 'mlflow'
 
 export interface PrereqReport {
   missing: Missing[]
@@ -33,6 +33,16 @@ const INSTALL = {
   maven: 'apt-get install maven',
   chromium: 'apt-get install chromium (or set CHROMIUM_PATH to a Chrome/Chromium binary)',
   prometheus: 'apt-get install prometheus (the binary and promtool)',
+  mlflow:
+    'python3 -m venv .cache/mlflow-venv && .cache/mlflow-venv/bin/pip install mlflow (or pip install mlflow)',
+}
+
+/** MLflow's CLI: the venv under the checkout's git-ignored .cache/ (what .ci/run installs), then PATH. */
+export function findMlflow(): string | undefined {
+  const venv = path.join(REPO_ROOT, '.cache', 'mlflow-venv', 'bin', 'mlflow')
+  if (existsSync(venv)) return venv
+  const which = spawnSync('sh', ['-c', 'command -v mlflow'], { encoding: 'utf8' })
+  return which.status === 0 && which.stdout.trim() ? which.stdout.trim() : undefined
 }
 
 /** Chromium the usual ways: an env var, Debian's and Google's paths, Playwright's browser cache. */
@@ -102,6 +112,11 @@ export async function checkPrereqs(config: Readonly<Config>, needs: readonly Nee
     missing.push({ what: 'Chromium (the dashboard browser test)', install: INSTALL.chromium })
   if (needs.includes('prometheus') && !(onPath('prometheus') && onPath('promtool')))
     missing.push({ what: 'Prometheus and promtool (the observability tests)', install: INSTALL.prometheus })
+  if (needs.includes('mlflow') && !findMlflow())
+    missing.push({
+      what: 'MLflow (the MLflow mirror test starts a real tracking server)',
+      install: INSTALL.mlflow,
+    })
   if (needs.includes('pima') && !existsSync(config.data.pimaCsvPath)) {
     try {
       const got = await fetchPima({ out: config.data.pimaCsvPath })

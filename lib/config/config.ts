@@ -260,6 +260,14 @@ export interface Config {
   }
   /** The /metrics server of `riskstream run` (lib/metrics); no port = no server. */
   metrics: { host: string; port?: number }
+  /** The MLflow mirror of runs and registry (lib/mlflow); no trackingUri = no mirror. */
+  mlflow: {
+    trackingUri?: string
+    experimentName: string
+    token?: string
+    username?: string
+    password?: string
+  }
 }
 
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true, strict: false })
@@ -438,6 +446,13 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Readonly<Con
       cacheTtlMs: env.API_CACHE_TTL_MS,
     },
     metrics: { host: env.METRICS_HOST, port: env.METRICS_PORT },
+    mlflow: {
+      trackingUri: env.MLFLOW_TRACKING_URI?.replace(/\/+$/, ''),
+      experimentName: env.MLFLOW_EXPERIMENT_NAME,
+      token: env.MLFLOW_TRACKING_TOKEN,
+      username: env.MLFLOW_TRACKING_USERNAME,
+      password: env.MLFLOW_TRACKING_PASSWORD,
+    },
   }
   return deepFreeze(config)
 }

@@ -212,6 +212,20 @@ export const EnvSchema = T.Object(
         description: 'Port of the /metrics server of `riskstream run` (unset = no server; 0 = any free port)',
       }),
     ),
+
+    // MLflow mirror of runs and registry (lib/mlflow, docs/observability.md); MLflow's own names
+    MLFLOW_TRACKING_URI: T.Optional(
+      T.String({
+        pattern: '^https?://[^\\s]+$',
+        description: 'MLflow tracking server (http[s]://host:port); unset = nothing is mirrored to MLflow',
+      }),
+    ),
+    MLFLOW_EXPERIMENT_NAME: str('riskstream', 'MLflow experiment the training runs are logged to', {
+      minLength: 1,
+    }),
+    MLFLOW_TRACKING_TOKEN: optStr('Bearer token for the MLflow server (MLflow clients read the same name)'),
+    MLFLOW_TRACKING_USERNAME: optStr('Basic-auth user for the MLflow server (with MLFLOW_TRACKING_PASSWORD)'),
+    MLFLOW_TRACKING_PASSWORD: optStr('Basic-auth password for the MLflow server'),
   },
   { additionalProperties: false },
 )

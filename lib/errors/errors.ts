@@ -71,6 +71,8 @@ export const ERROR_CODES = {
   },
   RATE_LIMITED: { message: 'Too many requests', retriable: true, status: 429 },
   STACK_FAILED: { message: 'Local stack failed', retriable: false, status: 500 },
+  MLFLOW_UNAVAILABLE: { message: 'MLflow tracking server is not reachable', retriable: true, status: 503 },
+  MLFLOW_REJECTED: { message: 'MLflow refused the request', retriable: false, status: 502 },
   TIMEOUT: { message: 'Operation timed out', retriable: true, status: 504 },
   INTERNAL: { message: 'Internal error', retriable: false, status: 500 },
 } as const satisfies Record<string, ErrorSpec>

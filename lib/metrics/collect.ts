@@ -15,6 +15,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 
 import { type ClickHouseClient, queryRows } from '../clickhouse/index.ts'
 import type { Config } from '../config/index.ts'
 import type { Logger } from '../log/index.ts'
+import { mirrorFailures } from '../mlflow/index.ts'
 import { TABLES } from '../warehouse/index.ts'
 import { METRIC, windowLabel } from './names.ts'
 
@@ -314,6 +315,25 @@ export function createRoleMetrics(
           dlq.inc({ topic, reason }, n)
         }
       }),
+    )
+  }
+
+  // The MLflow mirror runs where runs are recorded (trainer) and stages change (api, trainer).
+  if (roles.includes('trainer') || roles.includes('api')) {
+    reuse(
+      registry,
+      METRIC.mlflowMirrorFailures,
+      () =>
+        new Counter({
+          name: METRIC.mlflowMirrorFailures,
+          help: 'MLflow mirror operations that failed (training and promotion went on; runs export --mlflow back-fills)',
+          labelNames: ['operation'],
+          registers,
+          collect() {
+            this.reset()
+            for (const [operation, n] of mirrorFailures()) this.inc({ operation }, n)
+          },
+        }),
     )
   }
 

@@ -60,6 +60,8 @@ export const METRIC = {
   // Trainer
   retrainRuns: 'riskstream_retrain_runs_total',
   retrainDuration: 'riskstream_retrain_duration_seconds',
+  /** MLflow mirror operations that failed, by `operation` (run, registry); training and promotion went on. */
+  mlflowMirrorFailures: 'riskstream_mlflow_mirror_failures_total',
 
   // Inference (processors/inference/metrics.ts)
   inferencePredictions: 'riskstream_inference_predictions_total',

@@ -1,4 +1,16 @@
 /** The model registry (versions, stages, artifacts) and the model-versions topic layout. */
+export {
+  CHALLENGER_ALIAS,
+  CHAMPION_ALIAS,
+  createMlflowMirror,
+  type MirrorDeps,
+  MLFLOW_TAG,
+  type MlflowMirror,
+  MODEL_ARTIFACT_DIR,
+  type ModelSync,
+  mirrorSafely,
+  type RunSync,
+} from './mlflow.ts'
 export { createRegistry, INLINE_ARTIFACT_MAX_BYTES, type RegistryDeps, rollbackTarget } from './registry.ts'
 export {
   countRuns,

@@ -19,6 +19,7 @@ import { artifactRef, decodeArtifact, encodeArtifact, sha256Hex } from '../model
 import { SIGNATURE_HEADER, signerFor, type VersionSigner } from '../model/signing.ts'
 import type { ModelArtifact, ModelStage } from '../model/types.ts'
 import { createSerializer } from '../runtime/serialize.ts'
+import { mirrorSafely } from './mlflow.ts'
 import {
   insertArtifact,
   insertStageEvents,
@@ -60,7 +61,7 @@ export interface RegistryDeps {
    * `config`; with neither, events go out unsigned and inference refuses them.
    */
   signer?: VersionSigner
-  config?: Pick<Config, 'signing' | 'data'>
+  config?: Pick<Config, 'signing' | 'data'> & Partial<Pick<Config, 'mlflow'>>
 }
 
 /** The stage-event sequence inside an event id (`<model>:<version>:<stage>:<seq>`). */
@@ -110,6 +111,19 @@ export function createRegistry(deps: RegistryDeps): ModelRegistry {
   }
 
   const serialize = createSerializer()
+
+  /**
+   * After a registration or stage change: MLflow's model versions and aliases follow (when
+   * MLFLOW_TRACKING_URI is set). Outside the serialized section, and never throws.
+   */
+  async function mirrored<T>(modelName: string, change: Promise<T>): Promise<T> {
+    const result = await change
+    if (deps.config?.mlflow?.trackingUri)
+      await mirrorSafely({ clickhouse: ch, config: deps.config, log }, 'registry', (m) =>
+        m.syncModel(modelName),
+      )
+    return result
+  }
 
   let schemaReady: Promise<number> | undefined
   async function publish(out: Outgoing[]): Promise<void> {
@@ -260,74 +274,77 @@ export function createRegistry(deps: RegistryDeps): ModelRegistry {
 
   return {
     register(artifact: ModelArtifact, opts: RegisterOptions) {
-      return serialize(async () => {
-        if (!STAGES.includes(opts.stage))
-          throw new RiskStreamError('BAD_REQUEST', `unknown stage ${JSON.stringify(opts.stage)}`)
-        const modelName = artifact.modelName
-        const version = (await maxVersion(ch, modelName)) + 1
-        const prod = await selectProduction(ch, modelName)
-        const now = tick()
-        const numbered: ModelArtifact = {
-          ...artifact,
-          version,
-          stage: opts.stage,
-          parentVersion: artifact.parentVersion ?? prod?.version ?? null,
-        }
-        const { bytes, sha256 } = encodeArtifact(numbered) // throws ARTIFACT_CORRUPT on a malformed artifact
-        const { folds: _folds, ...metrics } = numbered.metrics
-        const stored: StoredVersion = {
-          modelName,
-          version,
-          stage: opts.stage,
-          family: numbered.family,
-          threshold: numbered.threshold,
-          artifactSha256: sha256,
-          artifactRef: artifactRef(modelName, version),
-          metrics,
-          metricsJson: JSON.stringify(metrics),
-          dataset: numbered.dataset as unknown as Record<string, unknown>,
-          datasetJson: JSON.stringify(numbered.dataset),
-          hyperparameters: numbered.hyperparameters,
-          hyperparametersJson: JSON.stringify(numbered.hyperparameters),
-          parentVersion: numbered.parentVersion,
-          runId: opts.runId,
-          reason: opts.reason,
-          codeVersion: numbered.codeVersion,
-          shadow: opts.shadow === true && opts.stage === 'candidate',
-          createdAt: now,
-          updatedAt: now,
-        }
-        let seq = await maxSeq(ch, modelName)
-        const rows: StoredVersion[] = []
-        const events: StageEventInsert[] = []
-        const out: Outgoing[] = []
-        if (opts.stage === 'production' && prod)
-          archiveSuperseded(prod, version, now, ++seq, rows, events, out)
-        rows.push(stored)
-        seq++
-        events.push(
-          stageEvent(stored, seq, 'register', opts.stage === 'production' ? (prod?.version ?? null) : null),
-        )
-        const event = eventFor(stored, seq, now, bytes)
-        const key =
-          opts.stage === 'production'
-            ? servingKey(modelName)
-            : stored.shadow
-              ? shadowKey(modelName)
-              : versionKey(modelName, version)
-        out.push({ key, event })
+      return mirrored(
+        artifact.modelName,
+        serialize(async () => {
+          if (!STAGES.includes(opts.stage))
+            throw new RiskStreamError('BAD_REQUEST', `unknown stage ${JSON.stringify(opts.stage)}`)
+          const modelName = artifact.modelName
+          const version = (await maxVersion(ch, modelName)) + 1
+          const prod = await selectProduction(ch, modelName)
+          const now = tick()
+          const numbered: ModelArtifact = {
+            ...artifact,
+            version,
+            stage: opts.stage,
+            parentVersion: artifact.parentVersion ?? prod?.version ?? null,
+          }
+          const { bytes, sha256 } = encodeArtifact(numbered) // throws ARTIFACT_CORRUPT on a malformed artifact
+          const { folds: _folds, ...metrics } = numbered.metrics
+          const stored: StoredVersion = {
+            modelName,
+            version,
+            stage: opts.stage,
+            family: numbered.family,
+            threshold: numbered.threshold,
+            artifactSha256: sha256,
+            artifactRef: artifactRef(modelName, version),
+            metrics,
+            metricsJson: JSON.stringify(metrics),
+            dataset: numbered.dataset as unknown as Record<string, unknown>,
+            datasetJson: JSON.stringify(numbered.dataset),
+            hyperparameters: numbered.hyperparameters,
+            hyperparametersJson: JSON.stringify(numbered.hyperparameters),
+            parentVersion: numbered.parentVersion,
+            runId: opts.runId,
+            reason: opts.reason,
+            codeVersion: numbered.codeVersion,
+            shadow: opts.shadow === true && opts.stage === 'candidate',
+            createdAt: now,
+            updatedAt: now,
+          }
+          let seq = await maxSeq(ch, modelName)
+          const rows: StoredVersion[] = []
+          const events: StageEventInsert[] = []
+          const out: Outgoing[] = []
+          if (opts.stage === 'production' && prod)
+            archiveSuperseded(prod, version, now, ++seq, rows, events, out)
+          rows.push(stored)
+          seq++
+          events.push(
+            stageEvent(stored, seq, 'register', opts.stage === 'production' ? (prod?.version ?? null) : null),
+          )
+          const event = eventFor(stored, seq, now, bytes)
+          const key =
+            opts.stage === 'production'
+              ? servingKey(modelName)
+              : stored.shadow
+                ? shadowKey(modelName)
+                : versionKey(modelName, version)
+          out.push({ key, event })
 
-        // The artifact first: a version row never points at bytes that are not there.
-        await insertArtifact(ch, modelName, version, sha256, bytes, now)
-        for (const r of rows) await insertVersion(ch, r)
-        await insertStageEvents(ch, events)
-        await publish(out)
-        log.info(
-          { model: modelName, version, stage: opts.stage, shadow: stored.shadow, bytes: bytes.length },
-          'model version registered',
-        )
-        return { version, event }
-      })
+          // The artifact first: a version row never points at bytes that are not there.
+          await insertArtifact(ch, modelName, version, sha256, bytes, now)
+          for (const r of rows) await insertVersion(ch, r)
+          await insertStageEvents(ch, events)
+          await publish(out)
+          log.info(
+            { model: modelName, version, stage: opts.stage, shadow: stored.shadow, bytes: bytes.length },
+            'model version registered',
+          )
+          return { version, event }
+        }),
+      )
     },
 
     setStage(modelName, version, stage, reason) {
@@ -339,19 +356,28 @@ export function createRegistry(deps: RegistryDeps): ModelRegistry {
             : stage === 'archived'
               ? 'archive'
               : 'register'
-      return serialize(() => transition(modelName, version, stage, reason, action))
+      return mirrored(
+        modelName,
+        serialize(() => transition(modelName, version, stage, reason, action)),
+      )
     },
 
     rollback(modelName, reason) {
-      return serialize(async () => {
-        const prod = await selectProduction(ch, modelName)
-        if (!prod)
-          throw new RiskStreamError('MODEL_NOT_FOUND', `${modelName} has no production version to roll back`)
-        const target = rollbackTarget(await selectStageEvents(ch, modelName), prod.version)
-        if (target === undefined)
-          throw new RiskStreamError('MODEL_NOT_FOUND', `${modelName} has no earlier production version`)
-        return transition(modelName, target, 'production', reason, 'rollback')
-      })
+      return mirrored(
+        modelName,
+        serialize(async () => {
+          const prod = await selectProduction(ch, modelName)
+          if (!prod)
+            throw new RiskStreamError(
+              'MODEL_NOT_FOUND',
+              `${modelName} has no production version to roll back`,
+            )
+          const target = rollbackTarget(await selectStageEvents(ch, modelName), prod.version)
+          if (target === undefined)
+            throw new RiskStreamError('MODEL_NOT_FOUND', `${modelName} has no earlier production version`)
+          return transition(modelName, target, 'production', reason, 'rollback')
+        }),
+      )
     },
 
     async listVersions(modelName) {

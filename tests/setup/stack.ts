@@ -29,6 +29,7 @@ export async function setup(): Promise<void> {
     'pima',
     'chromium',
     'prometheus',
+    'mlflow',
     ...(kafka && registry ? [] : (['java', 'maven'] as const)),
   ]
   const { missing, notes } = await checkPrereqs(config, needs)

@@ -365,7 +365,7 @@ export async function trainOnce(deps: TrainerDeps, opts: TrainOnceOptions): Prom
       decidedAt: finishedAt,
       decision: promotion,
     })
-    await recordRun(deps.clickhouse, {
+    await recordRun(deps, {
       ...base,
       status: stage === 'production' ? 'succeeded' : 'rejected',
       finishedAt,
@@ -416,7 +416,7 @@ export async function trainOnce(deps: TrainerDeps, opts: TrainOnceOptions): Prom
   } catch (err) {
     const e = toRiskStreamError(err, 'TRAINING_FAILED')
     const finishedAt = Date.now()
-    await recordRun(deps.clickhouse, {
+    await recordRun(deps, {
       ...base,
       status: 'failed',
       finishedAt,

@@ -1,10 +1,13 @@
 /**
  * Experiment tracking: every training run is a row in `training_runs` (ReplacingMergeTree by
  * updated_at). A run writes a `running` row when it starts and its final row when it ends, so
- * a crashed run stays visible as `running` with its start time instead of vanishing.
+ * a crashed run stays visible as `running` with its start time instead of vanishing. With
+ * MLFLOW_TRACKING_URI set, the final row is also mirrored to MLflow (lib/registry/mlflow.ts).
  */
 import { type ClickHouseClient, chTime, queryRows } from '../../lib/clickhouse/index.ts'
-import { type TrainingRun, trainingRunRow } from '../../lib/registry/index.ts'
+import type { Config } from '../../lib/config/index.ts'
+import { getLogger } from '../../lib/log/index.ts'
+import { mirrorSafely, type TrainingRun, trainingRunRow } from '../../lib/registry/index.ts'
 import { TABLES } from '../../lib/warehouse/index.ts'
 
 // A run's rows must order by updated_at even when start and end fall in the same millisecond.
@@ -14,14 +17,32 @@ const tick = () => {
   return lastUpdate
 }
 
-/** Inserts (or supersedes) the run's row; returns the updated_at it was written with. */
-export async function recordRun(ch: ClickHouseClient, run: Omit<TrainingRun, 'updatedAt'>): Promise<number> {
+/** Where a run is recorded: ClickHouse, or ClickHouse plus the config that may name an MLflow server. */
+export type RunTarget = ClickHouseClient | { clickhouse: ClickHouseClient; config: Pick<Config, 'mlflow'> }
+
+/**
+ * Inserts (or supersedes) the run's row; returns the updated_at it was written with. Given the
+ * config, a finished run is then mirrored to MLflow; a failure there is a warning and a count,
+ * never this function's failure.
+ */
+export async function recordRun(target: RunTarget, run: Omit<TrainingRun, 'updatedAt'>): Promise<number> {
+  const withConfig = 'clickhouse' in target && 'config' in target
+  const ch = withConfig ? target.clickhouse : target
   const updatedAt = tick()
   await ch.insert({
     table: TABLES.trainingRuns,
     format: 'JSONEachRow',
     values: [trainingRunRow({ ...run, updatedAt })],
   })
+  if (withConfig && run.status !== 'running')
+    await mirrorSafely(
+      { clickhouse: ch, config: target.config, log: getLogger('mlflow') },
+      'run',
+      async (m) => {
+        await m.syncRun({ ...run, updatedAt })
+        await m.syncModel(run.modelName)
+      },
+    )
   return updatedAt
 }
 
