@@ -22,8 +22,7 @@ import { runningStackEndpoints, stackDown, stackStatus, stackUp, withStackEndpoi
 import { formatRunsTable, listRuns, trainOnce } from '../trainer/index.ts'
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts'
 import { formatTrainResult } from './format.ts'
-import { exportRunsToMlflow, formatExport } from './mlflow-export.ts'
-import { ROLES, type Role, startRoles } from './roles.ts'
+import { monitorsLeadership, ROLES, type Role, startRoles } from './roles.ts'
 import { Interrupted, type Shutdown, stopServices, unlessAborted, untilAborted } from './shutdown.ts'
 
 /** A wrong command line found after parsing (e.g. an unknown role): exit code 2, not a failure. */
@@ -239,25 +238,6 @@ export function buildProgram(ctx: ProgramContext): Command {
         }),
       )(),
     )
-    .command('export')
-    .description(
-      'Back-fill an MLflow tracking server: every run, model version and the champion/challenger aliases (idempotent)',
-    )
-    .option('--mlflow <uri>', 'the MLflow server, http[s]://host:port (default: MLFLOW_TRACKING_URI)')
-    .option('--experiment <name>', 'MLflow experiment (default: MLFLOW_EXPERIMENT_NAME)')
-    .option('--json', 'print the summary as JSON only')
-    // optsWithGlobals: `runs` has a --json of its own, which the parser gives the flag to.
-    .action((_o: unknown, cmd: Command) =>
-      entry('exporting runs', async () => {
-        const o = cmd.optsWithGlobals<{ mlflow?: string; experiment?: string; json?: boolean }>()
-        const c = config()
-        const uri = o.mlflow ?? c.mlflow.trackingUri
-        if (!uri) throw new UsageError('runs export needs --mlflow <uri> (or MLFLOW_TRACKING_URI)')
-        if (!/^https?:\/\/\S+$/.test(uri)) throw new UsageError(`--mlflow ${uri} is not an http(s) URL`)
-        const summary = await exportRunsToMlflow(c, { trackingUri: uri, experiment: o.experiment })
-        out(o.json ? JSON.stringify(summary, null, 2) : formatExport(summary))
-      })(),
-    )
 
   const models = program.command('models').description('Model registry: list, promote, rollback')
   models
@@ -450,9 +430,30 @@ async function runRoles(
   if (unknown.length > 0)
     throw new UsageError(`unknown role(s) ${unknown.join(', ')}; roles: ${ROLES.join(', ')}, all`)
   const roles = (names.includes('all') ? [...ROLES] : names) as Role[]
+  const base = io.config()
+  // One active monitors process per deployment: another waits here as a standby, before it
+  // opens ClickHouse (cli/roles.ts, monitorsLeadership).
+  const leadership = roles.includes('monitors') ? await monitorsLeadership(base, io.out) : undefined
+  try {
+    await unlessAborted(
+      leadership?.acquired ?? Promise.resolve(),
+      io.shutdown.signal,
+      'waiting as the standby monitors process',
+    )
+    return await startAndRun(roles, base, io)
+  } finally {
+    // After ClickHouse is closed: the standby opens the same data directory next.
+    await leadership?.release()
+  }
+}
+
+async function startAndRun(
+  roles: Role[],
+  base: Readonly<Config>,
+  io: { out: (m: string) => void; shutdown: Shutdown },
+): Promise<number> {
   const { out, shutdown } = io
   // Beside a docker stack the roles use its ClickHouse server, not embedded chDB (stack/endpoints.ts).
-  const base = io.config()
   const deps = await createDeps(
     withStackEndpoints(base, await runningStackEndpoints(stackOptionsFrom(base, () => {}))),
   )

@@ -4,6 +4,9 @@
  * the API last (it reports the others' readiness). Shutdown runs in reverse.
  */
 import { Registry } from 'prom-client'
+import type { Config } from '../lib/config/index.ts'
+import { activeLock, campaign, createKafka, type Leadership } from '../lib/kafka/index.ts'
+import { getLogger } from '../lib/log/index.ts'
 import { createMetricsService } from '../lib/metrics/index.ts'
 import type { Deps, Service } from '../lib/runtime/index.ts'
 import { createInferenceService } from '../processors/inference/index.ts'
@@ -70,4 +73,33 @@ async function createRole(
       )
     }
   }
+}
+
+/**
+ * The monitors run as ONE active process per deployment (topic prefix): their window state
+ * lives in the process, so two active ones would each see part of the traffic and write
+ * partial windows under the same keys. A process with the monitors role joins a Kafka election
+ * (lib/kafka/leader.ts) before it opens ClickHouse (embedded chDB admits one process per data
+ * directory) and waits as a standby until it is the active one: when the active process dies
+ * (its session expires) or stops (it leaves the group), the standby takes over from the
+ * monitors' last checkpoint. An active process that loses the election (its membership
+ * expired while it was alive) exits at once: another one is writing now.
+ */
+export async function monitorsLeadership(
+  config: Readonly<Config>,
+  say: (msg: string) => void,
+): Promise<Leadership> {
+  const lock = activeLock(config.topics.prefix, 'monitors')
+  const log = getLogger('cli')
+  const leadership = await campaign(createKafka(config, { clientId: `${config.kafka.clientId}-active` }), {
+    ...lock,
+    replicationFactor: config.topics.replicationFactor,
+    log,
+    onLost: (why) => {
+      log.error({ groupId: lock.groupId }, `no longer the active monitors process: ${why}; exiting`)
+      process.exit(1)
+    },
+  })
+  if (!leadership.isActive()) say('monitors: standby, waiting for the active monitors process to stop')
+  return leadership
 }
