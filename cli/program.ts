@@ -22,6 +22,7 @@ import { runningStackEndpoints, stackDown, stackStatus, stackUp, withStackEndpoi
 import { formatRunsTable, listRuns, trainOnce } from '../trainer/index.ts'
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts'
 import { formatTrainResult } from './format.ts'
+import { exportRunsToMlflow, formatExport } from './mlflow-export.ts'
 import { monitorsLeadership, ROLES, type Role, startRoles } from './roles.ts'
 import { Interrupted, type Shutdown, stopServices, unlessAborted, untilAborted } from './shutdown.ts'
 
@@ -237,6 +238,25 @@ export function buildProgram(ctx: ProgramContext): Command {
           out(o.json ? JSON.stringify(runs, null, 2) : formatRunsTable(runs))
         }),
       )(),
+    )
+    .command('export')
+    .description(
+      'Back-fill an MLflow tracking server: every run, model version and the champion/challenger aliases (idempotent)',
+    )
+    .option('--mlflow <uri>', 'the MLflow server, http[s]://host:port (default: MLFLOW_TRACKING_URI)')
+    .option('--experiment <name>', 'MLflow experiment (default: MLFLOW_EXPERIMENT_NAME)')
+    .option('--json', 'print the summary as JSON only')
+    // optsWithGlobals: `runs` has a --json of its own, which the parser gives the flag to.
+    .action((_o: unknown, cmd: Command) =>
+      entry('exporting runs', async () => {
+        const o = cmd.optsWithGlobals<{ mlflow?: string; experiment?: string; json?: boolean }>()
+        const c = config()
+        const uri = o.mlflow ?? c.mlflow.trackingUri
+        if (!uri) throw new UsageError('runs export needs --mlflow <uri> (or MLFLOW_TRACKING_URI)')
+        if (!/^https?:\/\/\S+$/.test(uri)) throw new UsageError(`--mlflow ${uri} is not an http(s) URL`)
+        const summary = await exportRunsToMlflow(c, { trackingUri: uri, experiment: o.experiment })
+        out(o.json ? JSON.stringify(summary, null, 2) : formatExport(summary))
+      })(),
     )
 
   const models = program.command('models').description('Model registry: list, promote, rollback')
