@@ -41,6 +41,9 @@ const SPILL_COLUMNS = [
 
 type SpillState = 'pending' | 'restored' | 'expired'
 
+/** Request ids per lookup query (a Kafka batch rarely holds more labels). */
+const LOOKUP_CHUNK = 10_000
+
 export interface LabelSpillOptions {
   client: ClickHouseClient
   join: LabelJoin
@@ -101,7 +104,7 @@ export class LabelSpill {
     }
     if (this.pending > restored.length) {
       const ids = [...missing].filter((id) => !this.unsaved.has(id))
-      const rows = await this.query<{
+      const rows = await this.queryByIds<{
         request_id: string
         model_version: number
         probability: number
@@ -112,7 +115,8 @@ export class LabelSpill {
            FROM ${LABEL_JOIN_SPILL_TABLE} FINAL
           WHERE group_id = {g:String} AND generation = {gen:UInt64} AND state = 'pending'
             AND request_id IN {ids:Array(String)} AND toUnixTimestamp64Milli(event_time) >= {h:Int64}`,
-        { g: this.o.groupId, gen: this.generation, ids, h: horizon },
+        ids,
+        { g: this.o.groupId, gen: this.generation, h: horizon },
       )
       for (const r of rows)
         restored.push([
@@ -140,10 +144,11 @@ export class LabelSpill {
     // Labels whose prediction was processed but is no longer pending (joined, or expired): its
     // raw row must be durable before the lookup can tell "processed" from "not yet seen".
     await this.o.flushPredictions()
-    const seen = await this.query<{ request_id: string; t: number }>(
+    const seen = await this.queryByIds<{ request_id: string; t: number }>(
       `SELECT request_id, toUnixTimestamp64Milli(event_time) AS t FROM ${TABLES.predictions} FINAL
         WHERE model_name = {m:String} AND request_id IN {ids:Array(String)}`,
-      { m: this.o.modelName, ids: [...missing] },
+      [...missing],
+      { m: this.o.modelName },
     )
     for (const r of seen) this.known.set(r.request_id, Number(r.t))
   }
@@ -264,6 +269,15 @@ export class LabelSpill {
         retriable: true,
       })
     }
+  }
+
+  /** One query per LOOKUP_CHUNK ids (`{ids:Array(String)}` in `sql`): bounded parameter size. */
+  private async queryByIds<T>(sql: string, ids: string[], params: Record<string, unknown>): Promise<T[]> {
+    const out: T[] = []
+    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK)
+      for (const r of await this.query<T>(sql, { ...params, ids: ids.slice(i, i + LOOKUP_CHUNK) }))
+        out.push(r)
+    return out
   }
 
   private async query<T>(sql: string, params: Record<string, unknown>): Promise<T[]> {
