@@ -225,7 +225,7 @@ export function createRoleMetrics(
       () =>
         new Counter({
           name: METRIC.labelJoinLost,
-          help: 'Entries that left the label join unjoined, by side and reason (expired, evicted, no_monitor)',
+          help: 'Entries that left the label join unjoined, by side and reason (expired, evicted, late, duplicate, no_monitor)',
           labelNames: ['model', 'side', 'reason'],
           registers,
           collect: () => readJoin(),
@@ -249,6 +249,9 @@ export function createRoleMetrics(
       expired_outcomes: { side: 'outcome', reason: 'expired' },
       evicted_outcomes: { side: 'outcome', reason: 'evicted' },
       labels_without_monitor: { side: 'outcome', reason: 'no_monitor' },
+      // Written by the service's label spill (processors/monitors/performance/spill.ts).
+      late_outcomes: { side: 'outcome', reason: 'late' },
+      duplicate_outcomes: { side: 'outcome', reason: 'duplicate' },
     }
     const joinSeen = new Map<string, number>()
     const readJoin = once(
@@ -264,14 +267,18 @@ export function createRoleMetrics(
           { model },
         )
         pending.reset()
+        // Pending predictions: in memory plus spilled to ClickHouse.
+        let pendingPredictions: number | undefined
         for (const r of rows) {
           const v = Number(r.value)
-          if (r.metric === 'pending_predictions') pending.set({ model, side: 'prediction' }, v)
+          if (r.metric === 'pending_predictions' || r.metric === 'spilled_predictions')
+            pendingPredictions = (pendingPredictions ?? 0) + v
           else if (r.metric === 'pending_outcomes') pending.set({ model, side: 'outcome' }, v)
           // Counts never lower (a restart without a checkpoint starts them again from 0).
           else if (r.metric === 'joined' || JOIN_LOST[r.metric])
             joinSeen.set(r.metric, Math.max(joinSeen.get(r.metric) ?? 0, v))
         }
+        if (pendingPredictions !== undefined) pending.set({ model, side: 'prediction' }, pendingPredictions)
         joined.reset()
         lost.reset()
         for (const [metric, n] of joinSeen) {

@@ -9,9 +9,12 @@
  * legitimately changes a join: see recovery.int.test.ts). Batch boundaries still differ between
  * runs, and with them when predictions spill and when spilled ones are counted as expired.
  */
+import { Registry } from 'prom-client'
 import seedrandom from 'seedrandom'
 import { afterAll, describe, expect, it } from 'vitest'
 import { queryRows } from '../../../lib/clickhouse/index.ts'
+import { createRoleMetrics } from '../../../lib/metrics/collect.ts'
+import { METRIC } from '../../../lib/metrics/names.ts'
 import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
 import { TABLES } from '../../../lib/warehouse/index.ts'
 import { createMonitorService, type MonitorService } from '../../../processors/monitors/service.ts'
@@ -191,6 +194,19 @@ async function run(seed: string, restartAfterB: boolean) {
     performance,
     spill: Object.fromEntries(spill.map((r) => [r.state, Number(r.n)])),
     expected: s.expected,
+    deps,
+  }
+}
+
+/** The label join's loss counter as the monitors' /metrics exports it: `side/reason` → value. */
+async function exportedLosses(deps: Deps): Promise<Record<string, number>> {
+  const registry = new Registry()
+  const metrics = createRoleMetrics(deps, ['monitors'], registry)
+  try {
+    const m = await registry.getSingleMetric(METRIC.labelJoinLost)!.get()
+    return Object.fromEntries(m.values.map((v) => [`${v.labels.side}/${v.labels.reason}`, v.value]))
+  } finally {
+    await metrics.close()
   }
 }
 
@@ -210,6 +226,12 @@ describe('label join spill on the real stack', () => {
     expect(whole.spill.restored ?? 0).toBeGreaterThan(0)
     expect(whole.spill.expired ?? 0).toBeGreaterThan(0)
     expect(whole.performance.length).toBeGreaterThan(0)
+    // Late and duplicate labels reach Prometheus with their reason (the spill's rows, written at
+    // every checkpoint, so exact after the last one).
+    expect(await exportedLosses(whole.deps)).toMatchObject({
+      'outcome/late': whole.expected.lateOutcomes,
+      'outcome/duplicate': whole.expected.duplicateOutcomes,
+    })
 
     const restarted = await run(seed, true)
     expect(restarted.stats).toEqual(whole.stats)
