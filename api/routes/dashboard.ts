@@ -10,6 +10,7 @@ import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
 import { REPO_ROOT } from '../../lib/config/index.ts'
 import { PSI_BANDS } from '../../lib/stats/index.ts'
+import { PROBABILITY_SUBJECT } from '../../lib/warehouse/index.ts'
 import type { ApiContext } from '../context.ts'
 import { driftReport } from '../drift.ts'
 import {
@@ -28,7 +29,7 @@ import { modelInfo } from './mlops.ts'
 const DASHBOARD_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dashboard')
 const CHART_JS = path.join(REPO_ROOT, 'node_modules', 'chart.js', 'dist', 'chart.umd.js')
 const HOUR_MS = 3_600_000
-const PROBABILITY = '__probability'
+const PROBABILITY = PROBABILITY_SUBJECT
 
 /** Bucket width giving ~60 buckets over the range, at least one minute. */
 const bucketSeconds = (hours: number) => Math.max(60, Math.ceil((hours * 3600) / 60))
