@@ -73,56 +73,88 @@ async function finish(run: Run, runId: string, watch: PredictionWatch) {
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1)
 
-describe('recovery after kill -9 (production CLI, default session)', () => {
-  it(`run inference killed ×3 and restarted at once: predictions resume, N=${N} exactly once`, async () => {
-    const { run, track } = await startRun()
-    const runId = uniqueId('rr')
-    let inference = track(spawnCli('inference-0', ['run', 'inference'], run.inferenceEnv))
-    await inference.waitForLine(/running: /)
-    const watch = await watchPredictions(run.deps)
-    let sent = 0
-    const load = sendLoad(run.deps, { runId, n: N, rate: RATE, onProgress: (s) => (sent = s) })
-    const lives: { resumedMs: number; runningMs: number }[] = []
-    try {
-      for (const [i, at] of [0.15, 0.45, 0.75].entries()) {
-        await waitFor(() => sent >= at * N, { timeoutMs: 120_000, message: `${at * 100} % of the load sent` })
-        const killedAt = Date.now()
-        await inference.kill9()
-        inference = track(spawnCli(`inference-${i + 1}`, ['run', 'inference'], run.inferenceEnv))
-        const running = inference.waitForLine(/running: /).then(() => Date.now() - killedAt)
-        const resumedMs = await waitFor(() => watch.resumedAfter(killedAt), {
-          timeoutMs: 120_000,
-          intervalMs: 50,
-          message: 'a prediction produced after the kill on every partition',
-        })
-        lives.push({ resumedMs, runningMs: await running })
-      }
-      await load
-    } catch (err) {
-      await watch.stop()
-      throw err
+/**
+ * `riskstream run <role>` under load, killed with kill -9 at the given shares of the load and
+ * restarted at once each time; records the row and asserts exactly one distinct prediction per
+ * request.
+ */
+async function killAndRestart(o: { id: string; role: 'inference' | 'all'; at: number[]; fault: string }) {
+  const { run, track } = await startRun()
+  const runId = uniqueId('rr')
+  // `run all` owns the monitors' chDB directory (artifact seeded); no port or retrain of its own.
+  const env =
+    o.role === 'all' ? { ...run.monitorEnv, API_PORT: '0', AUTO_RETRAIN_ENABLED: 'false' } : run.inferenceEnv
+  let proc = track(spawnCli(`${o.role}-0`, ['run', o.role], env))
+  await proc.waitForLine(/running: /)
+  const watch = await watchPredictions(run.deps)
+  let sent = 0
+  const load = sendLoad(run.deps, { runId, n: N, rate: RATE, onProgress: (s) => (sent = s) })
+  const lives: { resumedMs: number; runningMs: number }[] = []
+  try {
+    for (const [i, at] of o.at.entries()) {
+      await waitFor(() => sent >= at * N, { timeoutMs: 120_000, message: `${at * 100} % of the load sent` })
+      const killedAt = Date.now()
+      await proc.kill9()
+      proc = track(spawnCli(`${o.role}-${i + 1}`, ['run', o.role], env))
+      const running = proc.waitForLine(/running: /).then(() => Date.now() - killedAt)
+      const resumedMs = await waitFor(() => watch.resumedAfter(killedAt), {
+        timeoutMs: 120_000,
+        intervalMs: 50,
+        message: 'a prediction produced after the kill on every partition',
+      })
+      lives.push({ resumedMs, runningMs: await running })
     }
-    const c = await finish(run, runId, watch)
-    const worst = Math.max(...lives.map((l) => l.resumedMs))
-    recordResult(FILE, {
-      id: '6a',
-      fault: 'run inference (CLI) kill -9 ×3, restarted at once',
-      events: N,
-      lost: c.missing,
-      duplicated: c.conflicting,
-      dlq: 0,
-      recoveredS: worst / 1000,
-      pass: c.missing === 0 && c.conflicting === 0 && c.foreign === 0,
-      note:
-        `kill → first prediction on every partition ${lives.map((l) => seconds(l.resumedMs)).join(', ')} s ` +
-        `(new process running after ${lives.map((l) => seconds(l.runningMs)).join(', ')} s); ` +
-        `session ${run.deps.config.kafka.sessionTimeoutMs} ms; ${c.wireDuplicates} identical redeliveries on the topic`,
-    })
-    expect(lives).toHaveLength(3)
-    expect(c.foreign).toBe(0)
-    expect(c.missing).toBe(0)
-    expect(c.conflicting).toBe(0)
-  }, 900_000)
+    await load
+  } catch (err) {
+    await watch.stop()
+    throw err
+  }
+  const c = await finish(run, runId, watch)
+  const worst = Math.max(...lives.map((l) => l.resumedMs))
+  recordResult(FILE, {
+    id: o.id,
+    fault: o.fault,
+    events: N,
+    lost: c.missing,
+    duplicated: c.conflicting,
+    dlq: 0,
+    recoveredS: worst / 1000,
+    pass: c.missing === 0 && c.conflicting === 0 && c.foreign === 0,
+    note:
+      `kill → first prediction on every partition ${lives.map((l) => seconds(l.resumedMs)).join(', ')} s ` +
+      `(new process running after ${lives.map((l) => seconds(l.runningMs)).join(', ')} s); ` +
+      `session ${run.deps.config.kafka.sessionTimeoutMs} ms; ${c.wireDuplicates} identical redeliveries on the topic`,
+  })
+  expect(lives).toHaveLength(o.at.length)
+  expect(c.foreign).toBe(0)
+  expect(c.missing).toBe(0)
+  expect(c.conflicting).toBe(0)
+}
+
+describe('recovery after kill -9 (production CLI, default session)', () => {
+  it(
+    `run inference killed ×3 and restarted at once: predictions resume, N=${N} exactly once`,
+    () =>
+      killAndRestart({
+        id: '6a',
+        role: 'inference',
+        at: [0.15, 0.45, 0.75],
+        fault: 'run inference (CLI) kill -9 ×3, restarted at once',
+      }),
+    900_000,
+  )
+
+  it(
+    `run all killed ×2 and restarted at once: predictions resume, N=${N} exactly once`,
+    () =>
+      killAndRestart({
+        id: '6c',
+        role: 'all',
+        at: [0.2, 0.6],
+        fault: 'run all (CLI) kill -9 ×2, restarted at once',
+      }),
+    900_000,
+  )
 
   it(`two inference processes, one killed: the other takes over, N=${N} exactly once`, async () => {
     const { run, track } = await startRun()

@@ -103,7 +103,7 @@ describe('a batch slower than the session', () => {
     })
     const tookS = (Date.now() - t0) / 1000
     recordResult(FILE, {
-      id: '6c',
+      id: '6d',
       fault: `batches handled for 2 × the session (${SLOW_MS / 1000} s each, ${SESSION_MS / 1000} s session)`,
       events: 2,
       lost: 0,
