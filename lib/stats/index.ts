@@ -14,13 +14,11 @@ export {
   bandOf,
   type DriftAlarm,
   type DriftBand,
-  type DriftBand as PsiBand,
   type DriftGrid,
   type DriftStatistic,
   GRID_BINS,
   PSI_EPSILON,
   psiFromShares,
-  slotTotal,
 } from './drift.ts'
 export {
   accuracy,
