@@ -23,7 +23,7 @@ import { formatRunsTable, listRuns, trainOnce } from '../trainer/index.ts'
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts'
 import { formatTrainResult } from './format.ts'
 import { exportRunsToMlflow, formatExport } from './mlflow-export.ts'
-import { monitorsLeadership, ROLES, type Role, startRoles } from './roles.ts'
+import { monitorsLeadership, ROLES, type Role, startRoles, usesClickHouse } from './roles.ts'
 import { Interrupted, type Shutdown, stopServices, unlessAborted, untilAborted } from './shutdown.ts'
 
 /** A wrong command line found after parsing (e.g. an unknown role): exit code 2, not a failure. */
@@ -304,7 +304,7 @@ export function buildProgram(ctx: ProgramContext): Command {
   program
     .command('run <roles...>')
     .description(
-      `Run roles in this process until stopped: ${ROLES.join(', ')} or all (embedded ClickHouse needs all in one process)`,
+      `Run roles in this process until stopped: ${ROLES.join(', ')} or all (embedded ClickHouse admits one process: the roles but inference share it; inference alone opens none)`,
     )
     .action((roles: string[]) =>
       entry('running', () => runRoles(roles, { out, shutdown, config: () => config({}) }), true)(),
@@ -476,6 +476,7 @@ async function startAndRun(
   // Beside a docker stack the roles use its ClickHouse server, not embedded chDB (stack/endpoints.ts).
   const deps = await createDeps(
     withStackEndpoints(base, await runningStackEndpoints(stackOptionsFrom(base, () => {}))),
+    { clickhouse: usesClickHouse(roles) },
   )
   let services: Service[] = []
   try {

@@ -50,6 +50,13 @@ export async function startRoles(
   }
 }
 
+/**
+ * Whether a process running `roles` opens ClickHouse. Inference alone does not: it reads its
+ * model versions, artifacts inline, from the compacted model-versions topic, so inference
+ * processes can be added without touching the warehouse (embedded chDB admits one process).
+ */
+export const usesClickHouse = (roles: readonly Role[]): boolean => roles.some((r) => r !== 'inference')
+
 async function createRole(
   deps: Deps,
   role: Role,

@@ -27,7 +27,7 @@ import {
 } from '../../lib/kafka/index.ts'
 import { getLogger } from '../../lib/log/index.ts'
 import { signerFor } from '../../lib/model/signing.ts'
-import { createRegistry } from '../../lib/registry/index.ts'
+import { createRegistry, INLINE_ARTIFACT_MAX_BYTES } from '../../lib/registry/index.ts'
 import type { Deps, Service } from '../../lib/runtime/index.ts'
 import {
   fillRow,
@@ -89,6 +89,30 @@ export interface InferenceService extends Service {
   status(): InferenceStatus
 }
 
+/**
+ * Artifacts come from the model-versions topic, which carries them inline up to
+ * INLINE_ARTIFACT_MAX_BYTES; a larger one is loaded from ClickHouse by reference. A process
+ * started without ClickHouse (`riskstream run inference`) refuses such a version with
+ * MODEL_NOT_FOUND and a message that says why, and keeps serving what it has.
+ */
+function artifactLoader(deps: Deps): ArtifactLoader {
+  const { serde, topics, producer, clickhouse } = deps
+  const registry = createRegistry({ serde, topics, producer, clickhouse })
+  if (clickhouse) return (event) => registry.loadArtifact(event)
+  return async (event) => {
+    if (!event.artifact)
+      throw new RiskStreamError(
+        'MODEL_NOT_FOUND',
+        `${event.modelName} v${event.version}: the artifact is not inline on the model-versions topic ` +
+          `(over ${INLINE_ARTIFACT_MAX_BYTES} bytes) and this process has no ClickHouse to load ` +
+          `${event.artifactRef} from; run inference beside another role (they open ClickHouse)`,
+        { details: { artifactRef: event.artifactRef } },
+      )
+    // Inline bytes: decoded and checked against the event's sha256, no warehouse read.
+    return registry.loadArtifact(event)
+  }
+}
+
 export function createInferenceService(deps: Deps, options: InferenceOptions = {}): InferenceService {
   const { kafka, serde, topics, producer, config } = deps
   const log = getLogger('inference')
@@ -98,9 +122,7 @@ export function createInferenceService(deps: Deps, options: InferenceOptions = {
   const signer = signerFor(config)
   /** Recent request ids and their payload digests (lib/events/idempotency.ts). */
   const recent = new RecentRequests()
-  const loadArtifact: ArtifactLoader =
-    options.loadArtifact ??
-    ((event) => createRegistry({ serde, topics, producer, clickhouse: deps.clickhouse }).loadArtifact(event))
+  const loadArtifact: ArtifactLoader = options.loadArtifact ?? artifactLoader(deps)
 
   // One request in flight; what the handlers enqueue meanwhile leaves together when it returns.
   const sender = new BatchSender(producer, { batchSize: SEND_BATCH, lingerMs: 0, stampAtSend: true })
