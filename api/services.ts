@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client'
 import { type ClickHouseClient, createClickHouse } from '../lib/clickhouse/index.ts'
 import { readOnlyClickHouse } from '../lib/clickhouse/readonly.ts'
 import type { Config } from '../lib/config/index.ts'
+import { BatchSender } from '../lib/kafka/batcher.ts'
 import type { SchemaName, TopicNames } from '../lib/kafka/index.ts'
 import { createRegistry, type ModelRegistry } from '../lib/registry/index.ts'
 import type { Deps } from '../lib/runtime/index.ts'
@@ -24,7 +25,10 @@ export interface PublishBatch {
 }
 
 export interface Publisher {
-  /** Registers each contract once per process, encodes and sends all batches in one produce request. */
+  /**
+   * Registers each contract once per process, encodes the batches and resolves once the broker
+   * acknowledged all their records (they may share a produce request with concurrent calls).
+   */
   publish(batches: PublishBatch[]): Promise<void>
 }
 
@@ -102,6 +106,12 @@ export function coreServices(deps: CoreApiDeps): ApiServices {
     return p
   }
 
+  // Concurrent requests share one produce request: while one is in flight (the producer is
+  // idempotent, one request at a time) the next ones queue and leave together when it returns,
+  // so throughput is no longer one broker round trip per HTTP request. A request is still
+  // answered only after its own records are acknowledged (acks=all).
+  const sender = new BatchSender(producer, { batchSize: 2000, lingerMs: 0 })
+
   // One admin client, connected on first use and dropped after a failure (a fresh connect next time).
   let admin: ReturnType<typeof deps.kafka.admin> | undefined
 
@@ -116,16 +126,18 @@ export function coreServices(deps: CoreApiDeps): ApiServices {
     publisher: {
       async publish(batches) {
         await Promise.all(batches.map((b) => ensureSchema(b.topic, b.schema)))
-        const topicMessages = batches.map((b) => ({
-          topic: b.topic,
-          messages: b.records.map((r) => ({
+        // All encoded before any is queued: a record that cannot be encoded sends nothing.
+        const messages = batches.flatMap((b) =>
+          b.records.map((r) => ({
+            topic: b.topic,
             key: r.key,
             value: serde.encode(b.topic, r.value),
             headers: r.headers,
           })),
-        }))
-        if (topicMessages.length === 1) await producer.send(topicMessages[0]!)
-        else await producer.sendBatch({ topicMessages })
+        )
+        const acked = new Set<Promise<void>>()
+        for (const m of messages) acked.add(sender.enqueue(m))
+        await Promise.all(acked)
       },
     },
     ready: {
@@ -152,6 +164,7 @@ export function coreServices(deps: CoreApiDeps): ApiServices {
       },
     },
     async close() {
+      await sender.close().catch(() => undefined)
       await admin?.disconnect().catch(() => undefined)
       await ownReader?.close()
     },
