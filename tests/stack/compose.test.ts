@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { ROLES } from '../../cli/roles.ts'
+import { ROLES, usesClickHouse } from '../../cli/roles.ts'
 import { REPO_ROOT } from '../../lib/config/index.ts'
 
 interface Service {
@@ -17,6 +17,8 @@ interface Service {
   healthcheck?: { test: unknown }
   depends_on?: Record<string, { condition: string }>
   environment?: Record<string, unknown>
+  ports?: unknown
+  container_name?: string
 }
 const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
   services: Record<string, Service>
@@ -51,6 +53,13 @@ describe('docker-compose.yml', () => {
       expect(s!.depends_on?.init?.condition).toBe('service_completed_successfully')
       expect(s!.environment?.CLICKHOUSE_URL).toBe('http://clickhouse:8123')
     }
+  })
+
+  it('inference opens no ClickHouse and scales out (no fixed host port or container name)', () => {
+    expect(usesClickHouse(['inference'])).toBe(false)
+    for (const role of ROLES.filter((r) => r !== 'inference')) expect(usesClickHouse([role]), role).toBe(true)
+    expect(services.inference!.ports).toBeUndefined()
+    expect(services.inference!.container_name).toBeUndefined()
   })
 
   it('prepares topics, contracts, migrations and the first model once, before the roles', () => {
