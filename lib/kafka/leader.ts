@@ -129,9 +129,11 @@ export async function campaign(kafka: Kafka, o: CampaignOptions): Promise<Leader
       resolveAcquired()
     } else if (!mine) loseIt('the group assigned the lock partition to another member')
   })
-  consumer.on(consumer.events.CRASH, (e) =>
-    loseIt(`the lock consumer failed: ${toRiskStreamError(e.payload.error).message}`),
-  )
+  // A crash kafkajs restarts from (a broker outage) rejoins with this claim and keeps the lock
+  // unless a standby holds it by then (the next join says so); a crash for good loses it.
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (!e.payload.restart) loseIt(`the lock consumer stopped: ${toRiskStreamError(e.payload.error).message}`)
+  })
   await consumer.connect()
   await consumer.subscribe({ topic: o.topic, fromBeginning: false })
   // The lock topic stays empty: the consumer only keeps the membership alive (heartbeats).
