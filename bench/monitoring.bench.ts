@@ -18,21 +18,24 @@
  * Performance before labels (CBPE): the monitors' estimated accuracy per full sliding window
  * against the realised accuracy of the same events (see the section below for the label models).
  *
- * Labels at production rates: the engine's label join at 2,000 predictions/s with half of them
- * labelled 5 minutes later (share joined, and every other label counted by reason).
+ * Labels at production rates: 2,000 predictions/s with half of them labelled 5 minutes later
+ * (share joined, and every other label counted by reason), through the service's pipeline with
+ * the label spill to chDB (`labels-spill`, the headline figure) and through the engine alone with
+ * everything in memory (`labels`).
  *
- *   npx tsx bench/monitoring.bench.ts [--quick] [--events N] [--sections false-alarms,delay,estimate,labels] [--write]
+ *   npx tsx bench/monitoring.bench.ts [--quick] [--events N] [--sections false-alarms,delay,estimate,labels,labels-spill] [--write]
  *
  * `--write` merges the monitoring.* results into bench/results/latest.json and latest.md,
  * keeping every other result (the runner, `npm run bench -- --only monitoring`, rewrites the
  * whole file instead).
  */
-import { existsSync, readFileSync } from 'node:fs'
-import { loadavg } from 'node:os'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import seedrandom from 'seedrandom'
+import { createClickHouse, migrate } from '../lib/clickhouse/index.ts'
 import { configWith } from '../lib/config/index.ts'
 import { FEATURES, type FeatureVector } from '../lib/features/index.ts'
 import { buildReference } from '../lib/stats/reference.ts'
@@ -40,6 +43,8 @@ import type { MonitoredArtifact } from '../processors/monitors/drift/columns.ts'
 import { MonitorEngine } from '../processors/monitors/engine/engine.ts'
 import type { DriftEventRecord, WindowRow } from '../processors/monitors/engine/types.ts'
 import { type DriftSettings, VersionMonitor } from '../processors/monitors/engine/version.ts'
+import { AnalyticsPipeline } from '../processors/monitors/pipeline.ts'
+import type { OutcomeEvent, PredictionEvent } from '../processors/monitors/sink/rows.ts'
 import { glucoseSd, PIMA, pimaArtifact, score } from '../tests/processors/monitors/streams.ts'
 import {
   type BenchResult,
@@ -57,7 +62,7 @@ const { values } = parseArgs({
     'per-deployment': { type: 'string' },
     'delay-runs': { type: 'string' },
     write: { type: 'boolean', default: false },
-    sections: { type: 'string', default: 'false-alarms,delay,estimate,labels' },
+    sections: { type: 'string', default: 'false-alarms,delay,estimate,labels,labels-spill' },
   },
 })
 const SECTIONS = new Set(values.sections!.split(',').map((x) => x.trim()))
@@ -484,10 +489,10 @@ if (SECTIONS.has('labels')) {
   const r = labelJoinShare(2000, 300, quick ? 600 : 1800)
   const share = r.stats.joined / r.labels
   console.log(
-    `monitoring.labels_joined_share_at_2000rps: ${r.stats.joined} of ${r.labels} labels joined (${(100 * share).toFixed(2)} %); expired ${r.stats.expiredPredictions}/${r.stats.expiredOutcomes}, evicted ${r.stats.evictedPredictions}/${r.stats.evictedOutcomes} (predictions/outcomes), peak pending ${r.peakPending} of ${r.capacity}, heap growth ≈ ${r.heapGrowthMiB.toFixed(0)} MiB; ${(r.predictions / r.seconds).toFixed(0)} predictions/s`,
+    `monitoring.labels_joined_share_at_2000rps.engine_in_memory: ${r.stats.joined} of ${r.labels} labels joined (${(100 * share).toFixed(2)} %); expired ${r.stats.expiredPredictions}/${r.stats.expiredOutcomes}, evicted ${r.stats.evictedPredictions}/${r.stats.evictedOutcomes} (predictions/outcomes), peak pending ${r.peakPending} of ${r.capacity}, heap growth ≈ ${r.heapGrowthMiB.toFixed(0)} MiB; ${(r.predictions / r.seconds).toFixed(0)} predictions/s`,
   )
   const res: BenchResult = {
-    name: 'monitoring.labels_joined_share_at_2000rps',
+    name: 'monitoring.labels_joined_share_at_2000rps.engine_in_memory',
     value: share,
     unit: 'share',
     config: {
@@ -508,6 +513,159 @@ if (SECTIONS.has('labels')) {
       peakPendingPredictions: r.peakPending,
       heapGrowthMiB: Number(r.heapGrowthMiB.toFixed(0)),
       path: 'MonitorEngine in-process (join + windows), no Kafka, no ClickHouse',
+    },
+  }
+  emitResult(res)
+  results.push(res)
+}
+
+// ── labels joined at production rates, through the service's pipeline with the spill ───────
+// The same traffic through the monitor service's own analytics path (pipeline.ts: raw inserts,
+// window rows, checkpoints, embedded chDB) with the label join's memory budget at 200,000
+// predictions (a fifth of what 5 minutes at 2,000/s keep in flight): the oldest go to
+// ClickHouse (performance/spill.ts) and come back when their label arrives. One Kafka batch per
+// topic per second of event time, as a consumer at that rate would see them.
+async function labelJoinSpillShare(rate: number, delayS: number, durationS: number, budget: number) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-label-spill-'))
+  const config = configWith({ CLICKHOUSE_PATH: dir, LOG_LEVEL: 'warn' })
+  const ch = createClickHouse(config)
+  await migrate(ch)
+  const engine = new MonitorEngine({
+    modelName: 'bench',
+    drift: settings(base.window),
+    artifactFor: () => template,
+    joinMaxSize: budget,
+  })
+  const topics = { predictions: 'bench.predictions', outcomes: 'bench.outcomes' }
+  const pipeline = new AnalyticsPipeline({
+    client: ch,
+    engine,
+    groupId: 'bench-labels',
+    topics,
+    modelName: 'bench',
+    ensureArtifacts: async () => {},
+    publish: async () => {},
+    labelSpill: { budget, ttlMs: config.drift.labelJoinTtlMs },
+  })
+  const rng = seedrandom.alea('labels')
+  const queue: OutcomeEvent[] = []
+  let qHead = 0
+  let labels = 0
+  let peakMemory = 0
+  const offsets = { predictions: 0, outcomes: 0 }
+  const records = <T>(topic: 'predictions' | 'outcomes', values: T[]) =>
+    values.map((value) => ({ value, topic: topics[topic], partition: 0, offset: String(offsets[topic]++) }))
+  const t0 = performance.now()
+  const sendOutcomesUpTo = async (t: number) => {
+    const due: OutcomeEvent[] = []
+    while (qHead < queue.length && (queue[qHead]!.labelledAt as number) <= t) due.push(queue[qHead++]!)
+    if (qHead > 100_000) {
+      queue.splice(0, qHead)
+      qHead = 0
+    }
+    labels += due.length
+    if (due.length > 0) await pipeline.handle(records('outcomes', due), false)
+  }
+  for (let s = 0; s < durationS; s++) {
+    const preds: PredictionEvent[] = []
+    for (let j = 0; j < rate; j++) {
+      const k = s * rate + j
+      const t = T0 + Math.floor((k * 1000) / rate)
+      const i = Math.floor(rng() * rows.length)
+      const p = probs[i]!
+      const id = `q${k}`
+      preds.push({
+        requestId: id,
+        patientId: `p${i}`,
+        modelName: 'bench',
+        modelVersion: 1,
+        probability: p,
+        label: p >= 0.5 ? 1 : 0,
+        threshold: 0.5,
+        eventTime: t,
+        scoredAt: t + 5,
+        shadow: false,
+        ...rows[i]!,
+      })
+      if (rng() < 0.5)
+        queue.push({
+          requestId: id,
+          outcome: PIMA.labels[i]!,
+          labelledAt: t + delayS * 1000,
+          source: 'bench',
+        })
+    }
+    await pipeline.handle(records('predictions', preds), false)
+    await sendOutcomesUpTo(T0 + (s + 1) * 1000 - 1)
+    peakMemory = Math.max(peakMemory, engine.join.predictions.size)
+    if ((s + 1) % 60 === 0)
+      console.error(
+        `  labels-spill: ${s + 1} s of event time, ${engine.join.stats.joined} joined, ${pipeline.spill!.pending} spilled pending, ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+      )
+  }
+  // The last labels, still one batch per second of event time.
+  for (let s = durationS; qHead < queue.length; s++) await sendOutcomesUpTo(T0 + (s + 1) * 1000 - 1)
+  await pipeline.checkpoint()
+  const seconds = (performance.now() - t0) / 1000
+  const result = {
+    predictions: rate * durationS,
+    labels,
+    stats: { ...engine.join.stats },
+    labelsWithoutMonitor: engine.counters.labelsWithoutMonitor ?? 0,
+    spilled: pipeline.spill!.spilledTotal,
+    pendingInClickHouse: pipeline.spill!.pending,
+    pendingInMemory: engine.join.predictions.size,
+    peakMemory,
+    seconds,
+  }
+  await ch.close()
+  rmSync(dir, { recursive: true, force: true })
+  return result
+}
+
+if (SECTIONS.has('labels-spill')) {
+  const l = load1()
+  const budget = 200_000
+  const r = await labelJoinSpillShare(2000, 300, quick ? 600 : 1800, budget)
+  const share = r.stats.joined / r.labels
+  const lost =
+    r.stats.expiredPredictions +
+    r.stats.evictedPredictions +
+    r.stats.expiredOutcomes +
+    r.stats.evictedOutcomes +
+    r.stats.lateOutcomes +
+    r.stats.duplicateOutcomes +
+    r.labelsWithoutMonitor
+  console.log(
+    `monitoring.labels_joined_share_at_2000rps: ${r.stats.joined} of ${r.labels} labels joined (${(100 * share).toFixed(2)} %) through the service pipeline with a ${budget}-prediction memory budget; ${r.spilled} predictions spilled to ClickHouse, ${r.pendingInClickHouse} still pending there and ${r.pendingInMemory} in memory (peak ${r.peakMemory}); lost by any reason ${lost}; ${(r.predictions / r.seconds).toFixed(0)} predictions/s (${r.seconds.toFixed(0)} s)`,
+  )
+  const res: BenchResult = {
+    name: 'monitoring.labels_joined_share_at_2000rps',
+    value: share,
+    unit: 'share',
+    config: {
+      load1: l,
+      rate: 2000,
+      labelDelayS: 300,
+      labelledShare: 0.5,
+      eventTimeS: r.predictions / 2000,
+      predictions: r.predictions,
+      labels: r.labels,
+      joined: r.stats.joined,
+      memoryBudget: budget,
+      spilledToClickHouse: r.spilled,
+      pendingInClickHouse: r.pendingInClickHouse,
+      pendingInMemory: r.pendingInMemory,
+      peakPendingInMemory: r.peakMemory,
+      expiredPredictions: r.stats.expiredPredictions,
+      evictedPredictions: r.stats.evictedPredictions,
+      expiredOutcomes: r.stats.expiredOutcomes,
+      evictedOutcomes: r.stats.evictedOutcomes,
+      lateOutcomes: r.stats.lateOutcomes,
+      duplicateOutcomes: r.stats.duplicateOutcomes,
+      labelsWithoutMonitor: r.labelsWithoutMonitor,
+      seconds: Number(r.seconds.toFixed(1)),
+      path: 'AnalyticsPipeline (engine, raw inserts, checkpoints) with the label spill, embedded chDB; no Kafka',
     },
   }
   emitResult(res)
