@@ -71,8 +71,11 @@ export function describeMachine(m: MachineInfo): string {
  * Throws on what would make the file useless: a missing name/unit or a non-finite value.
  */
 export function checkResult(r: BenchResult): BenchResult {
-  if (typeof r.name !== 'string' || !/^[a-z0-9_]+(\.[a-z0-9_]+)+$/.test(r.name))
-    throw new Error(`bench result name "${r.name}" must be dotted lower_snake_case (e.g. e2e.requests_per_s)`)
+  // A last segment may name a topology with hyphens (e2e.requests_per_s.all-in-one).
+  if (typeof r.name !== 'string' || !/^[a-z0-9_]+(\.[a-z0-9_]+)*\.[a-z0-9_-]+$/.test(r.name))
+    throw new Error(
+      `bench result name "${r.name}" must be dotted lower_snake_case (e.g. e2e.requests_per_s, e2e.requests_per_s.all-in-one)`,
+    )
   if (!Number.isFinite(r.value)) throw new Error(`bench result ${r.name} has a non-finite value`)
   if (typeof r.unit !== 'string' || r.unit === '') throw new Error(`bench result ${r.name} has no unit`)
   if (r.config === null || typeof r.config !== 'object')

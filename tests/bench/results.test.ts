@@ -73,6 +73,11 @@ describe('result file', () => {
   it('refuses results that would make the file useless', () => {
     expect(() => checkResult({ ...rps, value: Number.NaN })).toThrow(/non-finite/)
     expect(() => checkResult({ ...rps, name: 'NoDots' })).toThrow(/dotted/)
+    // A topology with hyphens, in the last segment only (e2e.requests_per_s.all-in-one).
+    expect(checkResult({ ...rps, name: 'api.predict.p99_ms.all-in-one' }).name).toBe(
+      'api.predict.p99_ms.all-in-one',
+    )
+    expect(() => checkResult({ ...rps, name: 'api.p-99.all-in-one' })).toThrow(/dotted/)
     expect(() => checkResult({ ...rps, unit: '' })).toThrow(/unit/)
   })
 
