@@ -17,7 +17,14 @@ export {
 } from './consumer.ts'
 export { DLQ_HEADERS, dlqMessage, headerString, sendToDlq, type UnusableRecord } from './dlq.ts'
 export { SCORED_BY_API, SCORED_BY_HEADER, SCORED_BY_MAC_HEADER, scoredByMac } from './headers.ts'
-export { activeLock, type CampaignOptions, campaign, type Leadership } from './leader.ts'
+export {
+  activeLock,
+  type CampaignOptions,
+  type Claim,
+  campaign,
+  chooseActive,
+  type Leadership,
+} from './leader.ts'
 export {
   AvroSerde,
   createSerde,

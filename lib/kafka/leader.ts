@@ -2,9 +2,9 @@
  * One active process among several, elected by a Kafka consumer group: the member assigned
  * partition 0 of a one-partition lock topic is active, the others are standbys. The group
  * coordinator does the election and the liveness (a dead member's session expires, the group
- * rebalances, a standby is assigned the partition); the only rule of ours is the assignment:
- * the active member keeps the partition when a standby joins (no flapping), otherwise the
- * member waiting longest gets it.
+ * rebalances, a standby is assigned the partition); the only rule of ours is the assignment
+ * (chooseActive): the active member keeps the partition when a standby joins (no flapping),
+ * otherwise the member waiting longest gets it.
  */
 import { AssignerProtocol, type Consumer, type Kafka, type PartitionAssigner } from 'kafkajs'
 import { toRiskStreamError } from '../errors/index.ts'
@@ -38,10 +38,30 @@ export function activeLock(prefix: string, role: string): { topic: string; group
   return { topic: `${prefix}riskstream.active.${role}`, groupId: `${prefix}riskstream-active-${role}` }
 }
 
-interface Claim {
+export interface Claim {
   active: boolean
   /** When this process started waiting (ms); the longest waiting standby is next. */
   since: number
+  /** When it became active (ms; 0 = never). */
+  acquiredAt: number
+}
+
+/**
+ * The member that gets the lock partition. An active member keeps it. Two claim it only when
+ * one was dropped from the group while alive (a stall past the session) and a standby took
+ * over: the later holder wins, since it went on from the last checkpoint while the other was
+ * gone, and the stalled one, told it lost the lock, exits. Clocks of different hosts only need
+ * to agree within a session (takeovers are a session apart). Else the longest waiting standby.
+ */
+export function chooseActive(claims: (Claim & { memberId: string })[]): string | undefined {
+  const ranked = [...claims].sort(
+    (a, b) =>
+      Number(b.active) - Number(a.active) ||
+      (a.active ? b.acquiredAt - a.acquiredAt : 0) ||
+      a.since - b.since ||
+      a.memberId.localeCompare(b.memberId),
+  )
+  return ranked[0]?.memberId
 }
 
 const ASSIGNER = 'riskstream-leader'
@@ -54,7 +74,7 @@ function leaderAssigner(topic: string, claim: () => Claim): PartitionAssigner {
     async assign({ members }) {
       const claims = members.map((m) => {
         const meta = AssignerProtocol.MemberMetadata.decode(m.memberMetadata)
-        let c: Claim = { active: false, since: Number.MAX_SAFE_INTEGER }
+        let c: Claim = { active: false, since: Number.MAX_SAFE_INTEGER, acquiredAt: 0 }
         try {
           c = JSON.parse(meta?.userData.toString('utf8') || '{}') as Claim
         } catch {
@@ -62,11 +82,7 @@ function leaderAssigner(topic: string, claim: () => Claim): PartitionAssigner {
         }
         return { memberId: m.memberId, ...c }
       })
-      claims.sort(
-        (a, b) =>
-          Number(b.active) - Number(a.active) || a.since - b.since || a.memberId.localeCompare(b.memberId),
-      )
-      const winner = claims[0]?.memberId
+      const winner = chooseActive(claims)
       return members.map((m) => ({
         memberId: m.memberId,
         memberAssignment: AssignerProtocol.MemberAssignment.encode({
@@ -101,7 +117,7 @@ export async function campaign(kafka: Kafka, o: CampaignOptions): Promise<Leader
   } finally {
     await admin.disconnect()
   }
-  const claim: Claim = { active: false, since: Date.now() }
+  const claim: Claim = { active: false, since: Date.now(), acquiredAt: 0 }
   let lost = false
   let released = false
   let resolveAcquired!: () => void
@@ -125,6 +141,7 @@ export async function campaign(kafka: Kafka, o: CampaignOptions): Promise<Leader
     const mine = (e.payload.memberAssignment[o.topic] ?? []).includes(0)
     if (mine && !claim.active) {
       claim.active = true
+      claim.acquiredAt = Date.now()
       o.log.info({ groupId: o.groupId }, 'active: this process holds the lock partition')
       resolveAcquired()
     } else if (!mine) loseIt('the group assigned the lock partition to another member')
