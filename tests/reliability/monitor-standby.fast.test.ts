@@ -173,4 +173,56 @@ describe('two monitor processes on one run', () => {
     expect(a.totals).toHaveLength(3)
     expect(b.totals).toEqual(a.totals)
   }, 900_000)
+
+  it('an active process stalled past the session stays the only writer: the successor cannot open the data directory and leaves', async () => {
+    const run = await createRun({ TOPIC_PARTITIONS: '1' })
+    runs.push(run)
+    const active = spawnCli('monitor-stalled', ['run', 'monitors'], run.monitorEnv)
+    run.procs.push(active)
+    await active.waitForLine(/running: /)
+    const successor = spawnCli('monitor-successor', ['run', 'monitors'], run.monitorEnv)
+    run.procs.push(successor)
+    await successor.waitForLine(/standby/)
+    const input = streamInput({ n: 2000, seed: uniqueId('st'), model: run.model })
+    const half = input.predictions.length / 2
+    await sendValues(run.deps, run.deps.topics.predictions, input.predictions.slice(0, half))
+    await drained(run, run.deps.topics.predictions)
+    // Stopped (as a paused VM or a blocked event loop) past the session: its memberships expire
+    // and the successor is elected while the stalled process still holds chDB.
+    const stoppedAt = Date.now()
+    active.child.kill('SIGSTOP')
+    let successorExit: { code: number | null; signal: NodeJS.Signals | null }
+    try {
+      successorExit = await successor.exitWithin(
+        60_000,
+        'it cannot open the data directory the stalled one holds',
+      )
+    } finally {
+      active.child.kill('SIGCONT')
+    }
+    const stalledS = (Date.now() - stoppedAt) / 1000
+    const why = successor.stderrLines.join(' ')
+    await sendValues(run.deps, run.deps.topics.predictions, input.predictions.slice(half))
+    await drained(run, run.deps.topics.predictions)
+    await sendValues(run.deps, run.deps.topics.outcomes, input.outcomes)
+    await drained(run, run.deps.topics.outcomes)
+    const stillRunning = active.isRunning()
+    await active.stop()
+    const { code } = await active.exited
+    recordResult(FILE, {
+      id: '5b',
+      fault: `active monitors process stopped (SIGSTOP) ${stalledS.toFixed(0)} s, beyond the session, with a standby`,
+      events: input.predictions.length + input.outcomes.length,
+      lost: 0,
+      duplicated: 0,
+      dlq: 0,
+      recoveredS: null,
+      pass: successorExit.code !== 0 && /Cannot lock file/.test(why) && stillRunning && code === 0,
+      note: `successor elected, exit ${successorExit.code} (${why.slice(0, 90)}); the stalled process resumed, kept the lock and committed every record`,
+    })
+    expect(successorExit.code).not.toBe(0)
+    expect(why).toMatch(/Cannot lock file/)
+    expect(stillRunning).toBe(true)
+    expect(code).toBe(0)
+  }, 600_000)
 })
