@@ -10,7 +10,7 @@
  *   alert.
  * - concept drift: the newest sliding performance window: recent vs expected accuracy and the
  *   concept detector's state (`concept_state`).
- * - estimated performance: the newest window's accuracy and F1 estimated from the served
+ * - estimated performance: the newest window's accuracy, F1 and ROC-AUC estimated from the served
  *   probabilities before labels arrive (CBPE; flagged `estimated`, never a verdict by itself).
  * - evidence: the window each verdict comes from, and the newest data_drift / concept_drift event
  *   the monitors raised for that version.
@@ -96,6 +96,7 @@ export interface DriftReport {
     estimated: {
       accuracy: number | null
       f1: number | null
+      roc_auc: number | null
       expected_accuracy: number | null
       events: number
       window_end: number
@@ -230,6 +231,7 @@ export async function driftReport(ctx: ApiContext): Promise<DriftReport> {
         ? {
             accuracy: est.metrics.estimated_accuracy ?? null,
             f1: est.metrics.estimated_f1 ?? null,
+            roc_auc: est.metrics.estimated_roc_auc ?? null,
             expected_accuracy: est.metrics.expected_accuracy ?? null,
             events: est.window_size,
             window_end: est.window_end,

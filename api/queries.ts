@@ -324,7 +324,7 @@ export function latestPerformanceWindows(reader: Reader, model: string): Promise
 
 /**
  * The newest sliding window of performance ESTIMATED from the served probabilities (monitor
- * 'estimate': estimated_accuracy, estimated_f1, …), per version; available before any label.
+ * 'estimate': estimated_accuracy, estimated_f1, estimated_roc_auc, …), per version; available before any label.
  */
 export function latestEstimateWindows(reader: Reader, model: string): Promise<LatestPerformanceWindow[]> {
   return latestSlidingWindows(reader, model, MONITOR.estimate)

@@ -258,6 +258,7 @@ export const DriftReport = Type.Object(
             {
               accuracy: Nullable(Type.Number()),
               f1: Nullable(Type.Number()),
+              roc_auc: Nullable(Type.Number()),
               expected_accuracy: Nullable(Type.Number()),
               events: Type.Number(),
               window_end: EpochMs(),

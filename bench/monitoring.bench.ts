@@ -15,8 +15,9 @@
  * score follows its inputs). Delay = events after the onset until the first data_drift event
  * naming the shifted feature; median over `--delay-runs` deployments.
  *
- * Performance before labels (CBPE): the monitors' estimated accuracy per full sliding window
- * against the realised accuracy of the same events (see the section below for the label models).
+ * Performance before labels (CBPE): the monitors' estimated accuracy and ROC-AUC per full sliding
+ * window against the realised figures of the same events (see the section below for the label
+ * models).
  *
  * Labels at production rates: 2,000 predictions/s with half of them labelled 5 minutes later
  * (share joined, and every other label counted by reason), through the service's pipeline with
@@ -38,6 +39,7 @@ import seedrandom from 'seedrandom'
 import { createClickHouse, migrate } from '../lib/clickhouse/index.ts'
 import { configWith } from '../lib/config/index.ts'
 import { FEATURES, type FeatureVector } from '../lib/features/index.ts'
+import { rocAuc } from '../lib/stats/metrics.ts'
 import { buildReference } from '../lib/stats/reference.ts'
 import type { MonitoredArtifact } from '../processors/monitors/drift/columns.ts'
 import { MonitorEngine } from '../processors/monitors/engine/engine.ts'
@@ -339,7 +341,15 @@ const ESTIMATE_CASES: { name: string; shift: boolean; flip: number; labels: Labe
   { name: 'monitoring.estimated_accuracy_mae.pima_labels', shift: false, flip: 0, labels: 'pima' },
 ]
 
-function estimateError(c: (typeof ESTIMATE_CASES)[number]): { mae: number; windows: number; bias: number } {
+interface EstimateError {
+  mae: number
+  windows: number
+  bias: number
+  /** The same for the estimated ROC-AUC against the realised ROC-AUC of the window's events. */
+  auc: { mae: number; bias: number; windows: number }
+}
+
+function estimateError(c: (typeof ESTIMATE_CASES)[number]): EstimateError {
   const rng = seedrandom.alea(`estimate-${c.name}`)
   const shifted = rows.map(SHIFTS[0]!.apply)
   const shiftedProbs = shifted.map(score)
@@ -349,6 +359,8 @@ function estimateError(c: (typeof ESTIMATE_CASES)[number]): { mae: number; windo
   const t = artifact.threshold
   const size = base.window
   const correct = new Uint8Array(size)
+  const ys = new Uint8Array(size)
+  const ps = new Float64Array(size)
   let filled = 0
   let head = 0
   let right = 0
@@ -357,6 +369,9 @@ function estimateError(c: (typeof ESTIMATE_CASES)[number]): { mae: number; windo
   let abs = 0
   let signed = 0
   let windows = 0
+  let aucAbs = 0
+  let aucSigned = 0
+  let aucWindows = 0
   for (let k = 0; k < ESTIMATE_EVENTS; k++) {
     const i = Math.floor(rng() * rows.length)
     const p = c.shift ? shiftedProbs[i]! : probs[i]!
@@ -366,20 +381,36 @@ function estimateError(c: (typeof ESTIMATE_CASES)[number]): { mae: number; windo
     if (filled === size) right -= correct[head]!
     else filled++
     correct[head] = ok
+    ys[head] = y
+    ps[head] = p
     right += ok
     head = head + 1 === size ? 0 : head + 1
     mon.addPrediction(c.shift ? shifted[i]! : rows[i]!, p, T0 + k * SPACING_MS, out, events)
     events.length = 0
     for (const r of out) {
-      if (r.monitor !== 'estimate' || r.metric !== 'estimated_accuracy' || r.windowSize < size) continue
-      const realised = right / filled
-      abs += Math.abs(r.value - realised)
-      signed += r.value - realised
-      windows++
+      if (r.monitor !== 'estimate' || r.windowSize < size) continue
+      if (r.metric === 'estimated_accuracy') {
+        const realised = right / filled
+        abs += Math.abs(r.value - realised)
+        signed += r.value - realised
+        windows++
+      } else if (r.metric === 'estimated_roc_auc') {
+        // Order does not matter to ROC-AUC, so the ring is passed as it is.
+        const realised = rocAuc(ys, ps)
+        if (!Number.isFinite(realised)) continue
+        aucAbs += Math.abs(r.value - realised)
+        aucSigned += r.value - realised
+        aucWindows++
+      }
     }
     out.length = 0
   }
-  return { mae: abs / windows, windows, bias: signed / windows }
+  return {
+    mae: abs / windows,
+    windows,
+    bias: signed / windows,
+    auc: { mae: aucAbs / aucWindows, bias: aucSigned / aucWindows, windows: aucWindows },
+  }
 }
 
 for (const c of SECTIONS.has('estimate') ? ESTIMATE_CASES : []) {
@@ -410,6 +441,24 @@ for (const c of SECTIONS.has('estimate') ? ESTIMATE_CASES : []) {
   }
   emitResult(res)
   results.push(res)
+  const aucName = c.name.replace('estimated_accuracy_mae', 'estimated_roc_auc_mae')
+  console.log(
+    `${aucName}: mean |estimated − realised ROC-AUC| = ${r.auc.mae.toFixed(4)} over ${r.auc.windows} full windows of ${base.window} (mean signed error ${r.auc.bias.toFixed(4)})`,
+  )
+  const auc: BenchResult = {
+    name: aucName,
+    value: r.auc.mae,
+    unit: 'roc_auc',
+    config: {
+      ...res.config,
+      windows: r.auc.windows,
+      meanSignedError: Number(r.auc.bias.toFixed(4)),
+      method:
+        'CBPE: expected concordant (positive, negative) pairs over expected pairs, from the served probabilities (lib/stats/cbpe.ts)',
+    },
+  }
+  emitResult(auc)
+  results.push(auc)
 }
 
 // ── labels joined at production rates ──────────────────────────────────────────────────

@@ -298,18 +298,18 @@ function renderPerformance(body) {
     pointRadius: 1.5,
     tension: 0.2,
   })
+  const estimatedLine = (label, points, color) =>
+    points?.length ? { ...line(label, points, color), borderDash: [4, 3] } : null
   setDatasets(
     charts.performance,
     [
       line('accuracy', s.accuracy, '#1971c2'),
       line('F1', s.f1, '#e8590c'),
       line('ROC-AUC', s.roc_auc, '#2f9e44'),
-      s.estimated_accuracy?.length
-        ? {
-            ...line('accuracy (estimated, before labels)', s.estimated_accuracy, '#74c0fc'),
-            borderDash: [4, 3],
-          }
-        : null,
+      // Estimated from the served probabilities (CBPE), dashed in a lighter shade of each metric.
+      estimatedLine('accuracy (estimated, before labels)', s.estimated_accuracy, '#74c0fc'),
+      estimatedLine('F1 (estimated, before labels)', s.estimated_f1, '#ffa94d'),
+      estimatedLine('ROC-AUC (estimated, before labels)', s.estimated_roc_auc, '#8ce99a'),
       horizontal('min accuracy (gate)', body.thresholds.min_accuracy, xs, '#495057'),
       horizontal('concept-drift line', body.thresholds.concept_drift_accuracy, xs, '#d6336c'),
     ].filter(Boolean),

@@ -124,7 +124,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
     async (request) => {
       const metrics = ['accuracy', 'f1', 'roc_auc', 'expected_accuracy']
       // Estimated from the served probabilities (CBPE), so available before any label arrives.
-      const estimated = ['estimated_accuracy', 'estimated_f1']
+      const estimated = ['estimated_accuracy', 'estimated_f1', 'estimated_roc_auc']
       const since = ctx.readNow() - request.query.hours * HOUR_MS
       const [points, estimates] = await Promise.all([
         ctx.warehouse.windowSeries(ctx.modelName, 'performance', metrics, since),

@@ -99,6 +99,7 @@ const PERFORMANCE_METRICS: Record<string, keyof typeof METRIC> = {
   accuracy_drop: 'accuracyDrop',
   estimated_accuracy: 'estimatedAccuracy',
   estimated_f1: 'estimatedF1',
+  estimated_roc_auc: 'estimatedRocAuc',
 }
 
 /**
@@ -173,6 +174,7 @@ export function createRoleMetrics(
     gauge('accuracyDrop', 'Validation accuracy minus realised accuracy, newest window', modelLabels)
     gauge('estimatedAccuracy', 'Accuracy estimated from the probabilities (CBPE), before labels', modelLabels)
     gauge('estimatedF1', 'F1 estimated from the probabilities (CBPE), before labels', modelLabels)
+    gauge('estimatedRocAuc', 'ROC-AUC estimated from the probabilities (CBPE), before labels', modelLabels)
 
     const readWindows = once(
       500,

@@ -42,6 +42,7 @@ export const METRIC = {
   /** Confidence-based estimates (CBPE) from the probabilities alone, before labels arrive. */
   estimatedAccuracy: 'riskstream_model_estimated_accuracy',
   estimatedF1: 'riskstream_model_estimated_f1',
+  estimatedRocAuc: 'riskstream_model_estimated_roc_auc',
 
   // The label join (monitors: cumulative over the process's model versions, kept in the checkpoint)
   /** Predictions joined with their labelled outcome. */

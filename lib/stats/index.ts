@@ -1,5 +1,6 @@
 /** Public API of the statistics core shared by the monitors and the trainer. */
 
+export { estimatedRocAuc } from './cbpe.ts'
 export {
   type DetectorSnapshot,
   type DetectorState,

@@ -98,7 +98,7 @@ it('renders every chart with data points and saves a screenshot', async () => {
   ])
   expect(await page.locator('#drift-table tbody tr').count()).toBe(8)
   expect(counts['chart-performance']!.slice(0, 3)).toEqual([12, 12, 12])
-  // Estimated accuracy (from the served probabilities) beside the realised figures.
+  // Accuracy, F1 and ROC-AUC estimated from the served probabilities, beside the realised figures.
   const labels = await page.evaluate(() => {
     const g = globalThis as unknown as {
       document: { getElementById(id: string): unknown }
@@ -109,8 +109,43 @@ it('renders every chart with data points and saves a screenshot', async () => {
       d.data.length,
     ])
   })
-  expect(labels[3]).toEqual(['accuracy (estimated, before labels)', 12])
-  expect(counts['chart-performance']!.length).toBeGreaterThanOrEqual(4) // + threshold lines
+  expect(labels.slice(0, 6)).toEqual([
+    ['accuracy', 12],
+    ['F1', 12],
+    ['ROC-AUC', 12],
+    ['accuracy (estimated, before labels)', 12],
+    ['F1 (estimated, before labels)', 12],
+    ['ROC-AUC (estimated, before labels)', 12],
+  ])
+  // Drawn dashed, in the chart's own data (not only handed to it).
+  const dashed = await page.evaluate(() => {
+    const g = globalThis as unknown as {
+      document: { getElementById(id: string): unknown }
+      Chart: {
+        getChart(c: unknown): {
+          data: { datasets: { label: string; borderDash?: number[] }[] }
+          getDatasetMeta(i: number): { hidden: boolean | null; data: unknown[] }
+          isDatasetVisible(i: number): boolean
+        }
+      }
+    }
+    const chart = g.Chart.getChart(g.document.getElementById('chart-performance'))
+    return chart.data.datasets
+      .map((d, i) => ({ d, i }))
+      .filter(({ d }) => d.label.includes('estimated'))
+      .map(({ d, i }) => [
+        d.label,
+        (d.borderDash ?? []).length > 0,
+        chart.isDatasetVisible(i),
+        chart.getDatasetMeta(i).data.length,
+      ])
+  })
+  expect(dashed).toEqual([
+    ['accuracy (estimated, before labels)', true, true, 12],
+    ['F1 (estimated, before labels)', true, true, 12],
+    ['ROC-AUC (estimated, before labels)', true, true, 12],
+  ])
+  expect(counts['chart-performance']!.length).toBeGreaterThanOrEqual(6) // + threshold lines
   for (const id of ['chart-volume', 'chart-alerts', 'chart-versions', 'chart-runs']) {
     expect(
       counts[id]!.reduce((a, b) => a + b, 0),

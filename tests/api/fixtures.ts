@@ -272,6 +272,13 @@ export async function writeMonitoring(
       value: 0.76 - w * 0.001,
     })
     rows.push({ ...win, monitor: 'estimate', subject: '', metric: 'estimated_f1', value: 0.6 })
+    rows.push({
+      ...win,
+      monitor: 'estimate',
+      subject: '',
+      metric: 'estimated_roc_auc',
+      value: 0.82 - w * 0.001,
+    })
   }
   await insertWindowRows(s.deps.clickhouse, rows)
   const event = (

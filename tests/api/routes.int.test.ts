@@ -109,6 +109,7 @@ describe('original /mlops/api routes keep their keys', () => {
     expect(d.concept_drift.last_event).toMatchObject({ severity: 'significant' })
     expect(d.concept_drift.estimated).toMatchObject({ f1: 0.6, events: 100 })
     expect(d.concept_drift.estimated.accuracy).toBeCloseTo(0.76 - 11 * 0.001, 9)
+    expect(d.concept_drift.estimated.roc_auc).toBeCloseTo(0.82 - 11 * 0.001, 9)
     expect(d.data_drift.feature_psi.age.drift).toBe(false)
     expect(d.data_drift.drifted_features).toEqual(['glucose'])
     expect(d.data_drift.prediction_psi).toBeCloseTo(0.05, 9)

@@ -2,11 +2,17 @@
  * Performance before the labels (confidence-based performance estimation, CBPE): with
  * calibrated probabilities, an event served with probability p at threshold t is correct with
  * probability p when p ≥ t (predicted positive) and 1 − p otherwise, so the window's expected
- * confusion matrix is a sum of p's. Rows under monitor 'estimate' beside the realised
+ * confusion matrix is a sum of p's, and the expected ROC-AUC a sum over pairs of events
+ * (lib/stats/cbpe.ts). Rows under monitor 'estimate' beside the realised
  * 'performance' windows (which need labels). Blind to concept drift by construction: it trusts
  * the probabilities. Summed oldest → newest, so a restored window gives the same bits.
  */
-import { type DetectorSnapshot, DropDetector, type SlidingSeries } from '../../../../lib/stats/index.ts'
+import {
+  type DetectorSnapshot,
+  DropDetector,
+  estimatedRocAuc,
+  type SlidingSeries,
+} from '../../../../lib/stats/index.ts'
 import type { MonitoredArtifact } from '../../drift/columns.ts'
 import { STATE_CODE, type VersionOutput, type WindowRef } from '../output.ts'
 import type { DriftSettings } from './settings.ts'
@@ -14,6 +20,8 @@ import type { DriftSettings } from './settings.ts'
 export class EstimateRule {
   /** The concept-drift rule applied to the ESTIMATED accuracy (no labels needed). */
   private readonly detector: DropDetector
+  /** The window's usable probabilities, for the ROC-AUC estimate (reused across evaluations). */
+  private readonly scratch: Float64Array
 
   constructor(
     private readonly artifact: MonitoredArtifact,
@@ -25,6 +33,7 @@ export class EstimateRule {
       consecutive: drift.consecutiveWindows,
       minWindow: drift.minWindow,
     })
+    this.scratch = new Float64Array(drift.window)
   }
 
   /** `probs`: the served probabilities of the sliding window's events; `w.windowSize` is replaced by the usable ones. */
@@ -38,6 +47,7 @@ export class EstimateRule {
     for (let i = 0; i < probs.count; i++) {
       const p = probs.at(i)
       if (!(p >= 0 && p <= 1)) continue
+      this.scratch[m] = p
       m++
       if (p >= t) {
         tp += p
@@ -53,6 +63,7 @@ export class EstimateRule {
     const expected = this.artifact.metrics.accuracy
     out.finite('estimate', w, '', 'estimated_accuracy', (tp + tn) / m)
     out.finite('estimate', w, '', 'estimated_f1', f1)
+    out.finite('estimate', w, '', 'estimated_roc_auc', estimatedRocAuc(this.scratch.subarray(0, m)))
     out.finite('estimate', w, '', 'estimated_prevalence', (tp + fn) / m)
     out.finite('estimate', w, '', 'expected_accuracy', expected)
 

@@ -90,8 +90,8 @@ export function feed(
 }
 
 /**
- * Digest of outputs in emission order. Left out: drift rows of `skipMetrics` (statistics added
- * since the files were written) and the label join's counters (subject 'label_join', owned by
+ * Digest of outputs in emission order. Left out: rows of `skipMetrics` (drift statistics and
+ * estimate metrics added since the files were written) and the label join's counters (subject 'label_join', owned by
  * the join in performance/, which has its own restart tests).
  */
 export function digest(
@@ -101,7 +101,7 @@ export function digest(
   const h = createHash('sha256')
   let rows = 0
   for (const r of out.rows) {
-    if (r.monitor === 'drift' && skipMetrics.has(r.metric)) continue
+    if ((r.monitor === 'drift' || r.monitor === 'estimate') && skipMetrics.has(r.metric)) continue
     if (r.subject === 'label_join') continue
     rows++
     h.update(JSON.stringify(r))
