@@ -71,6 +71,8 @@ export class LabelSpill {
   readonly generation = Date.now()
   /** Orders one request's rows (ReplacingMergeTree keeps the newest); grows per written row. */
   private version = Date.now() * 1000
+  /** No pending spilled prediction is older than this (skips the expiry query until the TTL reaches it). */
+  private oldestPending = Number.POSITIVE_INFINITY
   /** Spilled but not yet acknowledged by ClickHouse: looked up here first. */
   private readonly unsaved = new Map<string, PendingPrediction>()
   /** This batch: request → event time of its processed prediction (pending or not). */
@@ -169,7 +171,10 @@ export class LabelSpill {
    */
   async afterBatch(): Promise<void> {
     const out = this.o.join.takeSpill()
-    for (const [id, p] of out) this.unsaved.set(id, p)
+    for (const [id, p] of out) {
+      this.unsaved.set(id, p)
+      if (p.eventTime < this.oldestPending) this.oldestPending = p.eventTime
+    }
     this.pending += out.length
     this.spilledTotal += out.length
     await this.flush().catch(() => undefined)
@@ -182,7 +187,8 @@ export class LabelSpill {
   async beforeCheckpoint(windowId: number, windowWidth: number): Promise<WindowRow[]> {
     await this.flush()
     const clock = this.o.clock()
-    if (this.pending > 0) {
+    const horizon = clock - this.o.ttlMs
+    if (this.pending > 0 && horizon > this.oldestPending) {
       const rows = await this.query<{
         request_id: string
         model_version: number
@@ -194,7 +200,7 @@ export class LabelSpill {
            FROM ${LABEL_JOIN_SPILL_TABLE} FINAL
           WHERE group_id = {g:String} AND generation = {gen:UInt64} AND state = 'pending'
             AND toUnixTimestamp64Milli(event_time) < {h:Int64}`,
-        { g: this.o.groupId, gen: this.generation, h: clock - this.o.ttlMs },
+        { g: this.o.groupId, gen: this.generation, h: horizon },
       )
       if (rows.length > 0) {
         await this.write(
@@ -213,6 +219,7 @@ export class LabelSpill {
         this.o.join.stats.expiredPredictions += rows.length
         this.pending -= rows.length
       }
+      this.oldestPending = horizon
     }
     const s = this.o.join.stats
     const values: [string, number][] = [
