@@ -105,6 +105,35 @@ function leaderAssigner(topic: string, claim: () => Claim): PartitionAssigner {
   })
 }
 
+/**
+ * A topic just created may not be in the broker's metadata yet (KRaft publishes it
+ * asynchronously, seconds later on a loaded machine): retried for up to 10 s meanwhile.
+ */
+async function untilKnown(step: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await step()
+      return
+    } catch (err) {
+      if (!isUnknownTopic(err) || attempt >= 40) throw err
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  }
+}
+
+function isUnknownTopic(err: unknown): boolean {
+  // kafkajs wraps the broker's answer once its own retries give up (cause / originalError).
+  for (
+    let e = err as { type?: unknown; cause?: unknown; originalError?: unknown } | undefined, d = 0;
+    e && d < 4;
+    d++
+  ) {
+    if (e.type === 'UNKNOWN_TOPIC_OR_PARTITION') return true
+    e = (e.cause ?? e.originalError) as typeof e
+  }
+  return false
+}
+
 /** Joins the election; `acquired` resolves when this process becomes the active one. */
 export async function campaign(kafka: Kafka, o: CampaignOptions): Promise<Leadership> {
   const admin = kafka.admin()
@@ -114,6 +143,7 @@ export async function campaign(kafka: Kafka, o: CampaignOptions): Promise<Leader
       topics: [{ topic: o.topic, numPartitions: 1, replicationFactor: o.replicationFactor }],
       waitForLeaders: true,
     })
+    await untilKnown(() => admin.fetchTopicMetadata({ topics: [o.topic] }))
   } finally {
     await admin.disconnect()
   }
@@ -152,7 +182,7 @@ export async function campaign(kafka: Kafka, o: CampaignOptions): Promise<Leader
     if (!e.payload.restart) loseIt(`the lock consumer stopped: ${toRiskStreamError(e.payload.error).message}`)
   })
   await consumer.connect()
-  await consumer.subscribe({ topic: o.topic, fromBeginning: false })
+  await untilKnown(() => consumer.subscribe({ topic: o.topic, fromBeginning: false }))
   // The lock topic stays empty: the consumer only keeps the membership alive (heartbeats).
   await consumer.run({ autoCommit: false, eachBatch: async () => {} })
   // Returns once the group has answered, so isActive() tells active from standby.
