@@ -7,6 +7,9 @@
  * the predictions topic at the end of each run (they kept up when it is small).
  *
  *   npx tsx bench/api-all-in-one.bench.ts [--duration 20] [--runs 3] [--connections 20]
+ *        [--checkout <dir>]   measure another checkout's `run all` (e.g. a git worktree of an
+ *                             older commit) with the same load, in the same sitting
+ *        [--profile <dir>]    V8 CPU profile of the `run all` process
  *
  * Its own topic prefix (deleted afterwards) and a throw-away chDB directory; the model is a
  * fixture (logistic) registered by a short child before `run all` opens the same directory.
@@ -32,6 +35,10 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     connections: { type: 'string', default: '20' },
     'warmup-s': { type: 'string', default: '5' },
+    // The checkout whose `run all` is measured (default this one): two commits in one sitting.
+    checkout: { type: 'string' },
+    // Writes a V8 CPU profile of the `run all` process into this folder when it stops.
+    profile: { type: 'string' },
     // Internal: the child that registers the model in the chDB directory, then exits.
     seed: { type: 'boolean', default: false },
   },
@@ -69,12 +76,16 @@ async function freePort(): Promise<number> {
   return port
 }
 
-const chdb = mkdtempSync(path.join(tmpdir(), 'riskstream-api-aio-bench-'))
+const scratch = mkdtempSync(path.join(tmpdir(), 'riskstream-api-aio-bench-'))
+const chdb = path.join(scratch, 'chdb')
+const checkout = path.resolve(values.checkout ?? REPO_ROOT)
 const port = await freePort()
 const env = {
   TOPIC_PREFIX: `bench-aio-${Date.now().toString(36)}.`,
   CLICKHOUSE_PATH: chdb,
   CLICKHOUSE_URL: '',
+  // One signing key for the seeding child and `run all`, whichever checkout runs it.
+  DATA_DIR: path.join(scratch, 'data'),
   MODEL_NAME: 'bench-aio',
   API_HOST: '127.0.0.1',
   API_PORT: String(port),
@@ -88,9 +99,9 @@ const env = {
 const config = configWith(env)
 const here = fileURLToPath(import.meta.url)
 
-function run(cmd: string, args: string[]): ChildProcess {
+function run(cmd: string, args: string[], cwd = REPO_ROOT): ChildProcess {
   return spawn(cmd, args, {
-    cwd: REPO_ROOT,
+    cwd,
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -169,7 +180,8 @@ try {
   })
   if ((await exited(seed)) !== 0) throw new Error(`seeding the model failed:\n${seedErr.slice(-2000)}`)
 
-  server = run(path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['bin/riskstream.ts', 'run', 'all'])
+  const profile = values.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values.profile)] : []
+  server = run(process.execPath, [...profile, '--import', 'tsx', 'bin/riskstream.ts', 'run', 'all'], checkout)
   const proc = server
   const started = new Promise<void>((resolve, reject) => {
     const onData = (d: Buffer) => {
@@ -217,6 +229,7 @@ try {
   const medianP99 = [...results].sort((a, b) => a.p99 - b.p99)[Math.floor(results.length / 2)]!.p99
   const cfg = {
     topology: 'all-in-one',
+    checkout: values.checkout ? checkout : 'this',
     connections,
     durationS: duration,
     runs,
@@ -248,5 +261,5 @@ try {
   await admin.connect()
   await admin.deleteTopics({ topics: topicSpecs(config).map((t) => t.topic) }).catch(() => undefined)
   await admin.disconnect()
-  rmSync(chdb, { recursive: true, force: true })
+  rmSync(scratch, { recursive: true, force: true })
 }
