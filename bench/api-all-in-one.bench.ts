@@ -4,7 +4,8 @@
  * same traffic the API publishes. autocannon at --connections, --runs runs of --duration s
  * each after a warm-up; every request a different Pima-like row. Reports the median run's
  * requests/s and p99, each run with the load average at its start, and the monitors' lag on
- * the predictions topic at the end of each run (they kept up when it is small).
+ * the predictions topic at the end of each run (they kept up when it is small) and the
+ * process's event-loop delay p99 during each run.
  *
  *   npx tsx bench/api-all-in-one.bench.ts [--duration 20] [--runs 3] [--connections 20]
  *        [--checkout <dir>]   measure another checkout's `run all` (e.g. a git worktree of an
@@ -151,6 +152,16 @@ function load(seconds: number, title: string): Promise<autocannon.Result> {
   })
 }
 
+/**
+ * The process's event-loop delay p99 in ms since the previous call: prom-client resets its
+ * histogram on every scrape, so a scrape before a run and one after it bound that run.
+ */
+async function loopDelayP99Ms(): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { 'x-api-key': KEY } })
+  const m = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([0-9.e+-]+)$/m.exec(await res.text())
+  return m ? Math.round(Number(m[1]) * 10_000) / 10 : Number.NaN
+}
+
 /** Predictions not yet consumed by the monitors' group (all partitions). */
 async function monitorsLag(): Promise<number> {
   const admin = createKafka(config, { clientId: 'riskstream-bench-lag' }).admin()
@@ -204,11 +215,14 @@ try {
     non2xx: number
     errors: number
     load1: number
+    loopP99: number
     lag: number
   }[] = []
   for (let i = 0; i < runs; i++) {
     const l = load1()
+    await loopDelayP99Ms()
     const r = await load(duration, `run ${i + 1}`)
+    const loopP99 = await loopDelayP99Ms()
     const lag = await monitorsLag()
     results.push({
       rps: Math.round(r.requests.average),
@@ -217,6 +231,7 @@ try {
       non2xx: r.non2xx,
       errors: r.errors,
       load1: l,
+      loopP99,
       lag,
     })
   }
@@ -241,6 +256,7 @@ try {
     non2xx: results.reduce((s, r) => s + r.non2xx, 0),
     errors: results.reduce((s, r) => s + r.errors, 0),
     monitorsLagAtEnd: results.map((r) => r.lag).join(' / '),
+    eventLoopDelayP99MsPerRun: results.map((r) => r.loopP99).join(' / '),
   }
   emitResult({
     name: 'api.predict.requests_per_s.all-in-one',
