@@ -30,7 +30,6 @@ export {
 export {
   eventIdFor,
   latestProductionFromTopic,
-  readModelVersionTopic,
   servingKey,
   shadowKey,
   versionKey,

@@ -43,22 +43,3 @@ export async function latestProductionFromTopic(
   })
   return latest
 }
-
-/** Current state of every slot of every model on the topic (newest record per key). */
-export async function readModelVersionTopic(
-  kafka: Kafka,
-  serde: AvroSerde,
-  topic: string,
-): Promise<Map<string, ModelVersionEvent>> {
-  const byKey = new Map<string, ModelVersionEvent>()
-  await readToEnd(kafka, topic, async (m) => {
-    const key = m.key?.toString()
-    if (!key) return
-    if (!m.value) {
-      byKey.delete(key)
-      return
-    }
-    byKey.set(key, (await serde.decode<ModelVersionEvent>(m.value, 'ModelVersion')).value)
-  })
-  return byKey
-}

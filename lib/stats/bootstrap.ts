@@ -110,15 +110,6 @@ export function bootstrapIntervals(
   })
 }
 
-/** One statistic's interval (see `bootstrapIntervals`). */
-export function bootstrapInterval(
-  n: number,
-  statistic: (rows: Int32Array) => number,
-  opts: BootstrapOptions = {},
-): Interval {
-  return bootstrapIntervals(n, (rows) => [statistic(rows)], opts)[0]!
-}
-
 /**
  * Paired bootstrap of a difference `statistic(a) − statistic(b)` on the same resampled rows:
  * the interval of the difference and the one-sided p-value P(diff ≤ 0) under resampling

@@ -1,6 +1,6 @@
 /**
  * Calibration of predicted probabilities: the reliability curve, the expected calibration
- * error (ECE) and two recalibration maps (Platt scaling and isotonic regression). Pure.
+ * error (ECE) and Platt scaling (the recalibration map the trainer fits). Pure.
  *
  * Reliability bins are equal-width on [0, 1] (bin b holds p in [b/B, (b+1)/B), the last bin
  * closed), the convention of scikit-learn's `calibration_curve(strategy="uniform")`.
@@ -148,92 +148,4 @@ export function fitPlatt(yTrue: ArrayLike<number>, probs: ArrayLike<number>): Pl
 
 export function applyPlatt(map: PlattMap, probs: ArrayLike<number>): Float64Array {
   return Float64Array.from({ length: probs.length }, (_, i) => sigmoid(map.a * logit(probs[i]!) + map.b))
-}
-
-/** Isotonic map: a non-decreasing step function through (x[k], y[k]), linear in between. */
-export interface IsotonicMap {
-  x: number[]
-  y: number[]
-}
-
-/** Pool-adjacent-violators fit of P(y = 1) as a non-decreasing function of the probability. */
-export function fitIsotonic(yTrue: ArrayLike<number>, probs: ArrayLike<number>): IsotonicMap {
-  check(yTrue, probs, 'fitIsotonic')
-  const order = Array.from({ length: probs.length }, (_, i) => i).sort((a, b) => probs[a]! - probs[b]!)
-  // Blocks of (sum of labels, weight, mean x); equal x values start in one block.
-  const sums: number[] = []
-  const weights: number[] = []
-  const xs: number[] = []
-  for (const i of order) {
-    const x = probs[i]!
-    const yv = yTrue[i] === 1 ? 1 : 0
-    const last = xs.length - 1
-    if (last >= 0 && xs[last] === x && weights[last]! > 0) {
-      sums[last]! += yv
-      weights[last]!++
-    } else {
-      sums.push(yv)
-      weights.push(1)
-      xs.push(x)
-    }
-  }
-  // PAV over the blocks; a merged block keeps the x range it covers (first and last x).
-  const bs: number[] = []
-  const bw: number[] = []
-  const bxLo: number[] = []
-  const bxHi: number[] = []
-  for (let k = 0; k < xs.length; k++) {
-    bs.push(sums[k]!)
-    bw.push(weights[k]!)
-    bxLo.push(xs[k]!)
-    bxHi.push(xs[k]!)
-    while (
-      bs.length > 1 &&
-      bs[bs.length - 2]! / bw[bw.length - 2]! > bs[bs.length - 1]! / bw[bw.length - 1]!
-    ) {
-      const s = bs.pop()!
-      const w = bw.pop()!
-      const hiX = bxHi.pop()!
-      bxLo.pop()
-      bs[bs.length - 1]! += s
-      bw[bw.length - 1]! += w
-      bxHi[bxHi.length - 1] = hiX
-    }
-  }
-  const x: number[] = []
-  const y: number[] = []
-  for (let k = 0; k < bs.length; k++) {
-    const v = bs[k]! / bw[k]!
-    x.push(bxLo[k]!)
-    y.push(v)
-    if (bxHi[k]! !== bxLo[k]!) {
-      x.push(bxHi[k]!)
-      y.push(v)
-    }
-  }
-  return { x, y }
-}
-
-/** Applies an isotonic map: clamped outside its range, linear interpolation inside. */
-export function applyIsotonic(map: IsotonicMap, probs: ArrayLike<number>): Float64Array {
-  const { x, y } = map
-  const out = new Float64Array(probs.length)
-  for (let i = 0; i < probs.length; i++) {
-    const p = probs[i]!
-    if (x.length === 0) out[i] = p
-    else if (p <= x[0]!) out[i] = y[0]!
-    else if (p >= x[x.length - 1]!) out[i] = y[y.length - 1]!
-    else {
-      let lo = 0
-      let hi = x.length - 1
-      while (hi - lo > 1) {
-        const mid = (lo + hi) >> 1
-        if (x[mid]! <= p) lo = mid
-        else hi = mid
-      }
-      const span = x[hi]! - x[lo]!
-      out[i] = span > 0 ? y[lo]! + ((p - x[lo]!) / span) * (y[hi]! - y[lo]!) : y[hi]!
-    }
-  }
-  return out
 }

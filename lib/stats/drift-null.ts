@@ -276,17 +276,6 @@ export function psiNullReplicatesBySize(
   return out
 }
 
-/** Bootstrap replicates of PSI under the two-sample null at one window size. */
-export function psiNullReplicates(
-  ref: ReferenceDistribution,
-  windowSize: number,
-  replicates: number,
-  seed: number,
-  referenceN = ref.n,
-): Float64Array {
-  return psiNullReplicatesBySize(ref, [windowSize], replicates, seed, referenceN)[0]!
-}
-
 /**
  * Calibrates a reference: mean and variance of PSI under the two-sample null at each window
  * size. Deterministic (seeded). 10,000 replicates × 10 window sizes take ~0.1 s for a 10-bin
@@ -333,10 +322,7 @@ export function calibratePsiNull(
   }
 }
 
-/** The reference with its null calibration attached (an additive artifact field). */
-export function withPsiNull(ref: ReferenceDistribution): ReferenceDistribution {
-  return { ...ref, psiNull: calibratePsiNull(ref) }
-}
+
 
 /** Shifted, scaled χ², shift + scale·χ²(df), describing PSI under no drift at one window size. */
 export interface ScaledChiSquare {

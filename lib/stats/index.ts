@@ -43,18 +43,16 @@ export {
   binSlots,
   buildReference,
   type ReferenceDistribution,
-  referenceShares,
 } from './reference.ts'
 export {
   ALARM_STATISTIC,
   DRIFT_GRID_BINS,
   DRIFT_STATISTICS,
   type DriftStatisticName,
-  getDriftStatistic,
   MONITOR_STATISTICS,
+  PSI_BANDS,
   REPORTED_STATISTICS,
 } from './statistics/index.ts'
-export { PSI_BANDS, psiBand } from './statistics/psi.ts'
 export {
   type ClosedWindow,
   type LabelBucket,

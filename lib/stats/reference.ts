@@ -125,8 +125,3 @@ export function binCounts(edges: number[], values: ArrayLike<number | null>): Ui
   for (let i = 0; i < values.length; i++) counts[binIndex(edges, values[i] ?? null)]!++
   return counts
 }
-
-/** Reference shares in slot order (value bins, then missing): the "expected" vector for drift statistics. */
-export function referenceShares(ref: ReferenceDistribution): number[] {
-  return [...ref.shares, ref.missingShare]
-}

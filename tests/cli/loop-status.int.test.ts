@@ -6,7 +6,7 @@ import { afterAll, expect, it } from 'vitest'
 import { loopStatus } from '../../cli/loop-status.ts'
 import { createClickHouse, migrate } from '../../lib/clickhouse/index.ts'
 import { FEATURES } from '../../lib/features/index.ts'
-import { psiBand } from '../../lib/stats/index.ts'
+import { bandOf, DRIFT_STATISTICS } from '../../lib/stats/index.ts'
 import { PROBABILITY_SUBJECT } from '../../lib/warehouse/index.ts'
 import { insertWindowRows } from '../../processors/monitors/sink/outputs.ts'
 import { testConfig } from '../helpers/index.ts'
@@ -28,7 +28,7 @@ it('reports the newest PSI per drift subject with its band', async () => {
   expect(s.latestPsi.map((r) => r.feature).sort()).toEqual([...FEATURES, PROBABILITY_SUBJECT].sort())
   for (const r of s.latestPsi) {
     expect(r.psi, r.feature).toBeCloseTo(newest(r.feature), 12)
-    expect(r.band).toBe(psiBand(r.psi))
+    expect(r.band).toBe(bandOf(DRIFT_STATISTICS.psi, r.psi))
     expect(r.version).toBe(1)
   }
   expect(s.latestPsi.find((r) => r.feature === 'glucose')!.band).toBe('significant')

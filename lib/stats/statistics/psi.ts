@@ -7,7 +7,7 @@
  * "not measured" is drift).
  */
 
-import { bandOf, type DriftBand, type DriftStatistic, PSI_EPSILON, slotTotal } from '../drift.ts'
+import { type DriftStatistic, PSI_EPSILON, slotTotal } from '../drift.ts'
 import { CLEAR_ALPHA, PsiAlarmThresholds, psiNullSurvival } from '../drift-null.ts'
 
 /** PSI's conventional reading guide (not its alarm threshold, which is calibrated). */
@@ -44,5 +44,3 @@ export const psi: DriftStatistic = {
   },
 }
 
-/** PSI's band in its reading guide (< 0.1 none, 0.1–0.25 moderate, > 0.25 significant; NaN → none). */
-export const psiBand = (value: number): DriftBand => bandOf(psi, value)

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createKafka } from '../../../lib/kafka/index.ts'
+import type { Kafka } from 'kafkajs'
+import { type AvroSerde, createKafka, readToEnd } from '../../../lib/kafka/index.ts'
 import { sha256Hex } from '../../../lib/model/artifact.ts'
 import { SIGNATURE_HEADER, signerFor } from '../../../lib/model/signing.ts'
 import {
@@ -8,7 +9,6 @@ import {
   latestProductionFromTopic,
   type ModelRegistry,
   type ModelVersionEvent,
-  readModelVersionTopic,
   servingKey,
   shadowKey,
 } from '../../../lib/registry/index.ts'
@@ -28,6 +28,25 @@ beforeAll(async () => {
 afterAll(async () => {
   await closeDeps(deps)
 })
+
+/** Current state of every slot of every model on the topic (newest record per key). */
+async function readModelVersionTopic(
+  kafka: Kafka,
+  serde: AvroSerde,
+  topic: string,
+): Promise<Map<string, ModelVersionEvent>> {
+  const byKey = new Map<string, ModelVersionEvent>()
+  await readToEnd(kafka, topic, async (m) => {
+    const key = m.key?.toString()
+    if (!key) return
+    if (!m.value) {
+      byKey.delete(key)
+      return
+    }
+    byKey.set(key, (await serde.decode<ModelVersionEvent>(m.value, 'ModelVersion')).value)
+  })
+  return byKey
+}
 
 describe('model registry', () => {
   it('signs every published event with its stage-event sequence (lib/model/signing.ts)', async () => {

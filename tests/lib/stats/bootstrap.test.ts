@@ -1,11 +1,17 @@
 import seedrandom from 'seedrandom'
 import { describe, expect, it } from 'vitest'
 import {
-  bootstrapInterval,
   bootstrapIntervals,
   pairedBootstrap,
   quantileSorted,
 } from '../../../lib/stats/bootstrap.ts'
+
+/** One statistic's interval. */
+const bootstrapInterval = (
+  n: number,
+  statistic: (rows: Int32Array) => number,
+  opts: Parameters<typeof bootstrapIntervals>[2],
+) => bootstrapIntervals(n, (rows) => [statistic(rows)], opts)[0]!
 
 const meanOf = (xs: ArrayLike<number>) => (rows: Int32Array) => {
   let s = 0

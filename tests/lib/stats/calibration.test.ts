@@ -1,10 +1,8 @@
 import seedrandom from 'seedrandom'
 import { describe, expect, it } from 'vitest'
 import {
-  applyIsotonic,
   applyPlatt,
   calibrationReport,
-  fitIsotonic,
   fitPlatt,
   reliabilityCurve,
 } from '../../../lib/stats/calibration.ts'
@@ -56,19 +54,5 @@ describe('calibration', () => {
     expect(m.b).toBeGreaterThan(0.65)
     expect(m.b).toBeLessThan(0.95)
     expect(logLoss(d.y, applyPlatt(m, d.p))).toBeLessThan(logLoss(d.y, d.p) - 0.02)
-  })
-
-  it('isotonic regression: pool-adjacent-violators on a textbook case, monotone, clamped', () => {
-    const m = fitIsotonic([1, 0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4, 0.5])
-    expect(Array.from(applyIsotonic(m, [0.1, 0.2, 0.3, 0.4, 0.5]))).toEqual([0.5, 0.5, 0.5, 0.5, 1])
-    expect(Array.from(applyIsotonic(m, [0, 0.9]))).toEqual([0.5, 1])
-    const d = draws(5000, 'c-3', (t) => t ** 3)
-    const iso = fitIsotonic(d.y, d.p)
-    const out = applyIsotonic(
-      iso,
-      [...d.p].sort((a, b) => a - b),
-    )
-    for (let i = 1; i < out.length; i++) expect(out[i]!).toBeGreaterThanOrEqual(out[i - 1]!)
-    expect(calibrationReport(d.y, applyIsotonic(iso, d.p)).ece).toBeLessThan(0.02)
   })
 })

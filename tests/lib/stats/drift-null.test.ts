@@ -15,7 +15,7 @@ import {
   perTestAlpha,
   psiNullDistribution,
   psiNullQuantile,
-  psiNullReplicates,
+  psiNullReplicatesBySize,
   psiNullSurvival,
   sampleBinomial,
   sampleMultinomial,
@@ -96,7 +96,7 @@ describe('two-sample PSI null', () => {
   it('puts the fitted quantiles where a 400,000-replicate bootstrap puts them', () => {
     const cal = { ...ref, psiNull: calibratePsiNull(ref) }
     for (const n of [250, 1000, 5000]) {
-      const xs = psiNullReplicates(ref, n, 400_000, 4242 + n)
+      const [xs] = psiNullReplicatesBySize(ref, [n], 400_000, 4242 + n) as [Float64Array]
       for (const alpha of [1e-2, 1e-3, 1e-4]) {
         const q = psiNullQuantile(cal, n, alpha)
         let over = 0
@@ -113,7 +113,7 @@ describe('two-sample PSI null', () => {
   it('accounts for empty-bin jumps on a sparse grid (window 250, 30 bins)', () => {
     // ~8 events per bin: a window bin is sometimes empty, and the ε floor then adds e·ln(e/ε) at once.
     const sparse = buildReference(trainingValues('null-sparse'), 30, { psiNull: true })
-    const xs = psiNullReplicates(sparse, 250, 400_000, 77)
+    const [xs] = psiNullReplicatesBySize(sparse, [250], 400_000, 77) as [Float64Array]
     for (const alpha of [1e-3, 1e-4]) {
       const q = psiNullQuantile(sparse, 250, alpha)
       let over = 0

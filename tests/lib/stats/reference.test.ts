@@ -5,7 +5,6 @@ import {
   binIndex,
   binSlots,
   buildReference,
-  referenceShares,
 } from '../../../lib/stats/reference.ts'
 
 describe('buildReference', () => {
@@ -95,6 +94,6 @@ describe('binIndex', () => {
     const counts = binCounts(ref.edges, values)
     expect(counts.length).toBe(binSlots(ref))
     expect(Array.from(counts)).toEqual([3, 2, 3, 2, 1])
-    expect(referenceShares(ref).map((s) => s * 11)).toEqual(Array.from(counts))
+    expect([...ref.shares, ref.missingShare].map((s) => s * 11)).toEqual(Array.from(counts))
   })
 })

@@ -8,7 +8,7 @@ import {
   binCounts,
   buildReference,
   DRIFT_GRID_BINS,
-  getDriftStatistic,
+  DRIFT_STATISTICS,
   type ReferenceDistribution,
 } from '../../../lib/stats/index.ts'
 import {
@@ -20,8 +20,8 @@ import {
 import { evaluateCounts } from '../../../processors/monitors/drift/evaluate.ts'
 import { PIMA, pimaArtifact, score } from './streams.ts'
 
-const KS = getDriftStatistic('ks')
-const PSI = getDriftStatistic('psi')
+const KS = DRIFT_STATISTICS.ks
+const PSI = DRIFT_STATISTICS.psi
 const coarse = pimaArtifact()
 
 function withFine(): MonitoredArtifact {
