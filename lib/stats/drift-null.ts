@@ -322,8 +322,6 @@ export function calibratePsiNull(
   }
 }
 
-
-
 /** Shifted, scaled χ², shift + scale·χ²(df), describing PSI under no drift at one window size. */
 export interface ScaledChiSquare {
   shift: number

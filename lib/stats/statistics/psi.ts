@@ -43,4 +43,3 @@ export const psi: DriftStatistic = {
     clearAlpha: CLEAR_ALPHA,
   },
 }
-

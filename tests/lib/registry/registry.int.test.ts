@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Kafka } from 'kafkajs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type AvroSerde, createKafka, readToEnd } from '../../../lib/kafka/index.ts'
 import { sha256Hex } from '../../../lib/model/artifact.ts'
 import { SIGNATURE_HEADER, signerFor } from '../../../lib/model/signing.ts'

@@ -1,10 +1,6 @@
 import seedrandom from 'seedrandom'
 import { describe, expect, it } from 'vitest'
-import {
-  bootstrapIntervals,
-  pairedBootstrap,
-  quantileSorted,
-} from '../../../lib/stats/bootstrap.ts'
+import { bootstrapIntervals, pairedBootstrap, quantileSorted } from '../../../lib/stats/bootstrap.ts'
 
 /** One statistic's interval. */
 const bootstrapInterval = (

@@ -1,11 +1,6 @@
 import seedrandom from 'seedrandom'
 import { describe, expect, it } from 'vitest'
-import {
-  applyPlatt,
-  calibrationReport,
-  fitPlatt,
-  reliabilityCurve,
-} from '../../../lib/stats/calibration.ts'
+import { applyPlatt, calibrationReport, fitPlatt, reliabilityCurve } from '../../../lib/stats/calibration.ts'
 import { logLoss } from '../../../lib/stats/metrics.ts'
 
 function draws(n: number, seed: string, distort: (p: number) => number) {

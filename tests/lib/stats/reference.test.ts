@@ -1,11 +1,6 @@
 import seedrandom from 'seedrandom'
 import { describe, expect, it } from 'vitest'
-import {
-  binCounts,
-  binIndex,
-  binSlots,
-  buildReference,
-} from '../../../lib/stats/reference.ts'
+import { binCounts, binIndex, binSlots, buildReference } from '../../../lib/stats/reference.ts'
 
 describe('buildReference', () => {
   it('cuts at inverted-CDF quantiles with open outer bins', () => {
