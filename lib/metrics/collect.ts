@@ -16,8 +16,9 @@ import { type ClickHouseClient, queryRows } from '../clickhouse/index.ts'
 import type { Config } from '../config/index.ts'
 import type { Logger } from '../log/index.ts'
 import { mirrorFailures } from '../mlflow/index.ts'
+import { ALARM_STATISTIC, MONITOR_STATISTICS } from '../stats/index.ts'
 import { TABLES } from '../warehouse/index.ts'
-import { METRIC, windowLabel } from './names.ts'
+import { DRIFT_STATISTIC_METRICS, METRIC, windowLabel } from './names.ts'
 
 export interface RoleMetricsDeps {
   config: Readonly<Config>
@@ -77,11 +78,11 @@ interface WindowRow {
   value: number
 }
 
-const DRIFT_METRICS: Record<string, keyof typeof METRIC> = {
-  psi: 'driftPsi',
-  ks: 'driftKs',
-  psi_threshold: 'driftPsiThreshold',
-  psi_state: 'driftState',
+/** Drift window rows (`metric`) to their gauge: every monitored statistic, and the alarm's threshold and state. */
+const DRIFT_METRICS: Record<string, string> = {
+  ...DRIFT_STATISTIC_METRICS,
+  [`${ALARM_STATISTIC.name}_threshold`]: METRIC.driftPsiThreshold,
+  [`${ALARM_STATISTIC.name}_state`]: METRIC.driftState,
 }
 const QUALITY_METRICS: Record<string, keyof typeof METRIC> = {
   missing_rate: 'featureMissingRatio',
@@ -138,26 +139,25 @@ export function createRoleMetrics(
   const ch = deps.clickhouse
   if (ch && roles.includes('monitors')) {
     // Window statistics: one gauge per statistic, all filled by the same read.
-    const gauges = new Map<keyof typeof METRIC, Gauge>()
-    const gauge = (key: keyof typeof METRIC, help: string, labelNames: string[]) => {
+    const gauges = new Map<string, Gauge>()
+    const named = (name: string, help: string, labelNames: string[]) => {
       const g = reuse(
         registry,
-        METRIC[key],
-        () =>
-          new Gauge({
-            name: METRIC[key],
-            help,
-            labelNames,
-            registers,
-            collect: () => readWindows(),
-          }),
+        name,
+        () => new Gauge({ name, help, labelNames, registers, collect: () => readWindows() }),
       )
-      gauges.set(key, g)
+      gauges.set(name, g)
     }
+    const gauge = (key: keyof typeof METRIC, help: string, labelNames: string[]) =>
+      named(METRIC[key], help, labelNames)
     const featureLabels = ['model', 'version', 'feature', 'window']
     const modelLabels = ['model', 'version', 'window']
-    gauge('driftPsi', 'PSI of a feature against the reference, newest window', featureLabels)
-    gauge('driftKs', 'Kolmogorov-Smirnov statistic of a feature, newest window', featureLabels)
+    for (const s of MONITOR_STATISTICS)
+      named(
+        DRIFT_STATISTIC_METRICS[s.name]!,
+        `${s.display.label} of a feature against the reference, newest window: ${s.display.description}`,
+        featureLabels,
+      )
     gauge('driftPsiThreshold', 'Calibrated PSI alarm threshold of a feature (sliding window)', featureLabels)
     gauge('driftState', 'Drift detector state of a feature: 0 ok, 1 pending, 2 alert', featureLabels)
     gauge('featureMissingRatio', 'Share of requests missing the feature, newest window', featureLabels)
@@ -196,13 +196,15 @@ export function createRoleMetrics(
           const version = String(r.model_version)
           const value = Number(r.value)
           if (r.monitor === 'drift' || (r.monitor === 'quality' && r.subject !== '')) {
-            const key = (r.monitor === 'drift' ? DRIFT_METRICS : QUALITY_METRICS)[r.metric]
-            if (key) gauges.get(key)?.set({ model, version, feature: r.subject, window }, value)
+            const quality = QUALITY_METRICS[r.metric]
+            const name = r.monitor === 'drift' ? DRIFT_METRICS[r.metric] : quality && METRIC[quality]
+            if (name) gauges.get(name)?.set({ model, version, feature: r.subject, window }, value)
           } else if (r.monitor === 'quality') {
-            if (r.metric === 'volume') gauges.get('windowRecords')?.set({ model, version, window }, value)
+            if (r.metric === 'volume')
+              gauges.get(METRIC.windowRecords)?.set({ model, version, window }, value)
           } else {
             const key = PERFORMANCE_METRICS[r.metric]
-            if (key) gauges.get(key)?.set({ model, version, window }, value)
+            if (key) gauges.get(METRIC[key])?.set({ model, version, window }, value)
           }
         }
       }),

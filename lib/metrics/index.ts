@@ -8,6 +8,7 @@ export {
   roleGroupPrefixes,
 } from './collect.ts'
 export {
+  DRIFT_STATISTIC_METRICS,
   exportedMetricNames,
   METRIC,
   type MetricName,

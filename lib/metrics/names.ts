@@ -8,13 +8,20 @@
  * last 1000 events; `tumbling_5m`: a 5-minute time window), `group`/`topic`/`partition`,
  * `reason`, `trigger`, `outcome`.
  */
+import { MONITOR_STATISTICS } from '../stats/index.ts'
+
+/**
+ * One gauge per drift statistic the monitors evaluate (the lib/stats/statistics registry), from
+ * the newest evaluated window of each kind: `riskstream_drift_<name>` (riskstream_drift_psi,
+ * riskstream_drift_ks, …) with labels model, version, feature (`__probability` = the predicted
+ * probability) and window. A registered statistic gets its gauge with no edit here.
+ */
+export const DRIFT_STATISTIC_METRICS: Readonly<Record<string, string>> = Object.freeze(
+  Object.fromEntries(MONITOR_STATISTICS.map((s) => [s.name, `riskstream_drift_${s.name}`])),
+)
 
 export const METRIC = {
-  // Data drift (monitors, from the newest evaluated window of each kind)
-  /** Population stability index of a feature (`__probability` = the predicted probability). */
-  driftPsi: 'riskstream_drift_psi',
-  /** Kolmogorov–Smirnov statistic of a feature against the reference. */
-  driftKs: 'riskstream_drift_ks',
+  // Data drift beside the statistics' gauges (DRIFT_STATISTIC_METRICS), from the newest windows
   /** The calibrated PSI threshold of a feature for the sliding window's size. */
   driftPsiThreshold: 'riskstream_drift_psi_threshold',
   /** Detector state of a feature: 0 ok, 1 pending (over threshold, not yet confirmed), 2 alert. */
@@ -114,7 +121,12 @@ export const SCRAPE_METRICS = ['up', 'scrape_duration_seconds', 'scrape_samples_
 
 /** Every name a query may use: ours, the process metrics and Prometheus's own scrape series. */
 export function exportedMetricNames(): Set<string> {
-  const names = new Set<string>([...Object.values(METRIC), ...PROCESS_METRICS, ...SCRAPE_METRICS])
+  const names = new Set<string>([
+    ...Object.values(METRIC),
+    ...Object.values(DRIFT_STATISTIC_METRICS),
+    ...PROCESS_METRICS,
+    ...SCRAPE_METRICS,
+  ])
   // Histograms expose _bucket, _sum and _count series.
   for (const n of [
     METRIC.retrainDuration,

@@ -13,7 +13,14 @@ import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { createApiMetrics } from '../../api/metrics.ts'
 import { loadConfig, REPO_ROOT } from '../../lib/config/index.ts'
-import { createRoleMetrics, exportedMetricNames, METRIC, windowLabel } from '../../lib/metrics/index.ts'
+import {
+  createRoleMetrics,
+  DRIFT_STATISTIC_METRICS,
+  exportedMetricNames,
+  METRIC,
+  windowLabel,
+} from '../../lib/metrics/index.ts'
+import { MONITOR_STATISTICS } from '../../lib/stats/index.ts'
 import { createInferenceMetrics } from '../../processors/inference/metrics.ts'
 import { prometheusBinary } from './prometheus.ts'
 
@@ -108,7 +115,11 @@ describe('metric names', () => {
     expect(createApiMetrics({ registry }).registry).toBe(registry)
     const registered = new Set(registry.getMetricsAsArray().map((m) => m.name))
     expect([...registered].filter((n) => n.startsWith('riskstream_')).sort()).toEqual(
-      Object.values(METRIC).sort(),
+      [...Object.values(METRIC), ...Object.values(DRIFT_STATISTIC_METRICS)].sort(),
+    )
+    // Every statistic the monitors evaluate has its gauge; the dashboard's names stay.
+    expect(MONITOR_STATISTICS.map((s) => DRIFT_STATISTIC_METRICS[s.name])).toEqual(
+      expect.arrayContaining(['riskstream_drift_psi', 'riskstream_drift_ks', 'riskstream_drift_wasserstein']),
     )
     // Process metrics carry their standard names, once, on the process registry.
     expect(registered).toContain('process_cpu_seconds_total')
@@ -133,6 +144,42 @@ describe('metric names', () => {
       else expect(m.name, m.name).not.toMatch(/_total$/)
       expect(m.name, m.name).not.toMatch(/_(ms|milliseconds|minutes)$/)
     }
+  })
+
+  it('exports every monitored drift statistic and the alarm state from the newest window rows', async () => {
+    const registry = new Registry()
+    const window = { model_version: 3, monitor: 'drift', window_type: 'sliding', window_width: 1000 }
+    const rows = [
+      ...MONITOR_STATISTICS.map((s, i) => ({
+        ...window,
+        subject: 'glucose',
+        metric: s.name,
+        value: 0.1 + i,
+      })),
+      { ...window, subject: 'glucose', metric: 'psi_threshold', value: 0.12 },
+      { ...window, subject: 'glucose', metric: 'psi_state', value: 2 },
+      { ...window, subject: 'glucose', metric: 'js', value: 9 },
+    ]
+    // A fake of the one ClickHouse call the collector makes (queryRows: query → JSONEachRow rows).
+    const clickhouse = { query: async () => ({ json: async () => rows }) }
+    const deps = {
+      config: loadConfig({}),
+      kafka: {} as never,
+      clickhouse: clickhouse as never,
+      log: { debug() {} } as never,
+    }
+    createRoleMetrics(deps, ['monitors'], registry)
+    const labels = { model: deps.config.model.name, version: '3', feature: 'glucose', window: 'sliding_1000' }
+    const valueOf = async (name: string) =>
+      (await registry.getSingleMetric(name)!.get()).values.find(
+        (v) => JSON.stringify(v.labels) === JSON.stringify(labels),
+      )?.value
+    for (const [i, s] of MONITOR_STATISTICS.entries())
+      expect(await valueOf(DRIFT_STATISTIC_METRICS[s.name]!), s.name).toBe(0.1 + i)
+    expect(await valueOf(METRIC.driftPsiThreshold)).toBe(0.12)
+    expect(await valueOf(METRIC.driftState)).toBe(2)
+    // JS is registered but not monitored: no gauge.
+    expect(registry.getSingleMetric('riskstream_drift_js')).toBeUndefined()
   })
 
   it('window labels name the window', () => {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { METRIC } from '../../lib/metrics/index.ts'
+import { DRIFT_STATISTIC_METRICS, METRIC } from '../../lib/metrics/index.ts'
 import { type CliRun, runCli, startCli, stopCli } from '../cli/run.ts'
 import { uniqueId, waitFor } from '../helpers/index.ts'
 import { freePort, type Prometheus, startPrometheus } from './prometheus.ts'
@@ -106,14 +106,14 @@ describe('Prometheus scraping riskstream run all', () => {
     const over = await waitFor(
       async () => {
         const r = await prom!.query(
-          `${METRIC.driftPsi}{window=~"sliding_.*"} > on(model, version, feature, window) ${METRIC.driftPsiThreshold}`,
+          `${DRIFT_STATISTIC_METRICS.psi}{window=~"sliding_.*"} > on(model, version, feature, window) ${METRIC.driftPsiThreshold}`,
         )
         return r.some((s) => s.metric.feature === 'glucose') ? r : undefined
       },
       { timeoutMs: 180_000, intervalMs: 1000, message: 'glucose PSI over its threshold' },
     )
     expect(over.map((s) => s.metric.feature)).toContain('glucose')
-    const psi = await value(`max(${METRIC.driftPsi}{feature="glucose",window=~"sliding_.*"})`)
+    const psi = await value(`max(${DRIFT_STATISTIC_METRICS.psi}{feature="glucose",window=~"sliding_.*"})`)
     const threshold = await value(`max(${METRIC.driftPsiThreshold}{feature="glucose"})`)
     expect(psi!).toBeGreaterThan(threshold!)
 
