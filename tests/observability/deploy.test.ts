@@ -170,14 +170,14 @@ describe('metric names', () => {
     }
     createRoleMetrics(deps, ['monitors'], registry)
     const labels = { model: deps.config.model.name, version: '3', feature: 'glucose', window: 'sliding_1000' }
-    const valueOf = async (name: string) =>
+    const gaugeValue = async (name: string) =>
       (await registry.getSingleMetric(name)!.get()).values.find(
         (v) => JSON.stringify(v.labels) === JSON.stringify(labels),
       )?.value
     for (const [i, s] of MONITOR_STATISTICS.entries())
-      expect(await valueOf(DRIFT_STATISTIC_METRICS[s.name]!), s.name).toBe(0.1 + i)
-    expect(await valueOf(METRIC.driftPsiThreshold)).toBe(0.12)
-    expect(await valueOf(METRIC.driftState)).toBe(2)
+      expect(await gaugeValue(DRIFT_STATISTIC_METRICS[s.name]!), s.name).toBe(0.1 + i)
+    expect(await gaugeValue(METRIC.driftPsiThreshold)).toBe(0.12)
+    expect(await gaugeValue(METRIC.driftState)).toBe(2)
     // JS is registered but not monitored: no gauge.
     expect(registry.getSingleMetric('riskstream_drift_js')).toBeUndefined()
   })
