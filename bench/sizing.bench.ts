@@ -9,6 +9,8 @@
  *            p95 of --repeat uncached calls of the dashboard and read routes, through inject()
  *   train    training time vs rows (Pima, and Pima resampled with noise): one default fit per
  *            family, the selection pipeline, and what happens beyond ml-xgboost's row cap
+ *   kafka    bytes per event on the topics: the Avro contracts (schemas/) encoding realistic
+ *            events, plus the wire framing and the key
  *   monitor  per-event cost of the monitors' engine vs window size, and of the drift kernel
  *            (binning + sliding window + PSI) vs window size and number of features
  *
@@ -21,11 +23,13 @@
  * reads cover all of them ("N predictions a day"). Role memory is measured by
  * bench/sizing-rss.bench.ts (separate processes). Every timing carries the load average.
  */
-import { createHash } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { createHash, randomUUID } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import avro from 'avsc'
 import { buildApp } from '../api/app.ts'
 import { migrate, queryRows } from '../lib/clickhouse/index.ts'
 import { configWith, getConfig } from '../lib/config/index.ts'
@@ -58,7 +62,7 @@ import { type BenchResult, emitResult, percentiles, type ResultConfig } from './
 
 const { values } = parseArgs({
   options: {
-    parts: { type: 'string', default: 'storage,api,train,monitor' },
+    parts: { type: 'string', default: 'storage,api,train,monitor,kafka' },
     sizes: { type: 'string', default: '100000' },
     'train-rows': { type: 'string', default: '768,10000' },
     'pipeline-rows-max': { type: 'string', default: '10000' },
@@ -199,15 +203,19 @@ async function fillCopies(
   shiftMs: number,
   base: number,
 ): Promise<void> {
+  // A fresh UUID per copied request, the same in both tables (so labels still join). A new id
+  // must share nothing with the original's: the key is (hour, request_id), and ids with a common
+  // prefix would sit side by side and compress far better than real traffic.
+  const newId = `UUIDNumToString(toFixedString(MD5(concat(request_id, '#${copy}')), 16))`
   const shifted: Record<string, Record<string, string>> = {
     [TABLES.predictions]: {
-      request_id: `concat(substring(request_id, 1, 30), leftPad(toString(${copy}), 6, '0'))`,
+      request_id: newId,
       event_time: `event_time + toIntervalMillisecond(${shiftMs})`,
       scored_at: `scored_at + toIntervalMillisecond(${shiftMs})`,
       kafka_offset: `kafka_offset + ${copy * base}`,
     },
     [TABLES.outcomes]: {
-      request_id: `concat(substring(request_id, 1, 30), leftPad(toString(${copy}), 6, '0'))`,
+      request_id: newId,
       labelled_at: `labelled_at + toIntervalMillisecond(${shiftMs})`,
       kafka_offset: `kafka_offset + ${copy * base}`,
     },
@@ -685,11 +693,85 @@ function monitor(): void {
   console.log(`drift kernel checksum ${kernelChecksum.toFixed(3)}`)
 }
 
+// ── kafka ───────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Bytes of one record's value and key: Confluent framing (magic byte + 4-byte schema id) + the
+ * Avro body, keyed by the request id (UUID). The batcher sends uncompressed batches
+ * (lib/kafka/batcher.ts), so this is what the broker stores per record, before Kafka's own
+ * per-record overhead (a few bytes in a v2 batch) and replication.
+ */
+function kafka(): void {
+  const schema = (name: string) =>
+    avro.Type.forSchema(
+      JSON.parse(readFileSync(fileURLToPath(new URL(`../schemas/${name}.avsc`, import.meta.url)), 'utf8')),
+    )
+  const features = {
+    pregnancies: 2,
+    glucose: 148,
+    bloodPressure: 72,
+    skinThickness: 35,
+    insulin: null,
+    bmi: 33.6,
+    diabetesPedigreeFunction: 0.627,
+    age: 50,
+  }
+  const at = Date.now() // timestamp-millis as a long (no logical-type mapping here)
+  const events: Record<string, [string, Record<string, unknown>]> = {
+    prediction_requests: [
+      'PredictionRequest',
+      {
+        requestId: randomUUID(),
+        patientId: randomUUID(),
+        eventTime: at,
+        sourceSystem: 'ehr-hospital-01',
+        ...features,
+        notes: null,
+      },
+    ],
+    predictions: [
+      'Prediction',
+      {
+        requestId: randomUUID(),
+        patientId: randomUUID(),
+        modelName: MODEL,
+        modelVersion: 3,
+        probability: 0.4213,
+        label: 0,
+        threshold: 0.5,
+        eventTime: at,
+        scoredAt: at,
+        ...features,
+        shadow: false,
+      },
+    ],
+    outcomes: [
+      'OutcomeLabel',
+      { requestId: randomUUID(), outcome: 1, labelledAt: at, source: 'lab-results' },
+    ],
+  }
+  const KEY = 36
+  const rows: Record<string, unknown>[] = []
+  for (const [topic, [name, value]] of Object.entries(events)) {
+    const bytes = 5 + schema(name).toBuffer(value).length + KEY
+    emit(`sizing.kafka_bytes_per_event.${topic}`, bytes, 'bytes', {
+      schema: `schemas/${name}.avsc`,
+      framing: 5,
+      keyBytes: KEY,
+      compression: 'none',
+      note: 'value + key; 7 of 8 features present',
+    })
+    rows.push({ topic, schema: name, 'bytes (value + key)': bytes })
+  }
+  console.table(rows)
+}
+
 console.log(
   `sizing bench: parts ${[...parts].join(',')}, sizes ${SIZES.join(',')}, load ${loadavg()
     .map((x) => x.toFixed(2))
     .join(' / ')}`,
 )
+if (parts.has('kafka')) kafka()
 if (parts.has('monitor')) monitor()
 if (parts.has('train')) await train()
 if (parts.has('storage') || parts.has('api')) await storageAndApi()
