@@ -236,6 +236,8 @@ export interface Config {
     labelJoinTtlMs: number
     /** LABEL_JOIN_MAX_PENDING: capacity of each side of the label join. */
     labelJoinMaxPending: number
+    /** SEGMENT_MAX_PER_FAMILY: segments per family and version (0 = none; lib/segments). */
+    segmentMaxPerFamily: number
   }
   retrain: { autoEnabled: boolean; minNewData: number; cooldownMs: number }
   /** Allowed distance of event times from now (lib/events/domain.ts). */
@@ -425,6 +427,7 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Readonly<Con
       conceptMinLabels: env.CONCEPT_MIN_LABELS,
       labelJoinTtlMs: env.LABEL_JOIN_TTL_MS,
       labelJoinMaxPending: env.LABEL_JOIN_MAX_PENDING,
+      segmentMaxPerFamily: env.SEGMENT_MAX_PER_FAMILY,
     },
     retrain: {
       autoEnabled: env.AUTO_RETRAIN_ENABLED,

@@ -153,6 +153,12 @@ export const EnvSchema = T.Object(
       100_000_000,
       'Predictions the label join holds in memory (beyond it the oldest by event time wait in ClickHouse) and outcomes waiting for their prediction (beyond it the oldest are evicted, counted)',
     ),
+    SEGMENT_MAX_PER_FAMILY: int(
+      16,
+      0,
+      1000,
+      'Segments monitored per family (source system, age band) and model version; later values share an "other" segment, counted (0 = no segments)',
+    ),
     AUTO_RETRAIN_ENABLED: bool(true, 'Retrain automatically on drift or new data'),
     MIN_NEW_DATA_THRESHOLD: int(100, 1, 100000000, 'New labelled outcomes that trigger a retrain'),
     RETRAIN_COOLDOWN_MS: int(60000, 0, 7 * 24 * 3600 * 1000, 'Minimum time between automatic retrains'),

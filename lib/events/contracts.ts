@@ -38,6 +38,8 @@ export type PredictionEvent = {
   eventTime: number
   scoredAt: number
   shadow: boolean
+  /** The request's source system (monitoring segments, lib/segments); null or absent from older producers. */
+  sourceSystem?: string | null
 } & FeatureVector
 
 /** schemas/DriftEvent.avsc */

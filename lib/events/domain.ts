@@ -134,6 +134,7 @@ export function predictionIssues(p: Partial<PredictionEvent>, ctx: DomainContext
   checkUnit(p.threshold, 'threshold', out)
   checkTime(p.eventTime, 'eventTime', ctx, out)
   checkTime(p.scoredAt, 'scoredAt', ctx, out)
+  checkText(p.sourceSystem, 'sourceSystem', MAX_SOURCE_LENGTH, out, true)
   checkFeatures(p as Record<string, unknown>, out)
   return out
 }

@@ -95,6 +95,7 @@ export function toPrediction(
     eventTime: req.eventTime,
     scoredAt,
     shadow,
+    sourceSystem: req.sourceSystem,
   } as PredictionEvent
   for (const f of FEATURES) p[f] = req[f] ?? null
   return p

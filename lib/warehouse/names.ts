@@ -24,6 +24,8 @@ export const TABLES = Object.freeze({
   monitorLatestWindows: 'monitor_latest_windows',
   /** The label join's predictions beyond its in-memory budget (processors/monitors/performance/spill.ts). */
   labelJoinSpill: 'label_join_spill',
+  /** Window rows of the monitoring segments, keyed by segment (migrations/060, lib/segments). */
+  monitorSegmentWindows: 'monitor_segment_windows',
 } as const)
 
 /** Views (migrations/020 and later). */

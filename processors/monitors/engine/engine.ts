@@ -11,8 +11,22 @@
  * read — which keeps the output a function of the input order alone). Only the most recent
  * `maxVersions` monitors are kept; a version that comes back (rollback) restarts its windows,
  * but its event count, hence its window ids, continues.
+ *
+ * Segments (lib/segments): each prediction also goes to one monitor per segment family of its
+ * version (its source system, its age band), capped per family; their rows and events carry the
+ * segment key, and the whole population's outputs do not depend on them. Segment monitors see
+ * no labels: the label join carries no segment (see docs/monitoring.md).
  */
 import type { FeatureName } from '../../../lib/features/index.ts'
+import {
+  OTHER_SEGMENT,
+  SEGMENT_FAMILIES,
+  SEGMENT_FAMILY_DRIFT,
+  SegmentCap,
+  type SegmentCapSnapshot,
+  segmentKey,
+  segmentValues,
+} from '../../../lib/segments/index.ts'
 import type { MonitoredArtifact } from '../drift/columns.ts'
 import {
   type JoinStats,
@@ -52,7 +66,18 @@ export interface EngineSnapshot {
   counters: EngineCounters
   /** The label join's counts by reason (absent in older checkpoints). */
   join?: JoinStats
+  /** Per version: the segment cap and the segment monitors (absent in older checkpoints). */
+  segments?: Record<string, { cap: SegmentCapSnapshot; monitors: Record<string, VersionSnapshot> }>
 }
+
+/** One version's segments: which values each family admitted, and their monitors by key. */
+interface VersionSegments {
+  cap: SegmentCap
+  monitors: Map<string, VersionMonitor>
+}
+
+/** Segment families whose segments raise drift alarms: they share one false-alarm budget. */
+const DRIFT_FAMILIES = SEGMENT_FAMILIES.filter((f) => SEGMENT_FAMILY_DRIFT[f]).length
 
 export interface EngineCounters {
   predictions: number
@@ -80,6 +105,14 @@ export class MonitorEngine {
   clock = 0
   private readonly monitors = new Map<number, VersionMonitor>()
   private readonly seqByVersion = new Map<number, { seq: number; labelSeq: number }>()
+  private readonly segments = new Map<number, VersionSegments>()
+  /**
+   * Segment monitors' settings: sliding windows only, and the drift budget split (Bonferroni)
+   * over the families that alarm. Within a family the segments partition the events, so the
+   * family's evaluations per million events are those of the whole population and the union
+   * bound over its segments stays within its share.
+   */
+  private readonly segmentDrift: DriftSettings
   private rows: WindowRow[] = []
   private events: DriftEventRecord[] = []
 
@@ -88,6 +121,11 @@ export class MonitorEngine {
       ttlMs: opts.drift.labelJoinTtlMs,
       maxSize: opts.joinMaxSize ?? opts.drift.labelJoinMaxPending ?? DEFAULT_JOIN_MAX_SIZE,
     })
+    this.segmentDrift = {
+      ...opts.drift,
+      timeWindowsMs: [],
+      falseAlarmsPerMillion: opts.drift.falseAlarmsPerMillion / Math.max(1, DRIFT_FAMILIES),
+    }
   }
 
   onPrediction(p: PredictionEvent): void {
@@ -105,6 +143,7 @@ export class MonitorEngine {
       return
     }
     m.addPrediction(p as Record<FeatureName, number | null>, p.probability, t, this.rows, this.events)
+    this.addToSegments(p, t)
     const pending: PendingPrediction = {
       modelName: p.modelName,
       modelVersion: p.modelVersion,
@@ -114,7 +153,10 @@ export class MonitorEngine {
     }
     const o = this.join.addPrediction(p.requestId, pending, this.clock)
     if (o) this.labelled(pending, o)
-    if (m.seq % this.opts.drift.evalEvery === 0) this.joinRows(m.modelVersion, m.seq, t)
+    if (m.seq % this.opts.drift.evalEvery === 0) {
+      this.joinRows(m.modelVersion, m.seq, t)
+      this.overflowRows(m.modelVersion, m.seq, t)
+    }
   }
 
   onOutcome(o: OutcomeEvent): void {
@@ -165,6 +207,19 @@ export class MonitorEngine {
       versions: Object.fromEntries([...this.monitors].map(([v, m]) => [String(v), m.snapshot()])),
       counters: { ...this.counters },
       join: { ...this.join.stats },
+      ...(this.segments.size > 0
+        ? {
+            segments: Object.fromEntries(
+              [...this.segments].map(([v, s]) => [
+                String(v),
+                {
+                  cap: s.cap.snapshot(),
+                  monitors: Object.fromEntries([...s.monitors].map(([k, m]) => [k, m.snapshot()])),
+                },
+              ]),
+            ),
+          }
+        : {}),
     }
   }
 
@@ -179,6 +234,83 @@ export class MonitorEngine {
       const m = this.monitorFor(Number(v))
       m?.restore(vs)
     }
+    for (const [v, ss] of Object.entries(s.segments ?? {})) {
+      const version = Number(v)
+      const state = this.segmentsOf(version)
+      if (!state) continue
+      state.cap.restore(ss.cap)
+      for (const [key, ms] of Object.entries(ss.monitors))
+        this.segmentMonitor(version, state, key)?.restore(ms)
+    }
+  }
+
+  /**
+   * Events sent to a family's 'other' segment because the family was full, cumulative per
+   * version: a row on that segment (monitor 'quality', metric 'segment_overflow') at the whole
+   * population's sliding evaluations, once anything overflowed.
+   */
+  private overflowRows(version: number, seq: number, t: number): void {
+    const state = this.segments.get(version)
+    if (!state) return
+    for (const family of SEGMENT_FAMILIES) {
+      const n = state.cap.overflow[family]
+      if (!n) continue
+      this.rows.push({
+        modelName: this.opts.modelName,
+        modelVersion: version,
+        monitor: 'quality',
+        windowType: 'sliding',
+        windowWidth: this.opts.drift.window,
+        windowId: seq,
+        windowStart: t,
+        windowEnd: t,
+        windowSize: state.monitors.size,
+        subject: '',
+        metric: 'segment_overflow',
+        value: n,
+        segment: segmentKey(family, OTHER_SEGMENT),
+      })
+    }
+  }
+
+  /** One served prediction into its version's segment monitors (one per family). */
+  private addToSegments(p: PredictionEvent, t: number): void {
+    const state = this.segmentsOf(p.modelVersion)
+    if (!state) return
+    const values = segmentValues(p)
+    for (const family of SEGMENT_FAMILIES) {
+      const key = state.cap.keyFor(family, values[family])
+      const m = this.segmentMonitor(p.modelVersion, state, key)
+      m?.addPrediction(p as Record<FeatureName, number | null>, p.probability, t, this.rows, this.events)
+    }
+  }
+
+  private segmentsOf(version: number): VersionSegments | undefined {
+    const max = this.opts.drift.segmentMaxPerFamily ?? 0
+    if (max <= 0) return undefined
+    let s = this.segments.get(version)
+    if (!s) {
+      s = { cap: new SegmentCap(max), monitors: new Map() }
+      this.segments.set(version, s)
+    }
+    return s
+  }
+
+  private segmentMonitor(version: number, state: VersionSegments, key: string): VersionMonitor | undefined {
+    const existing = state.monitors.get(key)
+    if (existing) return existing
+    const artifact = this.opts.artifactFor(version)
+    if (!artifact) return undefined
+    const family = key.slice(0, key.indexOf('=')) as (typeof SEGMENT_FAMILIES)[number]
+    const m = new VersionMonitor({
+      modelName: this.opts.modelName,
+      modelVersion: version,
+      artifact,
+      drift: this.segmentDrift,
+      segment: { key, drift: SEGMENT_FAMILY_DRIFT[family] ?? false },
+    })
+    state.monitors.set(key, m)
+    return m
   }
 
   /**
@@ -251,6 +383,7 @@ export class MonitorEngine {
         if (v === version) continue
         this.seqByVersion.set(v, { seq: old.seq, labelSeq: old.labelSeq })
         this.monitors.delete(v)
+        this.segments.delete(v)
         break
       }
     }

@@ -25,6 +25,8 @@ export class VersionOutput {
   constructor(
     readonly modelName: string,
     readonly modelVersion: number,
+    /** Segment key (lib/segments); '' = the whole population, whose rows and events carry none. */
+    readonly segment = '',
   ) {}
 
   /** Where the next rows and events go (the engine's output buffers of this call). */
@@ -36,7 +38,7 @@ export class VersionOutput {
 
   /** Appends one row (any value, undefined ones included: callers decide). */
   row(monitor: MonitorKind, w: WindowRef, subject: string, metric: string, value: number): void {
-    this.rows.push({
+    const row: WindowRow = {
       modelName: this.modelName,
       modelVersion: this.modelVersion,
       monitor,
@@ -49,7 +51,9 @@ export class VersionOutput {
       subject,
       metric,
       value,
-    })
+    }
+    if (this.segment !== '') row.segment = this.segment
+    this.rows.push(row)
   }
 
   /** Appends the row when the value is defined: an empty window's statistics are left out, not faked. */
@@ -65,8 +69,22 @@ export class VersionOutput {
     scores: Record<string, number>,
     evidence: object,
   ): void {
+    // A segment's alarm is its own kind, so readers of the population's verdicts never mistake it.
+    if (this.segment !== '') {
+      if (kind !== 'data_drift' && kind !== 'estimated_performance_drop') return
+      kind = kind === 'data_drift' ? 'segment_data_drift' : 'segment_estimated_performance_drop'
+      evidence = { segment: this.segment, ...evidence }
+    }
     this.events.push({
-      eventId: driftEventId(this.modelName, this.modelVersion, kind, w.windowType, w.windowWidth, w.windowId),
+      eventId: driftEventId(
+        this.modelName,
+        this.modelVersion,
+        kind,
+        w.windowType,
+        w.windowWidth,
+        w.windowId,
+        this.segment,
+      ),
       kind,
       severity,
       modelName: this.modelName,

@@ -20,6 +20,9 @@ export type DriftKind =
   | 'data_quality'
   | 'retrain_recommended'
   | 'estimated_performance_drop'
+  /** The same rules on one segment's windows (lib/segments): evidence, never a retrain trigger. */
+  | 'segment_data_drift'
+  | 'segment_estimated_performance_drop'
 
 /**
  * One number about one window: (model version × window × subject × metric). The key
@@ -43,6 +46,8 @@ export interface WindowRow {
   subject: string
   metric: string
   value: number
+  /** Segment key (lib/segments, e.g. 'source=clinic-a'); absent for the whole population. */
+  segment?: string
 }
 
 /**
@@ -63,6 +68,8 @@ export function driftEventId(
   windowType: WindowType,
   windowWidth: number,
   windowId: number,
+  segment = '',
 ): string {
-  return `${modelName}:v${modelVersion}:${kind}:${windowType}:${windowWidth}:${windowId}`
+  const id = `${modelName}:v${modelVersion}:${kind}:${windowType}:${windowWidth}:${windowId}`
+  return segment === '' ? id : `${id}:${segment}`
 }

@@ -57,6 +57,12 @@ export interface VersionMonitorOptions {
   /** Events already seen for this version (window ids continue after an eviction). */
   startSeq?: number
   startLabelSeq?: number
+  /**
+   * A segment's monitor (lib/segments): sliding windows only, rows and events tagged with the
+   * key, no data-quality rule, and the drift rule only where `drift` (a segment whose defining
+   * feature differs from the reference by construction, like an age band, only estimates).
+   */
+  segment?: { key: string; drift: boolean }
 }
 
 export class VersionMonitor {
@@ -79,8 +85,10 @@ export class VersionMonitor {
   private readonly estimateRule: EstimateRule
   private readonly performanceRule: PerformanceRule
   private readonly artifact: MonitoredArtifact
+  private readonly segment: { key: string; drift: boolean } | undefined
 
   constructor(opts: VersionMonitorOptions) {
+    this.segment = opts.segment
     this.modelName = opts.modelName
     this.modelVersion = opts.modelVersion
     this.drift = opts.drift
@@ -98,7 +106,7 @@ export class VersionMonitor {
       w: new TumblingBinnedWindows({ widthMs, features: cols, binsPerFeature: this.layout.slots }),
       late: 0,
     }))
-    this.out = new VersionOutput(opts.modelName, opts.modelVersion)
+    this.out = new VersionOutput(opts.modelName, opts.modelVersion, opts.segment?.key)
     this.driftRule = new DriftRule(this.layout, opts.drift)
     this.qualityRule = new QualityRule(opts.drift)
     this.estimateRule = new EstimateRule(opts.artifact, opts.drift)
@@ -176,8 +184,6 @@ export class VersionMonitor {
 
   private evaluateSliding(now: number, out: VersionOutput): void {
     const count = this.sliding.count
-    const counts = this.layout.slots.map((_, c) => this.sliding.counts(c))
-    const stats = evaluateCounts(this.layout, counts, count)
     const w: WindowRef = {
       windowType: 'sliding',
       windowWidth: this.sliding.size,
@@ -185,6 +191,18 @@ export class VersionMonitor {
       windowStart: this.times.oldest,
       windowEnd: now,
       windowSize: count,
+    }
+    if (this.segment && !this.segment.drift) {
+      if (count >= this.drift.minWindow) this.estimateRule.evaluate(this.probs, w, out)
+      return
+    }
+    const counts = this.layout.slots.map((_, c) => this.sliding.counts(c))
+    const stats = evaluateCounts(this.layout, counts, count)
+    if (this.segment) {
+      this.driftRule.windowRows(stats, w, out)
+      if (count >= this.drift.minWindow) this.estimateRule.evaluate(this.probs, w, out)
+      this.driftRule.evaluate(stats, w, out)
+      return
     }
     this.driftRule.windowRows(stats, w, out)
     this.qualityRule.windowRows(stats, w, out)

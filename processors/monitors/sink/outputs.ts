@@ -60,19 +60,37 @@ export function windowRowValues(r: WindowRow): (string | number)[] {
 
 /**
  * Rows are keyed deterministically, so a replay simply rewrites them (no token needed).
- * Positional rows: ~3× less text for chDB to parse than JSONEachRow objects.
+ * Positional rows: ~3× less text for chDB to parse than JSONEachRow objects. The whole
+ * population's rows go to monitor_windows, the segments' (lib/segments) to
+ * monitor_segment_windows with their key.
  */
 export async function insertWindowRows(client: ClickHouseClient, rows: WindowRow[]): Promise<void> {
-  if (rows.length === 0) return
+  const population: (string | number)[][] = []
+  const segments: (string | number)[][] = []
+  for (const r of rows) {
+    if (r.segment === undefined) population.push(windowRowValues(r))
+    else segments.push([r.segment, ...windowRowValues(r)])
+  }
+  await insertPositional(
+    client,
+    TABLES.monitorWindows,
+    [...WINDOW_COLUMNS] as [string, ...string[]],
+    population,
+  )
+  await insertPositional(client, TABLES.monitorSegmentWindows, ['segment', ...WINDOW_COLUMNS], segments)
+}
+
+async function insertPositional(
+  client: ClickHouseClient,
+  table: string,
+  columns: [string, ...string[]],
+  values: (string | number)[][],
+): Promise<void> {
+  if (values.length === 0) return
   try {
-    await client.insert({
-      table: TABLES.monitorWindows,
-      columns: [...WINDOW_COLUMNS],
-      values: rows.map(windowRowValues),
-      format: 'JSONCompactEachRow',
-    })
+    await client.insert({ table, columns, values, format: 'JSONCompactEachRow' })
   } catch (err) {
-    throw new RiskStreamError('CLICKHOUSE_UNAVAILABLE', `insert into ${TABLES.monitorWindows} failed`, {
+    throw new RiskStreamError('CLICKHOUSE_UNAVAILABLE', `insert into ${table} failed`, {
       cause: err,
       retriable: true,
     })

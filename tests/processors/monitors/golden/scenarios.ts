@@ -90,9 +90,10 @@ export function feed(
 }
 
 /**
- * Digest of outputs in emission order. Left out: rows of `skipMetrics` (drift statistics and
- * estimate metrics added since the files were written) and the label join's counters (subject 'label_join', owned by
- * the join in performance/, which has its own restart tests).
+ * Digest of the whole population's outputs in emission order. Left out: rows of `skipMetrics`
+ * (drift statistics and estimate metrics added since the files were written), the label join's
+ * counters (subject 'label_join', owned by the join in performance/, which has its own restart
+ * tests) and the segments' rows and events (lib/segments, added since).
  */
 export function digest(
   out: { rows: WindowRow[]; events: DriftEventRecord[] },
@@ -103,14 +104,18 @@ export function digest(
   for (const r of out.rows) {
     if ((r.monitor === 'drift' || r.monitor === 'estimate') && skipMetrics.has(r.metric)) continue
     if (r.subject === 'label_join') continue
+    if (r.segment !== undefined) continue
     rows++
     h.update(JSON.stringify(r))
   }
+  let events = 0
   for (const e of out.events) {
+    if (e.kind.startsWith('segment_')) continue
+    events++
     // An added statistic also appears in drift events' evidence, beside the alarm statistic.
     const evidence = JSON.parse(e.evidenceJson)
     for (const m of skipMetrics) delete evidence[m]
     h.update(JSON.stringify({ ...e, evidenceJson: JSON.stringify(evidence) }))
   }
-  return { rows, events: out.events.length, sha256: h.digest('hex') }
+  return { rows, events, sha256: h.digest('hex') }
 }
