@@ -2,11 +2,20 @@
  * The drift report as one self-contained HTML file: inline CSS and SVG charts, no script, no
  * external resource, so it opens offline and can be attached to a ticket. Each feature (and the
  * predicted probability) gets reference-vs-current bars per reference bin plus the missing slot,
- * its PSI / JS / KS against their thresholds and its missing shares; flagged subjects carry
+ * every registered drift statistic against its threshold and its missing shares; flagged subjects carry
  * `data-drifted="true"`.
  */
-import { DRIFT_STATISTICS } from '../stats/index.ts'
+import { ALARM_STATISTIC, DRIFT_STATISTICS, type DriftStatisticName } from '../stats/index.ts'
 import type { DriftReport, Histogram, PerformancePoint, SubjectDrift } from './drift.ts'
+
+/** The statistics in registry order; the alarm statistic's threshold may be the monitors' calibrated one. */
+const STATISTICS = Object.values(DRIFT_STATISTICS).map((s) => ({
+  ...s,
+  key: s.name as DriftStatisticName,
+  isAlarm: s.name === ALARM_STATISTIC.name,
+}))
+const OTHERS = STATISTICS.filter((s) => !s.isAlarm)
+const ALARM = STATISTICS.find((s) => s.isAlarm)!
 
 const esc = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
@@ -125,9 +134,14 @@ function card(s: SubjectDrift): string {
 <h3>${esc(s.name)} <span class="badge ${s.drifted ? 'bad' : 'good'}">${s.drifted ? 'DRIFT' : 'no drift'}</span></h3>
 ${barChart(s)}
 <table class="stats"><tr><th>statistic</th><th>value</th><th>threshold</th></tr>
-${row('PSI', s.psi, s.thresholds.psi, s.psiThresholdSource === 'calibrated' ? ' (calibrated)' : ' (default)')}
-${row('Jensen–Shannon', s.js, s.thresholds.js)}
-${row('Kolmogorov–Smirnov', s.ks, s.thresholds.ks)}
+${STATISTICS.map((st) =>
+  row(
+    st.display.label,
+    s[st.key],
+    s.thresholds[st.key],
+    st.isAlarm ? (s.psiThresholdSource === 'calibrated' ? ' (calibrated)' : ' (default)') : '',
+  ),
+).join('\n')}
 <tr><th>missing</th><td>${pct(s.current.missingShare)}</td><td>reference ${pct(s.reference.missingShare)}</td></tr>
 </table>${mon}
 </section>`
@@ -138,13 +152,13 @@ export function renderDriftReport(r: DriftReport): string {
   const summary = subjects
     .map(
       (s) =>
-        `<tr class="${s.drifted ? 'over' : ''}"><td>${esc(s.name)}</td><td>${fmt(s.psi)}</td><td>${fmt(s.thresholds.psi)}</td><td>${fmt(s.js)}</td><td>${fmt(s.ks)}</td><td>${pct(s.current.missingShare)}</td><td>${s.drifted ? '<b>drift</b>' : 'ok'}</td></tr>`,
+        `<tr class="${s.drifted ? 'over' : ''}"><td>${esc(s.name)}</td><td>${fmt(s[ALARM.key])}</td><td>${fmt(s.thresholds[ALARM.key])}</td>${OTHERS.map((st) => `<td>${fmt(s[st.key])}</td>`).join('')}<td>${pct(s.current.missingShare)}</td><td>${s.drifted ? '<b>drift</b>' : 'ok'}</td></tr>`,
     )
     .join('\n')
   const verdict =
     r.drifted.length > 0
       ? `<p class="verdict bad">Drift in ${r.drifted.map(esc).join(', ')}.</p>`
-      : '<p class="verdict good">No feature over its PSI threshold.</p>'
+      : `<p class="verdict good">No feature over its ${ALARM.display.label} threshold.</p>`
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -164,9 +178,9 @@ tr.over td{background:#fde8e8}
 <p class="muted">Generated ${esc(r.generatedAt)}. Current: the newest ${r.current.rows} predictions of v${r.version} (event time ${esc(r.current.from ?? '–')} to ${esc(r.current.to ?? '–')}); reference: the training data stored in the model artifact, binned on its frozen quantile edges.</p>
 ${verdict}
 <h2>Summary</h2>
-<table><tr><th>feature</th><th>PSI</th><th>PSI threshold</th><th>JS</th><th>KS</th><th>missing</th><th>verdict</th></tr>
+<table><tr><th>feature</th><th>${ALARM.display.label}</th><th>${ALARM.display.label} threshold</th>${OTHERS.map((st) => `<th>${st.display.label}</th>`).join('')}<th>missing</th><th>verdict</th></tr>
 ${summary}</table>
-<p class="muted">PSI thresholds are the monitors' calibrated thresholds for this version (false-alarm budget per million events) where they have evaluated a window, otherwise the statistic's default (${fmt(DRIFT_STATISTICS.psi.reportThreshold, 2)}); JS and KS are shown against their defaults (${fmt(DRIFT_STATISTICS.js.reportThreshold, 2)}, ${fmt(DRIFT_STATISTICS.ks.reportThreshold, 2)}). <code>prediction</code> is the predicted probability (prediction drift).</p>
+<p class="muted">${ALARM.display.label} thresholds are the monitors' calibrated thresholds for this version (false-alarm budget per million events) where they have evaluated a window, otherwise the statistic's default (${fmt(ALARM.reportThreshold, 2)}); ${OTHERS.map((st) => st.display.label).join(', ')} are shown against their defaults (${OTHERS.map((st) => fmt(st.reportThreshold, 2)).join(', ')}). <code>prediction</code> is the predicted probability (prediction drift).</p>
 <h2>Per feature: reference vs current</h2>
 <p class="legend"><span style="background:${REF}"></span>reference (training)<span style="background:${CUR}"></span>current</p>
 <div class="grid">

@@ -1,16 +1,23 @@
 /**
  * The drift report's data: for one model version, the newest `window` predictions it served
  * (features as requested, the predicted probability) binned on the artifact's frozen reference
- * edges, with PSI, JS and KS per feature and for the probability (prediction drift), the missing
- * shares, the thresholds (the monitors' calibrated PSI threshold for the version when they have
- * written one, the statistic's default otherwise) and the realised and estimated performance of
+ * edges, with every registered drift statistic (lib/stats/statistics) per feature and for the
+ * probability (prediction drift), the missing shares, the thresholds (the monitors' calibrated
+ * threshold of the alarm statistic for the version when they have written one, each statistic's
+ * report threshold otherwise) and the realised and estimated performance of
  * the version over time. Rendered by ./drift-html.ts; `riskstream report drift --json` prints it.
  */
 import { type ClickHouseClient, queryRows } from '../clickhouse/index.ts'
 import { RiskStreamError } from '../errors/index.ts'
-import { FEATURES } from '../features/index.ts'
+import { FEATURE_COLUMNS, FEATURES } from '../features/index.ts'
 import type { ModelArtifact } from '../model/index.ts'
-import { binCounts, DRIFT_STATISTICS, type ReferenceDistribution } from '../stats/index.ts'
+import {
+  ALARM_STATISTIC,
+  binCounts,
+  DRIFT_STATISTICS,
+  type DriftStatisticName,
+  type ReferenceDistribution,
+} from '../stats/index.ts'
 import { PROBABILITY_SUBJECT, TABLES } from '../warehouse/index.ts'
 
 export interface Histogram {
@@ -22,22 +29,25 @@ export interface Histogram {
   n: number
 }
 
-export interface SubjectDrift {
+/** Every registered statistic's value by name (`psi`, `js`, `ks`, …), each on its own grid. */
+export type StatisticValues = Record<DriftStatisticName, number>
+
+export type SubjectDrift = StatisticValues & {
   /** Feature name, or `prediction` for the predicted probability. */
   name: string
   reference: Histogram
   current: Histogram
-  psi: number
-  js: number
-  ks: number
-  thresholds: { psi: number; js: number; ks: number }
-  /** Where the PSI threshold comes from: the monitors' calibration, or the default. */
+  thresholds: StatisticValues
+  /** Where the alarm statistic's (PSI's) threshold comes from: the monitors' calibration, or the default. */
   psiThresholdSource: 'calibrated' | 'default'
-  /** PSI at or over its threshold. */
+  /** The alarm statistic (PSI) at or over its threshold. */
   drifted: boolean
   /** The monitors' own newest sliding-window PSI and detector state (0 ok, 1 pending, 2 alert). */
   monitor?: { psi?: number; state?: number }
 }
+
+const STATISTICS = Object.values(DRIFT_STATISTICS)
+const ALARM = ALARM_STATISTIC.name as DriftStatisticName
 
 export interface PerformancePoint {
   windowEnd: string
@@ -57,8 +67,6 @@ export interface DriftReport {
   performance: PerformancePoint[]
 }
 
-const column = (feature: string) => feature.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
-
 function histogram(ref: ReferenceDistribution, counts: ArrayLike<number>, n: number): Histogram {
   const k = ref.edges.length + 1
   const shares: number[] = []
@@ -74,17 +82,20 @@ function subject(
   monitor: { psi?: number; state?: number; threshold?: number } | undefined,
 ): SubjectDrift {
   const counts = binCounts(ref.edges, values)
-  const psi = DRIFT_STATISTICS.psi.compute(ref, counts)
-  const js = DRIFT_STATISTICS.js.compute(ref, counts)
-  const ksRef = fine ?? ref
-  const ks = DRIFT_STATISTICS.ks.compute(ksRef, binCounts(ksRef.edges, values))
-  const calibrated = monitor?.threshold
-  const thresholds = {
-    psi: calibrated ?? DRIFT_STATISTICS.psi.reportThreshold,
-    js: DRIFT_STATISTICS.js.reportThreshold,
-    ks: DRIFT_STATISTICS.ks.reportThreshold,
+  // A fine-grid statistic falls back to the deciles when the artifact has no fine reference.
+  const fineRef = fine ?? ref
+  const fineCounts = fine ? binCounts(fine.edges, values) : counts
+  const stats = {} as StatisticValues
+  const thresholds = {} as StatisticValues
+  for (const s of STATISTICS) {
+    const name = s.name as DriftStatisticName
+    stats[name] = s.grid === 'fine' ? s.compute(fineRef, fineCounts) : s.compute(ref, counts)
+    thresholds[name] = s.reportThreshold
   }
+  const calibrated = monitor?.threshold
+  if (calibrated !== undefined) thresholds[ALARM] = calibrated
   return {
+    ...stats,
     name,
     reference: {
       edges: ref.edges,
@@ -93,12 +104,9 @@ function subject(
       n: ref.n,
     },
     current: histogram(ref, counts, values.length),
-    psi,
-    js,
-    ks,
     thresholds,
     psiThresholdSource: calibrated === undefined ? 'default' : 'calibrated',
-    drifted: Number.isFinite(psi) && psi >= thresholds.psi,
+    drifted: Number.isFinite(stats[ALARM]) && stats[ALARM] >= thresholds[ALARM],
     monitor: monitor && { psi: monitor.psi, state: monitor.state },
   }
 }
@@ -110,7 +118,7 @@ export async function buildDriftReport(
 ): Promise<DriftReport> {
   const model = artifact.modelName
   const version = artifact.version
-  const cols = FEATURES.map(column)
+  const cols = FEATURES.map((f) => FEATURE_COLUMNS[f])
   const rows = await queryRows<Record<string, number | null | string>>(
     ch,
     `SELECT probability, ${cols.join(', ')}, toString(event_time) AS t
@@ -123,22 +131,23 @@ export async function buildDriftReport(
   if (rows.length === 0)
     throw new RiskStreamError('NOT_FOUND', `no predictions of ${model} v${version} to compare yet`)
 
-  // The monitors' newest sliding-window PSI, state and calibrated threshold for this version.
+  // The monitors' newest sliding-window alarm statistic, state and calibrated threshold for this version.
+  const metrics = { value: ALARM, state: `${ALARM}_state`, threshold: `${ALARM}_threshold` }
   const mon = await queryRows<{ subject: string; metric: string; value: number }>(
     ch,
     `SELECT subject, metric, argMax(value, window_id) AS value FROM ${TABLES.monitorWindows}
       WHERE model_name = {model:String} AND model_version = {version:UInt32}
         AND monitor = 'drift' AND window_type = 'sliding'
-        AND metric IN ('psi', 'psi_state', 'psi_threshold')
+        AND metric IN {metrics:Array(String)}
       GROUP BY subject, metric`,
-    { model, version },
+    { model, version, metrics: Object.values(metrics) },
   )
   const monitor = new Map<string, { psi?: number; state?: number; threshold?: number }>()
   for (const r of mon) {
     const m = monitor.get(r.subject) ?? {}
-    if (r.metric === 'psi') m.psi = Number(r.value)
-    if (r.metric === 'psi_state') m.state = Number(r.value)
-    if (r.metric === 'psi_threshold') m.threshold = Number(r.value)
+    if (r.metric === metrics.value) m.psi = Number(r.value)
+    if (r.metric === metrics.state) m.state = Number(r.value)
+    if (r.metric === metrics.threshold) m.threshold = Number(r.value)
     monitor.set(r.subject, m)
   }
 

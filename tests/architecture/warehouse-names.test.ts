@@ -35,6 +35,7 @@ const NOT_A_TABLE: Record<string, string[]> = {
   'lib/kafka/topics.ts': ['predictions', 'outcomes'],
   'bench/monitors.bench.ts': ['predictions', 'outcomes'],
   'bench/monitoring.bench.ts': ['predictions', 'outcomes'],
+  'bench/sizing.bench.ts': ['predictions', 'outcomes'],
 }
 
 /**
@@ -42,9 +43,7 @@ const NOT_A_TABLE: Record<string, string[]> = {
  * rewrite. Each entry must still hold the literal: once it is gone, delete the entry (the test
  * says so), so the list only ever shrinks.
  */
-const PENDING: Record<string, string[]> = {
-  'processors/monitors/sink/insert.ts': ['predictions', 'outcomes'],
-}
+const PENDING: Record<string, string[]> = {}
 
 function files(dir: string): string[] {
   const abs = path.join(REPO_ROOT, dir)

@@ -13,6 +13,7 @@ import {
   insertIsolating,
   type RejectedRow,
 } from '../../../lib/clickhouse/insert-errors.ts'
+import { TABLES } from '../../../lib/warehouse/index.ts'
 import type { OutcomeRow, PredictionRow } from './rows.ts'
 
 /** Token for the rows of one Kafka batch: same records → same token → deduplicated insert. */
@@ -61,9 +62,9 @@ export const insertRows = (client: ClickHouseClient, table: string, rows: object
   insertBatch(client, table, token, { format: 'JSONEachRow', values: rows })
 
 export const insertPredictions = (client: ClickHouseClient, rows: PredictionRow[], token: string) =>
-  insertRows(client, 'predictions', rows, token)
+  insertRows(client, TABLES.predictions, rows, token)
 export const insertOutcomes = (client: ClickHouseClient, rows: OutcomeRow[], token: string) =>
-  insertRows(client, 'outcomes', rows, token)
+  insertRows(client, TABLES.outcomes, rows, token)
 
 /**
  * Row objects as JSONEachRow, bisecting around rows ClickHouse refuses: the rest is inserted,

@@ -6,9 +6,11 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { chTime } from '../../../lib/clickhouse/index.ts'
+import { FEATURE_COLUMNS as FEATURE_COLUMN_OF, FEATURES } from '../../../lib/features/index.ts'
 import { DLQ_HEADERS } from '../../../lib/kafka/index.ts'
 import {
   chSeconds,
+  FEATURE_COLUMNS,
   OUTCOME_COLUMNS,
   outcomeValues,
   PREDICTION_COLUMNS,
@@ -194,6 +196,8 @@ describe('column lists', () => {
     expect([...OUTCOME_COLUMNS].sort()).toEqual(insertedColumns('outcomes').sort())
     const at = { partition: 0, offset: '1' }
     expect(Object.keys(predictionRow(prediction(), at))).toEqual([...PREDICTION_COLUMNS])
+    // The writer's typed feature columns are the readers' mapping (lib/features), in FEATURES order.
+    expect([...FEATURE_COLUMNS]).toEqual(FEATURES.map((f) => FEATURE_COLUMN_OF[f]))
   })
 })
 
