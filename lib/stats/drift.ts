@@ -78,6 +78,38 @@ export function slotTotal(ref: ReferenceDistribution, counts: ArrayLike<number>,
 }
 
 /**
+ * Walks the CDFs of the reference and of the window's measured values (the missing slot left
+ * out, both masses renormalised to 1) across the k − 1 boundaries between the k value bins:
+ * `visit(i, gap)` with gap = |F_ref − F_win| after bin i. The CDFs both reach 1 after the last
+ * bin. Returns the reference's measured mass, or NaN (nothing visited) when either side has no
+ * measured value. Checks the slot count as slotTotal does.
+ */
+export function visitCdfGaps(
+  ref: ReferenceDistribution,
+  counts: ArrayLike<number>,
+  stat: string,
+  visit: (i: number, gap: number) => void,
+): number {
+  slotTotal(ref, counts, stat)
+  const k = ref.shares.length
+  let refMass = 0
+  let winMass = 0
+  for (let i = 0; i < k; i++) {
+    refMass += ref.shares[i]!
+    winMass += counts[i]!
+  }
+  if (refMass <= 0 || winMass === 0) return Number.NaN
+  let refCdf = 0
+  let winCdf = 0
+  for (let i = 0; i < k - 1; i++) {
+    refCdf += ref.shares[i]! / refMass
+    winCdf += counts[i]! / winMass
+    visit(i, Math.abs(refCdf - winCdf))
+  }
+  return refMass
+}
+
+/**
  * Floor applied to every share before PSI's log ratio. An empty bin (share 0) would make
  * ln(a/e) infinite; flooring at 1e-4 keeps PSI finite while still heavily penalising mass
  * appearing where the reference had none (a 5% share into an empty bin adds ≈ 0.31).

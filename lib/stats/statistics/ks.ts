@@ -4,7 +4,7 @@
  * sparse bins do not blow it up, and 50 bins resolve the CDF to ~2% of the reference mass.
  * Missing values are left out (PSI already counts them).
  */
-import { type DriftStatistic, slotTotal } from '../drift.ts'
+import { type DriftStatistic, visitCdfGaps } from '../drift.ts'
 
 export const ks: DriftStatistic = {
   name: 'ks',
@@ -15,25 +15,11 @@ export const ks: DriftStatistic = {
    * masses are renormalised to 1. NaN if either side has no measured values.
    */
   compute(ref, counts) {
-    slotTotal(ref, counts, 'ks')
-    const k = ref.shares.length
-    let refMass = 0
-    let winMass = 0
-    for (let i = 0; i < k; i++) {
-      refMass += ref.shares[i]!
-      winMass += counts[i]!
-    }
-    if (refMass <= 0 || winMass === 0) return Number.NaN
-    let refCdf = 0
-    let winCdf = 0
     let max = 0
-    // Boundaries are the k − 1 edges; the CDFs both reach 1 after the last bin.
-    for (let i = 0; i < k - 1; i++) {
-      refCdf += ref.shares[i]! / refMass
-      winCdf += counts[i]! / winMass
-      max = Math.max(max, Math.abs(refCdf - winCdf))
-    }
-    return max
+    const refMass = visitCdfGaps(ref, counts, 'ks', (_, gap) => {
+      max = Math.max(max, gap)
+    })
+    return Number.isNaN(refMass) ? Number.NaN : max
   },
   display: {
     label: 'KS',

@@ -12,7 +12,7 @@
  * over consecutive points. Missing values are left out (as for KS). NaN when either side has no
  * measured value or the reference has no spread on the grid.
  */
-import { type DriftStatistic, slotTotal } from '../drift.ts'
+import { type DriftStatistic, visitCdfGaps } from '../drift.ts'
 
 /** The point each value bin stands for (see the header); edges.length + 1 of them. */
 function binPoints(edges: readonly number[]): number[] {
@@ -28,30 +28,18 @@ export const wasserstein: DriftStatistic = {
   name: 'wasserstein',
   grid: 'fine',
   compute(ref, counts) {
-    slotTotal(ref, counts, 'wasserstein')
-    const k = ref.shares.length
-    let refMass = 0
-    let winMass = 0
-    for (let i = 0; i < k; i++) {
-      refMass += ref.shares[i]!
-      winMass += counts[i]!
-    }
-    if (refMass <= 0 || winMass === 0) return Number.NaN
     const xs = binPoints(ref.edges)
+    let w = 0
+    const refMass = visitCdfGaps(ref, counts, 'wasserstein', (i, gap) => {
+      w += gap * (xs[i + 1]! - xs[i]!)
+    })
+    if (Number.isNaN(refMass)) return Number.NaN
+    const k = ref.shares.length
     let mean = 0
     for (let i = 0; i < k; i++) mean += (ref.shares[i]! / refMass) * xs[i]!
     let variance = 0
     for (let i = 0; i < k; i++) variance += (ref.shares[i]! / refMass) * (xs[i]! - mean) ** 2
-    if (!(variance > 0)) return Number.NaN
-    let refCdf = 0
-    let winCdf = 0
-    let w = 0
-    for (let i = 0; i < k - 1; i++) {
-      refCdf += ref.shares[i]! / refMass
-      winCdf += counts[i]! / winMass
-      w += Math.abs(refCdf - winCdf) * (xs[i + 1]! - xs[i]!)
-    }
-    return w / Math.sqrt(variance)
+    return variance > 0 ? w / Math.sqrt(variance) : Number.NaN
   },
   display: {
     label: 'Wasserstein',
