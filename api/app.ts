@@ -1,18 +1,6 @@
 /**
  * The RiskStream HTTP API (Fastify), built separately from listening so tests drive it with
  * `app.inject()` and the service (server.ts) owns the socket.
- *
- * Plugins, in order: helmet (security headers; CSP allows the dashboard's own scripts and
- * Chart.js served from this origin), rate limit (per client IP), swagger + swagger-ui (OpenAPI
- * 3.1 document at /docs/json with every route's request and response schemas, schemas.ts and
- * responses.ts; interactive page at /docs), then the route modules:
- *   routes/mlops.ts      the original project's seven /mlops/api routes (shapes kept)
- *   routes/models.ts     /v1/predict, /v1/models…, /v1/runs/:id
- *   routes/ops.ts        /health, /ready, /metrics
- *   routes/dashboard.ts  /dashboard (static) and its JSON under /v1/dashboard/*
- * Reads of the read routes go through one read cache per app (cache.ts, API_CACHE_TTL_MS).
- * Request bodies are never logged (Fastify's per-request logging is off; one line per response
- * at debug level carries method, route, status and latency only).
  */
 import fastifyHelmet from '@fastify/helmet'
 import fastifyRateLimit from '@fastify/rate-limit'
@@ -90,7 +78,13 @@ function cachedRegistry(registry: ModelRegistry, cache: ReadCache): ModelRegistr
 
 /**
  * The app over `deps`: the narrow services (tests pass in-memory fakes), or the core Deps, from
- * which the app wires its own services and releases them when it closes.
+ * which the app wires its own services and releases them when it closes. Plugins in order:
+ * helmet (CSP allows the dashboard's own scripts and Chart.js from this origin), rate limit per
+ * client IP, swagger (OpenAPI 3.1 at /docs/json, every route's schemas) and swagger-ui (/docs),
+ * then the route modules (routes/mlops.ts: the original /mlops/api routes, shapes kept;
+ * routes/models.ts; routes/ops.ts; routes/dashboard.ts). Reads go through one read cache per
+ * app (cache.ts). Request bodies are never logged: one debug line per response carries method,
+ * route, status and latency only.
  */
 export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
   const owned = !isApiServices(deps)

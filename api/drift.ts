@@ -1,22 +1,8 @@
 /**
- * The drift verdict of GET /mlops/api/monitoring/drift/check (and `riskstream drift-check`,
- * which calls this route): the monitors' OWN latest verdicts, as they recorded them. Nothing is
- * re-decided here from one window.
- * - data drift: the newest sliding evaluation with recorded detector states (latestDriftVerdicts):
- *   per subject every monitored statistic of the registry (lib/stats/statistics, `statistics`),
- *   the alarm statistic's (PSI's) calibrated threshold the monitor used (lib/stats/drift-null.ts,
- *   from DRIFT_FALSE_ALARMS_PER_MILLION) and the detector's state (ok / pending / alert, after the
- *   minimum window, consecutive windows and hysteresis). A feature drifts when its detector is in
- *   alert.
- * - concept drift: the newest sliding performance window: recent vs expected accuracy and the
- *   concept detector's state (`concept_state`).
- * - estimated performance: the newest window's accuracy, F1 and ROC-AUC estimated from the served
- *   probabilities before labels arrive (CBPE; flagged `estimated`, never a verdict by itself).
- * - evidence: the window each verdict comes from, and the newest data_drift / concept_drift event
- *   the monitors raised for that version.
- * The version judged is the production version when the monitors have windows for it, else the
- * newest version that has any (e.g. right after a promotion). Windows written before the monitors
- * recorded their states carry no verdict: the report says so instead of guessing one.
+ * The drift verdict of GET /mlops/api/monitoring/drift/check (and `riskstream drift-check`, which
+ * calls this route): the monitors' OWN latest verdicts as they recorded them, for data drift,
+ * concept drift and estimated performance, with the evidence behind each. Nothing is re-decided
+ * here from one window.
  */
 import { ALARM_STATISTIC, bandOf, MONITOR_STATISTICS } from '../lib/stats/index.ts'
 import { PROBABILITY_SUBJECT as PROBABILITY } from '../lib/warehouse/index.ts'
@@ -120,6 +106,20 @@ function evidence(alerts: AlertRow[], version: number | null): EventEvidence | n
     : null
 }
 
+/**
+ * - data drift: the newest sliding evaluation with recorded detector states: per subject every
+ *   monitored statistic of the registry (`statistics`), the alarm statistic's calibrated
+ *   threshold (from DRIFT_FALSE_ALARMS_PER_MILLION) and the detector's state (ok / pending /
+ *   alert); a feature drifts when its detector is in alert.
+ * - concept drift: the newest sliding performance window, recent vs expected accuracy and the
+ *   concept detector's state (`concept_state`).
+ * - estimated performance: accuracy, F1 and ROC-AUC estimated from the served probabilities
+ *   before labels (CBPE; flagged `estimated`, never a verdict by itself).
+ * - evidence: the window of each verdict and the newest data_drift / concept_drift event of the version.
+ * The version judged is the production version when the monitors have windows for it, else the
+ * newest version that has any (e.g. right after a promotion). Windows without recorded detector
+ * states carry no verdict: the report says so instead of guessing one.
+ */
 export async function driftReport(ctx: ApiContext): Promise<DriftReport> {
   const { config } = ctx
   const [prod, verdicts, perfRows, estimates, dataEvents, conceptEvents] = await Promise.all([

@@ -1,19 +1,4 @@
-/**
- * Routes beyond the original project: synchronous scoring, the model registry, training runs.
- *
- * POST /v1/predict scores with the production model (see scoring.ts for the cache) and then
- * publishes each request and its prediction to the request and prediction topics, keyed by
- * requestId, so the monitors see API traffic like any other. The records carry the header
- * `riskstream-scored-by: api`: a streaming inference consumer should skip requests with it
- * (they are already scored), otherwise the same request is scored twice (the predictions
- * table keeps one row per request id, but the topic would hold two records).
- *
- * Rollback (POST /v1/models/:version/rollback) re-promotes :version, which must have been in
- * production before and not be the current one. When :version is the registry's own rollback
- * target (the production version before the current one) `registry.rollback` is used, so the
- * stage history records a 'rollback'; an older former production version is re-promoted with
- * `setStage` and the reason "rollback to v<N>".
- */
+/** Routes beyond the original project: synchronous scoring, the model registry, training runs. */
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { RiskStreamError, toRiskStreamError } from '../../lib/errors/index.ts'
@@ -40,6 +25,10 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const tags = ['models']
   const { topics, publisher } = ctx.services
 
+  // Scores with the production model (scoring.ts caches it), then publishes each request and its
+  // prediction keyed by requestId, so the monitors see API traffic like any other. The records
+  // carry `riskstream-scored-by: api`: a streaming inference consumer skips them (already
+  // scored), otherwise the prediction topic would hold two records for one request.
   app.post<{ Body: PredictBody }>(
     '/v1/predict',
     {
@@ -284,6 +273,10 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
   )
 
+  // Re-promotes :version, which must have been in production before and not be the current one.
+  // The registry's own rollback target (the production version before the current one) goes
+  // through `registry.rollback`, so the stage history records a 'rollback'; an older former
+  // production version is re-promoted with `setStage` and the reason "rollback to v<N>".
   app.post<{ Params: VersionParams; Body: StageChangeBody }>(
     '/v1/models/:version/rollback',
     {

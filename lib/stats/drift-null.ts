@@ -1,43 +1,8 @@
 /**
- * Calibrated PSI alarm thresholds: the sampling distribution of PSI when nothing has drifted.
- *
- * The null is TWO-SAMPLE. The reference shares are themselves an estimate from m training rows,
- * and the window's n events are a second sample from the same population. Under no drift
- *   R ~ Multinomial(m, p),  W ~ Multinomial(n, p),  T = PSI(R / m, W / n)
- * and asymptotically T · (1/n + 1/m)⁻¹ ~ χ²(K − 1) over the K occupied slots: the reference's own
- * sampling error (the 1/m term) does not shrink with the window, so a small reference needs a
- * higher threshold at every window size. (NannyML derives its drift thresholds from sampling
- * error too, as the spread of the statistic over reference chunks; here the null is simulated
- * from the reference instead of chunked, which also works for a reference of a few hundred rows.)
- *
- * Calibration (`calibratePsiNull`, run by the trainer when it builds the reference): a
- * parametric bootstrap that resamples BOTH sides from the reference shares p̂ for a grid of
- * window sizes, and keeps the mean and variance of T per window size. The tail the monitors need
- * (false-alarm probabilities of 1e-5 and below per test) would take millions of replicates, so the
- * threshold is the quantile of a shifted, scaled χ², c + a·χ²(ν), with the bootstrap's mean,
- * variance and skewness (Pearson type III): ν = 8 / skew², a = sd / √(2ν), c = mean − a·ν. It
- * absorbs what the plain asymptotic form misses (sparse bins, the ε floor, discrete features with
- * few slots). tests/lib/stats/drift-null.test.ts checks the fitted quantiles against
- * 400,000-replicate bootstraps at 10⁻² to 10⁻⁴; with 2,000,000 replicates the observed
- * exceedance is ≈ 1.2× the nominal level at 3·10⁻⁵ and ≈ 2× at 3·10⁻⁶ on well-filled grids. On
- * sparse grids (a few events per bin) the far tail is made by bins that come out empty; those
- * jumps are added explicitly (`emptyBinJumps`), which brings the worst case measured on the Pima
- * features at window 250 from ≈ 7× to ≈ 2.5× at 3·10⁻⁵. The Bonferroni split below leaves
- * more slack than that. Matching two
- * moments only (Satterthwaite's a·χ²(ν)) is kept as the fallback for a calibration without
- * skewness. For a window size between grid points, the moments are interpolated linearly in 1/n.
- *
- * A reference without a stored calibration (artifacts trained before it existed) falls back to
- * the analytic form: a = 1/n + 1/m, ν = occupied slots − 1.
- *
- * Family-wise control (`perTestAlpha`): the budget is false alarms per million events. The
- * monitors evaluate S subjects every `evalEvery` events, i.e. 10⁶ / evalEvery evaluations per
- * million events; an alarm needs at least one subject over its threshold, so by the union bound
- * (Bonferroni over subjects AND over evaluations, however much the windows overlap)
- *   E[false alarms per 10⁶ events] ≤ (10⁶ / evalEvery) · S · α.
- * Choosing α = budget · evalEvery / (10⁶ · S) keeps the expected count within the budget. It is
- * conservative when windows overlap (their exceedances cluster) and when more than one
- * consecutive window is required; the benchmark (bench/monitoring.bench.ts) measures the rate.
+ * Calibrated PSI alarm thresholds: the sampling distribution of PSI when nothing has drifted,
+ * calibrated by the trainer per reference (`calibratePsiNull`), turned into a per-subject
+ * threshold and p-value by the monitors (`PsiAlarmThresholds`, `psiNullSurvival`) within a
+ * false-alarm budget per million events (`perTestAlpha`).
  */
 
 import { RiskStreamError } from '../errors/index.ts'
@@ -277,9 +242,13 @@ export function psiNullReplicatesBySize(
 }
 
 /**
- * Calibrates a reference: mean and variance of PSI under the two-sample null at each window
- * size. Deterministic (seeded). 10,000 replicates × 10 window sizes take ~0.1 s for a 10-bin
- * reference on one core.
+ * Calibrates a reference: mean, variance and skewness of PSI under the two-sample null at each
+ * window size, by a parametric bootstrap that resamples BOTH sides from the reference shares p̂.
+ * The null is two-sample because the reference shares are themselves an estimate from m training
+ * rows: under no drift R ~ Multinomial(m, p), W ~ Multinomial(n, p), T = PSI(R / m, W / n), and
+ * asymptotically T · (1/n + 1/m)⁻¹ ~ χ²(K − 1) over the K occupied slots, so the reference's own
+ * sampling error does not shrink with the window and a small reference needs a higher threshold
+ * at every window size. Deterministic (seeded).
  */
 export function calibratePsiNull(
   ref: ReferenceDistribution,
@@ -349,7 +318,16 @@ function usableNull(m: PsiNullModel | undefined): m is PsiNullModel {
   )
 }
 
-/** Null distribution of PSI for a window of `windowSize` events against this reference. */
+/**
+ * Null distribution of PSI for a window of `windowSize` events against this reference. The tail
+ * the monitors need (false-alarm probabilities of 1e-5 and below) would take millions of
+ * replicates, so it is a shifted, scaled χ², c + a·χ²(ν), matching the calibration's mean,
+ * variance and skewness (Pearson type III): ν = 8 / skew², a = sd / √(2ν), c = mean − a·ν; two
+ * moments only (Satterthwaite's a·χ²(ν)) without a usable skewness. The moments are interpolated
+ * linearly in 1/n between calibrated window sizes. A reference without a calibration falls back
+ * to the analytic form a = 1/n + 1/m, ν = occupied slots − 1. tests/lib/stats/drift-null.test.ts
+ * checks the fitted quantiles against 400,000-replicate bootstraps.
+ */
 export function psiNullDistribution(ref: ReferenceDistribution, windowSize: number): ScaledChiSquare {
   const n = Math.max(1, windowSize)
   const cal = ref.psiNull
@@ -440,8 +418,13 @@ export function psiNullQuantile(ref: ReferenceDistribution, windowSize: number, 
 
 /**
  * False-alarm probability per subject per evaluation that keeps the expected number of false
- * alarms within `falseAlarmsPerMillion` per 10⁶ events (Bonferroni over subjects and
- * evaluations; see the header).
+ * alarms within `falseAlarmsPerMillion` per 10⁶ events. The monitors evaluate S subjects every
+ * `evalEvery` events, 10⁶ / evalEvery evaluations per million events; by the union bound
+ * (Bonferroni over subjects and evaluations, however much the windows overlap)
+ *   E[false alarms per 10⁶ events] ≤ (10⁶ / evalEvery) · S · α,
+ * so α = budget · evalEvery / (10⁶ · S). Conservative when windows overlap (their exceedances
+ * cluster) and when several consecutive windows are required; bench/monitoring.bench.ts
+ * measures the rate.
  */
 export function perTestAlpha(o: {
   falseAlarmsPerMillion: number

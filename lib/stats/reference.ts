@@ -1,30 +1,8 @@
 /**
- * Reference distributions for drift monitoring. The trainer builds one per feature (and one
- * for the model's score) from the TRAINING data and stores it in the model artifact; monitors
- * bin live events on these frozen edges. Edges must never be recomputed from live data: a
- * window binned on its own quantiles always looks uniform, so drift becomes invisible
- * (see tests/lib/stats/drift-pima.test.ts for that regression).
- *
- * Binning: `edges` e_0 < e_1 < … < e_{k-1} give k + 1 value bins with OPEN outer bins
- *   bin 0 = (−∞, e_0], bin i = (e_{i-1}, e_i], bin k = (e_{k-1}, +∞)
- * plus one extra slot, index k + 1, for missing values (null / NaN). A value equal to an edge
- * goes in the LOWER bin. Open outer bins mean live values outside the training range still
- * land somewhere (the outermost bins), instead of being dropped.
- *
- * Quantile definition: the inverted empirical CDF (Hyndman–Fan type 1, numpy
- * `method="inverted_cdf"`): for the m sorted non-missing values v_0..v_{m-1},
- * Q(p) = v_{⌈m·p⌉ − 1}, the smallest observed value whose empirical CDF reaches p. Edges are
- * Q(j / bins) for j = 1..bins−1. We use an observed value rather than interpolating (numpy's
- * default type 7) because then every edge is a real training value, so with the "lower bin"
- * rule below no interior bin can be empty in training; interpolated cut points such as 0.4
- * on integer-valued Pregnancies would create bins that no value can ever fall into.
- *
- * Ties: on discrete or heavily tied features (Pregnancies has many 0s and 1s, Insulin many
- * repeats) several quantiles coincide. We deduplicate the edges, so such a feature simply gets
- * fewer, wider bins, and a value equal to an edge goes in the LOWER bin, so a heavily repeated
- * value owns its whole mass in one bin instead of being split arbitrarily. Only the top bin
- * can be empty in training (when ≥ 1/bins of the mass sits at the maximum); live values above
- * the training maximum then land there, which PSI rightly treats as a large shift.
+ * Reference distributions for drift monitoring: the trainer builds one per feature (and one for
+ * the model's score) from the TRAINING data and stores it in the artifact; the monitors bin live
+ * events on these frozen edges. Edges are never recomputed from live data: a window binned on
+ * its own quantiles always looks uniform (tests/lib/stats/drift-pima.test.ts).
  */
 
 import { RiskStreamError } from '../errors/index.ts'
@@ -51,7 +29,14 @@ function isMissing(x: number | null | undefined): boolean {
   return x === null || x === undefined || Number.isNaN(x)
 }
 
-/** Type-1 (inverted CDF) quantile at p = j / bins of an ascending, non-empty array. */
+/**
+ * Type-1 (inverted CDF) quantile at p = j / bins of an ascending, non-empty array (numpy
+ * `method="inverted_cdf"`): Q(p) = v_{⌈m·p⌉ − 1}, the smallest observed value whose empirical
+ * CDF reaches p. An observed value rather than an interpolated one (numpy's default type 7), so
+ * every edge is a real training value and, with the lower-bin rule of binIndex, no interior bin
+ * is empty in training; a cut point such as 0.4 on integer-valued Pregnancies would make a bin
+ * no value can fall into.
+ */
 function quantileSorted(sorted: Float64Array, j: number, bins: number): number {
   // Integer arithmetic: m·j is exact, so ⌈m·j / bins⌉ has no floating-point surprises.
   const rank = Math.ceil((sorted.length * j) / bins)
@@ -61,7 +46,10 @@ function quantileSorted(sorted: Float64Array, j: number, bins: number): number {
 /**
  * Builds the reference for one feature from its training values. With `psiNull`, also the
  * calibration of its PSI alarm threshold (drift-null.ts). `bins` value bins are
- * requested; ties can leave fewer (see the header). Throws CONFIG_INVALID for bins < 1 and
+ * requested; ties can leave fewer: on discrete or heavily tied features (Pregnancies, Insulin)
+ * quantiles coincide and are deduplicated, so the feature gets fewer, wider bins and a repeated
+ * value owns its whole mass in one bin. Only the top bin can be empty in training (when ≥ 1/bins
+ * of the mass sits at the maximum); live values above the maximum land there. Throws CONFIG_INVALID for bins < 1 and
  * DATASET_INVALID for an empty input.
  */
 export function buildReference(
@@ -99,8 +87,10 @@ export function buildReference(
 }
 
 /**
- * Bin slot of a value: 0..edges.length for a value, edges.length + 1 for missing.
- * Binary search for the first edge ≥ x (so x equal to an edge lands in the lower bin); O(log bins).
+ * Bin slot of a value: edges e_0 < … < e_{k-1} give k + 1 value bins with OPEN outer bins,
+ * bin 0 = (−∞, e_0], bin i = (e_{i-1}, e_i], bin k = (e_{k-1}, +∞), so live values outside the
+ * training range still land in the outermost bins; slot k + 1 holds missing values (null/NaN).
+ * A value equal to an edge goes in the LOWER bin (binary search for the first edge ≥ x).
  */
 export function binIndex(edges: number[], x: number | null): number {
   if (isMissing(x)) return edges.length + 1

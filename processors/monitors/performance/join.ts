@@ -1,22 +1,7 @@
 /**
  * Bounded join of predictions with their outcomes by requestId. Labels arrive late, out of
- * order, or never, so both sides wait: a prediction for its outcome, an outcome (arrived
- * first) for its prediction. Both maps are bounded by a TTL on the engine's event-time clock
- * and by a maximum size; whatever leaves unjoined is counted by reason (TTL expiry or capacity
- * eviction), never dropped silently.
- *
- * Expiry and eviction follow EVENT TIME (oldest first, ties by requestId), not arrival order:
- * each side keeps a min-heap on (time, requestId). So the join's future depends only on the SET
- * of pending entries and the clock, and a join rebuilt after a restart (store.ts reads the
- * pending rows back in any order) behaves exactly like the uninterrupted one. Joined or
- * re-delivered entries stay in the heap as stale items, skipped when they reach the top; the heap
- * is rebuilt from the map when stale items outnumber live ones, so memory stays O(pending).
- * O(log n) per event.
- *
- * Spill mode (enableSpill, used by the service with spill.ts): the prediction side is never
- * evicted for capacity; takeSpill() hands the oldest predictions over the budget to ClickHouse
- * instead, and restorePrediction() puts one back when its label arrives. A second outcome for a
- * request whose outcome is still waiting is counted as a duplicate (the first one is kept).
+ * order, or never, so both sides wait, bounded by a TTL on the engine's event-time clock and by
+ * a maximum size; whatever leaves unjoined is counted by reason, never dropped silently.
  */
 
 export interface PendingPrediction {
@@ -51,7 +36,11 @@ export interface JoinStats {
   duplicateOutcomes: number
 }
 
-/** Min-heap of (time, id, value) with lazy deletion: an item whose value is no longer the map's is stale. */
+/**
+ * Min-heap of (time, id, value) with lazy deletion: an item whose value is no longer the map's is
+ * stale, skipped when it reaches the top; the heap is rebuilt from the map when stale items
+ * outnumber live ones, so memory stays O(pending). O(log n) per event.
+ */
 class TimeHeap<V> {
   private times: number[] = []
   private ids: string[] = []
@@ -168,6 +157,12 @@ class TimeHeap<V> {
   }
 }
 
+/**
+ * Expiry and eviction follow EVENT TIME (oldest first, ties by requestId), not arrival order:
+ * each side keeps a TimeHeap. So the join's future depends only on the SET of pending entries
+ * and the clock, and a join rebuilt after a restart (pending rows read back in any order)
+ * behaves exactly like the uninterrupted one.
+ */
 export class LabelJoin {
   readonly predictions = new Map<string, PendingPrediction>()
   readonly outcomes = new Map<string, PendingOutcome>()
@@ -217,7 +212,9 @@ export class LabelJoin {
 
   /**
    * Switches the prediction side to spill mode: no capacity eviction; whatever exceeds `budget`
-   * leaves only through takeSpill(), into ClickHouse. The outcome side keeps maxSize.
+   * leaves only through takeSpill(), into ClickHouse, and restorePrediction() puts one back when
+   * its label arrives (the service's spill.ts). The outcome side keeps maxSize. A second outcome
+   * for a request whose outcome is still waiting is counted as a duplicate (the first is kept).
    */
   enableSpill(budget: number): void {
     this.spillBudget = budget

@@ -1,28 +1,20 @@
 /**
- * The fast path of the raw sink: positional rows for JSONCompactEachRow inserts, built
- * straight from the decoded events (no intermediate row object).
- *
- * Why not the row objects of rows.ts + JSONEachRow (the original path)? Profiling the
- * benchmark showed ClickHouse's parse of the insert body as the largest single cost, and
- * JSONEachRow repeats all 20 column names on every row (~410 bytes per prediction vs ~155).
- * The compact form is ~2.5× smaller and parsed ~2× faster by chDB; RowBinary would be
- * smaller still but the chDB connection behind @clickhouse/client turns every insert body into
- * a UTF-8 string (node_modules/chdb/dist/connection/chdb-connection.js, streamToString), so
- * binary formats are not an option there.
- *
- * These encoders are the one description of the raw columns: rows.ts builds its JSONEachRow
- * objects from them (named by the *_COLUMNS lists), so the two formats cannot disagree. Only
- * the time text differs — here unix seconds with a millisecond fraction ("1735689600.123"),
- * which ClickHouse parses into DateTime64(3) exactly and is cheaper to produce than the ISO
- * text rows.ts passes as `time`. The client serialises each row with JSON.stringify, so any
- * request id is escaped correctly.
+ * The fast path of the raw sink: positional rows for JSONCompactEachRow inserts, built straight
+ * from the decoded events, and the one description of the raw columns (rows.ts builds its
+ * JSONEachRow objects from these encoders and *_COLUMNS lists, so the two formats cannot
+ * disagree). Only the time text differs: unix seconds with a millisecond fraction here.
  */
 import { toMs } from '../engine/types.ts'
 import type { OutcomeEvent, PredictionEvent, RecordPosition } from './rows.ts'
 
 export { toMs }
 
-/** DateTime64(3) text as unix seconds with a millisecond fraction; exact for integer ms. */
+/**
+ * DateTime64(3) text as unix seconds with a millisecond fraction; exact for integer ms, and
+ * cheaper to produce than ISO text. Compact rows rather than JSONEachRow because the insert
+ * body's parse is the sink's largest cost and JSONEachRow repeats every column name per row;
+ * not RowBinary because the chDB connection turns every insert body into a UTF-8 string.
+ */
 export function chSeconds(ms: number): string {
   const s = Math.floor(ms / 1000)
   const frac = ms - s * 1000
