@@ -5,58 +5,20 @@
  * routes.int.test.ts runs the same routes on the real stack.
  */
 import type { FastifyInstance } from 'fastify'
-import { afterEach, describe, expect, it } from 'vitest'
-import { buildApp } from '../../api/app.ts'
+import { describe, expect, it } from 'vitest'
 import type { ApiServices } from '../../api/services.ts'
-import { configWith } from '../../lib/config/index.ts'
 import { SCORED_BY_API, SCORED_BY_HEADER } from '../../lib/kafka/index.ts'
-import {
-  fakePublisher,
-  fakeRegistry,
-  fakeScorer,
-  fakeServices,
-  fakeWarehouse,
-  runRow,
-  versionRow,
-} from './fakes.ts'
+import { fakePublisher, fakeScorer, fakeServices, fakeWarehouse, runRow } from './fakes.ts'
+import { ADMIN_KEY, API_KEY, MODEL, registryWithHistory, unitApps, unitConfig } from './unit-app.ts'
 
-const MODEL = 'unit-model'
-const API_KEY = 'api-key-0123456789'
-const ADMIN_KEY = 'admin-key-0123456789'
 const NOW = Date.now()
-
-const config = (over: Record<string, string> = {}) =>
-  configWith({
-    MODEL_NAME: MODEL,
-    API_KEYS: API_KEY,
-    API_ADMIN_KEYS: ADMIN_KEY,
-    MODEL_SIGNING_KEY: 's'.repeat(40),
-    TOPIC_PREFIX: 'unit.',
-    LOG_LEVEL: 'error',
-    ...over,
-  })
-
-/** v1 was production, v2 is (so v1 is the rollback target), v3 a candidate never served. */
-function registryWithHistory() {
-  const fake = fakeRegistry(MODEL, [
-    versionRow(MODEL, 1, { stage: 'production' }),
-    versionRow(MODEL, 2),
-    versionRow(MODEL, 3),
-  ])
-  void fake.registry.setStage(MODEL, 2, 'production', 'newer')
-  return fake
-}
-
+const build = unitApps()
+/** The app `call` talks to: the newest one started. */
 let app: FastifyInstance | undefined
-afterEach(async () => {
-  await app?.close()
-  app = undefined
-})
 
 async function start(over: Partial<ApiServices> = {}, env: Record<string, string> = {}) {
-  const cfg = config(env)
-  const services = fakeServices(cfg, { now: () => NOW, ...over })
-  app = await buildApp(services, { rateLimitMax: 10_000 })
+  const services = fakeServices(unitConfig(env), { now: () => NOW, ...over })
+  app = await build(services)
   return { app, services }
 }
 
@@ -184,7 +146,6 @@ describe('POST /v1/predict', () => {
       status: 404,
       body: { code: 'MODEL_NOT_FOUND' },
     })
-    await app!.close()
     const pub = fakePublisher()
     pub.state.fail = true
     await start({ registry: registryWithHistory().registry, publisher: pub.publisher })
@@ -341,7 +302,6 @@ describe('dashboard and ops', () => {
   it('/ready is 200 when every check answers and 503 naming the one that does not', async () => {
     await start()
     expect(await call('GET', '/ready')).toMatchObject({ status: 200, body: { status: 'ready' } })
-    await app!.close()
     await start({
       ready: {
         kafka: async () => {},
