@@ -11,6 +11,9 @@
  *        [--checkout <dir>]   measure another checkout's `run all` (e.g. a git worktree of an
  *                             older commit) with the same load, in the same sitting
  *        [--profile <dir>]    V8 CPU profile of the `run all` process
+ *        [--roles api,inference]  other roles in the process instead of all (results named
+ *                             after them, e.g. api.predict.p99_ms.api-inference): what the
+ *                             monitors and the trainer cost the API
  *
  * Its own topic prefix (deleted afterwards) and a throw-away chDB directory; the model is a
  * fixture (logistic) registered by a short child before `run all` opens the same directory.
@@ -40,6 +43,7 @@ const { values } = parseArgs({
     checkout: { type: 'string' },
     // Writes a V8 CPU profile of the `run all` process into this folder when it stops.
     profile: { type: 'string' },
+    roles: { type: 'string', default: 'all' },
     // Internal: the child that registers the model in the chDB directory, then exits.
     seed: { type: 'boolean', default: false },
   },
@@ -64,6 +68,9 @@ if (values.seed) {
   process.exit(0)
 }
 
+const roles = values.roles.split(',').filter(Boolean)
+// The default is the all-in-one topology; another role set names its results after its roles.
+const topology = roles.join('-') === 'all' ? 'all-in-one' : roles.join('-')
 const duration = Number(values.duration)
 const runs = Number(values.runs)
 const connections = Number(values.connections)
@@ -192,7 +199,11 @@ try {
   if ((await exited(seed)) !== 0) throw new Error(`seeding the model failed:\n${seedErr.slice(-2000)}`)
 
   const profile = values.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values.profile)] : []
-  server = run(process.execPath, [...profile, '--import', 'tsx', 'bin/riskstream.ts', 'run', 'all'], checkout)
+  server = run(
+    process.execPath,
+    [...profile, '--import', 'tsx', 'bin/riskstream.ts', 'run', ...roles],
+    checkout,
+  )
   const proc = server
   const started = new Promise<void>((resolve, reject) => {
     const onData = (d: Buffer) => {
@@ -204,7 +215,9 @@ try {
     proc.on('exit', (code) => reject(new Error(`run all exited (${code}):\n${serverOut.slice(-3000)}`)))
   })
   await started
-  console.log(`run all: started in ${((Date.now() - t0) / 1000).toFixed(1)} s; load1 ${load1()}`)
+  console.log(
+    `run ${roles.join(' ')}: started in ${((Date.now() - t0) / 1000).toFixed(1)} s; load1 ${load1()}`,
+  )
 
   // Warm-up: scorer load, schema registration, producer metadata, JIT.
   await load(warmupS, 'warm-up')
@@ -223,7 +236,8 @@ try {
     await loopDelayP99Ms()
     const r = await load(duration, `run ${i + 1}`)
     const loopP99 = await loopDelayP99Ms()
-    const lag = await monitorsLag()
+    // -1: no monitors in the process (nothing consumes the predictions there).
+    const lag = roles.includes('all') || roles.includes('monitors') ? await monitorsLag() : -1
     results.push({
       rps: Math.round(r.requests.average),
       p50: r.latency.p50,
@@ -236,14 +250,15 @@ try {
     })
   }
   console.log(
-    `POST /v1/predict against run all: ${connections} connections × ${duration} s, ${runs} runs (load1 at the start of each)`,
+    `POST /v1/predict against run ${roles.join(' ')}: ${connections} connections × ${duration} s, ${runs} runs (load1 at the start of each)`,
   )
   console.table(results)
   const byRps = [...results].sort((a, b) => a.rps - b.rps)
   const median = byRps[Math.floor(byRps.length / 2)]!
   const medianP99 = [...results].sort((a, b) => a.p99 - b.p99)[Math.floor(results.length / 2)]!.p99
   const cfg = {
-    topology: 'all-in-one',
+    topology,
+    roles: roles.join(','),
     checkout: values.checkout ? checkout : 'this',
     connections,
     durationS: duration,
@@ -259,12 +274,12 @@ try {
     eventLoopDelayP99MsPerRun: results.map((r) => r.loopP99).join(' / '),
   }
   emitResult({
-    name: 'api.predict.requests_per_s.all-in-one',
+    name: `api.predict.requests_per_s.${topology}`,
     value: median.rps,
     unit: 'requests/s',
     config: cfg,
   })
-  emitResult({ name: 'api.predict.p99_ms.all-in-one', value: medianP99, unit: 'ms', config: cfg })
+  emitResult({ name: `api.predict.p99_ms.${topology}`, value: medianP99, unit: 'ms', config: cfg })
 } finally {
   if (server && server.exitCode === null) {
     const done = exited(server)
