@@ -433,6 +433,65 @@ export async function windowSeries(
   return r.map((x) => ({ key: x.key, version: Number(x.model_version), t: Number(x.t), v: Number(x.value) }))
 }
 
+/**
+ * The newest sliding value of every segment metric (monitor_segment_windows, lib/segments), per
+ * model version, segment, monitor, subject and metric, within the period; `segment` narrows it
+ * to one key, `family` to one family ('' = all).
+ */
+export async function segmentWindows(
+  reader: Reader,
+  model: string,
+  since: number,
+  filter: { segment?: string; family?: string } = {},
+): Promise<
+  {
+    segment: string
+    version: number
+    monitor: string
+    subject: string
+    metric: string
+    value: number
+    t: number
+    n: number
+  }[]
+> {
+  const r = await rows<{
+    segment: string
+    model_version: number
+    monitor: string
+    subject: string
+    metric: string
+    value: number
+    t: number
+    n: number
+  }>(
+    reader,
+    `SELECT segment, model_version, monitor, subject, metric,
+            argMax(value, window_id) AS value,
+            argMax(toUnixTimestamp64Milli(window_end), window_id) AS t,
+            argMax(window_size, window_id) AS n
+     FROM ${TABLES.monitorSegmentWindows} FINAL
+     WHERE model_name = {model:String} AND window_type = '${WINDOW_TYPE.sliding}'
+       AND window_end >= fromUnixTimestamp64Milli({since:Int64})
+       AND ({segment:String} = '' OR segment = {segment:String})
+       AND ({family:String} = '' OR startsWith(segment, concat({family:String}, '=')))
+     GROUP BY segment, model_version, monitor, subject, metric
+     ORDER BY model_version, segment, monitor, subject, metric
+     LIMIT 50000`,
+    { model, since, segment: filter.segment ?? '', family: filter.family ?? '' },
+  )
+  return r.map((x) => ({
+    segment: x.segment,
+    version: Number(x.model_version),
+    monitor: x.monitor,
+    subject: x.subject,
+    metric: x.metric,
+    value: Number(x.value),
+    t: Number(x.t),
+    n: Number(x.n),
+  }))
+}
+
 /** Predictions and labelled predictions per time bucket. */
 export async function volumeSeries(
   reader: Reader,
@@ -520,6 +579,7 @@ const READS = {
   listRuns,
   getRun,
   windowSeries,
+  segmentWindows,
   volumeSeries,
   storedPredictions,
   retrainRequestSeen,

@@ -449,6 +449,45 @@ export const VolumeBucket = Type.Object(
   closed('VolumeBucket'),
 )
 export type VolumeBucket = Static<typeof VolumeBucket>
+/** The newest sliding windows of one segment of one model version (lib/segments). */
+export const SegmentReport = Type.Object(
+  {
+    segment: Type.String({
+      description: "'<family>=<value>'; '<family>=other' holds the values past the cap",
+    }),
+    model_version: Version(),
+    window_end: EpochMs('End of the newest window'),
+    window_size: Type.Integer({ description: 'Events in the newest window' }),
+    estimated: Type.Object(
+      {
+        accuracy: Nullable(Type.Number()),
+        f1: Nullable(Type.Number()),
+        roc_auc: Nullable(Type.Number()),
+        state: Nullable(Enum(['ok', 'pending', 'alert'])),
+      },
+      closed('SegmentEstimate'),
+    ),
+    // Null for the families that only estimate (age bands).
+    drift: Nullable(
+      Type.Object(
+        {
+          state: Enum(['ok', 'pending', 'alert'], 'Worst detector state over the subjects'),
+          alerting: Type.Array(Type.String(), { description: 'Subjects in alert' }),
+          psi: Dict(Type.Number(), 'PSI per subject'),
+          psi_threshold: Dict(Type.Number(), 'Calibrated threshold per subject'),
+        },
+        closed('SegmentDrift'),
+      ),
+    ),
+    overflow: Nullable(Type.Integer({ description: "Events sent to this 'other' segment past the cap" })),
+  },
+  closed('SegmentReport'),
+)
+export type SegmentReport = Static<typeof SegmentReport>
+export const DashboardSegmentsResponse = Type.Object(
+  { success: Ok, segments: Type.Array(SegmentReport) },
+  closed('DashboardSegmentsResponse'),
+)
 export const DashboardVolumeResponse = Type.Object(
   { success: Ok, bucket_seconds: Type.Integer(), buckets: Type.Array(VolumeBucket) },
   closed('DashboardVolumeResponse'),

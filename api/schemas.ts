@@ -5,6 +5,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox'
 import type { FEATURES } from '../lib/features/index.ts'
+import { SEGMENT_FAMILIES } from '../lib/segments/index.ts'
 
 export const MAX_LIMIT = 1000
 export const MAX_DAYS = 365
@@ -48,6 +49,27 @@ export const RangeQuery = Type.Object(
       default: 24,
       description: 'Look-back period in hours',
     }),
+  },
+  { additionalProperties: false },
+)
+
+/** The segments' report: the period, and optionally one segment key or one family (lib/segments). */
+export const SegmentsQuery = Type.Object(
+  {
+    hours: Type.Integer({
+      minimum: 1,
+      maximum: MAX_DAYS * 24,
+      default: 24,
+      description: 'Look-back period in hours',
+    }),
+    segment: Type.Optional(
+      Type.String({
+        minLength: 3,
+        maxLength: 80,
+        description: "One segment key, e.g. 'source=clinic-a' or 'age=30-39'",
+      }),
+    ),
+    family: Type.Optional(Type.String({ enum: [...SEGMENT_FAMILIES], description: 'One segment family' })),
   },
   { additionalProperties: false },
 )
@@ -130,3 +152,4 @@ export type RunParams = Static<typeof RunParams>
 export type AlertsQuery = Static<typeof AlertsQuery>
 export type HistoryQuery = Static<typeof HistoryQuery>
 export type RangeQuery = Static<typeof RangeQuery>
+export type SegmentsQuery = Static<typeof SegmentsQuery>

@@ -235,6 +235,33 @@ function renderPsi(body, dataDrift) {
 }
 
 /** Every monitored drift statistic per feature (the registry's list, from the drift report), newest window. */
+function renderSegments(body) {
+  const tbody = document.querySelector('#segments-table tbody')
+  tbody.replaceChildren(
+    ...body.segments.map((s) => {
+      const tr = document.createElement('tr')
+      const cells = [
+        s.overflow === null ? s.segment : `${s.segment} (${s.overflow} past the cap)`,
+        `v${s.model_version}`,
+        String(s.window_size),
+        fmt(s.estimated.accuracy),
+        fmt(s.estimated.f1),
+        fmt(s.estimated.roc_auc),
+        s.drift ? s.drift.state : '–',
+        s.drift ? s.drift.alerting.join(', ') || '–' : '–',
+      ]
+      cells.forEach((text, i) => {
+        const td = document.createElement('td')
+        td.textContent = text
+        if (i >= 2 && i <= 5) td.className = 'num'
+        tr.append(td)
+      })
+      if (s.drift?.state === 'alert') tr.className = 'over'
+      return tr
+    }),
+  )
+}
+
 function renderDriftTable(dataDrift) {
   const stats = dataDrift.statistics
   const head = document.querySelector('#drift-table thead tr')
@@ -473,9 +500,10 @@ async function refresh() {
   inFlight = true
   const hours = document.getElementById('range').value
   const q = `?hours=${hours}`
+  const family = document.getElementById('segment-family').value
   const status = document.getElementById('status')
   try {
-    const [summary, psi, perf, volume, alerts, versions, runs] = await Promise.all([
+    const [summary, psi, perf, volume, alerts, versions, runs, segments] = await Promise.all([
       getJson(`/v1/dashboard/summary${q}`),
       getJson(`/v1/dashboard/psi${q}`),
       getJson(`/v1/dashboard/performance${q}`),
@@ -483,6 +511,7 @@ async function refresh() {
       getJson(`/v1/dashboard/alerts${q}`),
       getJson('/v1/dashboard/versions'),
       getJson('/v1/dashboard/runs'),
+      getJson(`/v1/dashboard/segments${q}${family ? `&family=${encodeURIComponent(family)}` : ''}`),
     ])
     renderSummary(summary)
     renderPsi(psi, summary.drift.data_drift)
@@ -492,6 +521,7 @@ async function refresh() {
     renderAlerts(alerts)
     renderVersions(versions)
     renderRuns(runs)
+    renderSegments(segments)
     status.textContent = `updated ${new Date().toLocaleTimeString()}`
     status.className = 'status'
     document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1)
@@ -506,6 +536,7 @@ async function refresh() {
 window.addEventListener('DOMContentLoaded', () => {
   makeCharts()
   document.getElementById('range').addEventListener('change', refresh)
+  document.getElementById('segment-family').addEventListener('change', refresh)
   refresh()
   setInterval(refresh, REFRESH_MS)
 })

@@ -18,12 +18,14 @@ import {
   DashboardPerformanceResponse,
   DashboardPsiResponse,
   DashboardRunsResponse,
+  DashboardSegmentsResponse,
   DashboardSummaryResponse,
   DashboardVersionsResponse,
   DashboardVolumeResponse,
   responses,
+  type SegmentReport,
 } from '../responses.ts'
-import { RangeQuery } from '../schemas.ts'
+import { RangeQuery, SegmentsQuery } from '../schemas.ts'
 import { modelInfo } from './mlops.ts'
 
 const DASHBOARD_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dashboard')
@@ -146,6 +148,64 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
           concept_drift_accuracy: expected === null ? null : expected - ctx.config.drift.conceptDropThreshold,
         },
       }
+    },
+  )
+
+  app.get<{ Querystring: SegmentsQuery }>(
+    '/v1/dashboard/segments',
+    {
+      ...read,
+      schema: {
+        tags,
+        querystring: SegmentsQuery,
+        summary: 'Per segment (source system, age band): newest estimated performance and drift verdict',
+        response: responses(DashboardSegmentsResponse),
+      },
+    },
+    async (request) => {
+      const since = ctx.readNow() - request.query.hours * HOUR_MS
+      const rows = await ctx.warehouse.segmentWindows(ctx.modelName, since, {
+        segment: request.query.segment,
+        family: request.query.family,
+      })
+      const STATES = ['ok', 'pending', 'alert'] as const
+      const state = (v: number | undefined) => (v === undefined ? null : (STATES[v] ?? null))
+      const bySegment = new Map<string, SegmentReport>()
+      for (const r of rows) {
+        const key = `${r.version}\u0000${r.segment}`
+        let s = bySegment.get(key)
+        if (!s) {
+          s = {
+            segment: r.segment,
+            model_version: r.version,
+            window_end: r.t,
+            window_size: r.n,
+            estimated: { accuracy: null, f1: null, roc_auc: null, state: null },
+            drift: null,
+            overflow: null,
+          }
+          bySegment.set(key, s)
+        }
+        if (r.t > s.window_end) {
+          s.window_end = r.t
+          s.window_size = r.n
+        }
+        if (r.monitor === 'estimate') {
+          if (r.metric === 'estimated_accuracy') s.estimated.accuracy = r.value
+          else if (r.metric === 'estimated_f1') s.estimated.f1 = r.value
+          else if (r.metric === 'estimated_roc_auc') s.estimated.roc_auc = r.value
+          else if (r.metric === 'estimate_state') s.estimated.state = state(r.value)
+        } else if (r.monitor === 'drift') {
+          s.drift ??= { state: 'ok', alerting: [], psi: {}, psi_threshold: {} }
+          if (r.metric === 'psi') s.drift.psi[r.subject] = r.value
+          else if (r.metric === 'psi_threshold') s.drift.psi_threshold[r.subject] = r.value
+          else if (r.metric === 'psi_state') {
+            if (r.value === 2) s.drift.alerting.push(r.subject)
+            if (r.value > STATES.indexOf(s.drift.state)) s.drift.state = state(r.value) ?? s.drift.state
+          }
+        } else if (r.metric === 'segment_overflow') s.overflow = r.value
+      }
+      return { success: true, segments: [...bySegment.values()] }
     },
   )
 

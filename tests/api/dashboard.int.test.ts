@@ -153,6 +153,35 @@ it('renders every chart with data points and saves a screenshot', async () => {
     ).toBeGreaterThan(0)
   }
   expect(await page.locator('#runs-table tbody tr').count()).toBe(2)
+  // Segments: every segment, the drifting source system marked; the family filter narrows it.
+  expect(await page.locator('#segments-table tbody tr td:first-child').allTextContents()).toEqual([
+    'age=30-39',
+    'source=clinic-a',
+    'source=clinic-b',
+  ])
+  expect(await page.locator('#segments-table tbody tr.over td:first-child').allTextContents()).toEqual([
+    'source=clinic-b',
+  ])
+  const loaded = Number(
+    await page.evaluate(
+      () =>
+        (globalThis as unknown as { document: { body: { dataset: { loaded: string } } } }).document.body
+          .dataset.loaded,
+    ),
+  )
+  await page.selectOption('#segment-family', 'age')
+  await page.waitForFunction(
+    (n) =>
+      Number(
+        (globalThis as unknown as { document: { body: { dataset: { loaded: string } } } }).document.body
+          .dataset.loaded,
+      ) > n,
+    loaded,
+    { timeout: 30_000 },
+  )
+  expect(await page.locator('#segments-table tbody tr td:first-child').allTextContents()).toEqual([
+    'age=30-39',
+  ])
   expect(await page.locator('#c-model').textContent()).toContain('v1')
   expect(errors).toEqual([])
 

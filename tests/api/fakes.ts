@@ -149,6 +149,7 @@ export function fakeWarehouse(over: Partial<WarehouseReader> = {}) {
     listRuns: async () => ({ runs: [], total: 0 }),
     getRun: async () => null,
     windowSeries: async () => [],
+    segmentWindows: async () => [],
     volumeSeries: async () => [],
     storedPredictions: async () => [],
     retrainRequestSeen: async () => false,

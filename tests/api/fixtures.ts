@@ -280,6 +280,63 @@ export async function writeMonitoring(
       value: 0.82 - w * 0.001,
     })
   }
+  // Segments (lib/segments): two source systems, one of them drifting on glucose, and an age band.
+  for (let w = 0; w < 12; w++) {
+    const end = now - (11 - w) * 25 * MIN
+    const win = {
+      ...base,
+      modelVersion: 1,
+      windowId: 20 + w * 2,
+      windowStart: end - 30 * MIN,
+      windowEnd: end,
+      windowSize: 100,
+    }
+    for (const [segment, psi, state] of [
+      ['source=clinic-a', 0.02, 0],
+      ['source=clinic-b', 0.05 + w * 0.03, w >= 10 ? 2 : 0],
+    ] as const) {
+      for (const feature of FEATURES) {
+        const v = feature === 'glucose' ? psi : 0.01
+        rows.push({ ...win, segment, monitor: 'drift', subject: feature, metric: 'psi', value: v })
+        rows.push({
+          ...win,
+          segment,
+          monitor: 'drift',
+          subject: feature,
+          metric: 'psi_threshold',
+          value: 0.2,
+        })
+        rows.push({
+          ...win,
+          segment,
+          monitor: 'drift',
+          subject: feature,
+          metric: 'psi_state',
+          value: feature === 'glucose' ? state : 0,
+        })
+      }
+    }
+    for (const segment of ['source=clinic-a', 'source=clinic-b', 'age=30-39']) {
+      rows.push({
+        ...win,
+        segment,
+        monitor: 'estimate',
+        subject: '',
+        metric: 'estimated_accuracy',
+        value: 0.74,
+      })
+      rows.push({ ...win, segment, monitor: 'estimate', subject: '', metric: 'estimated_f1', value: 0.61 })
+      rows.push({
+        ...win,
+        segment,
+        monitor: 'estimate',
+        subject: '',
+        metric: 'estimated_roc_auc',
+        value: 0.8 + w * 0.001,
+      })
+      rows.push({ ...win, segment, monitor: 'estimate', subject: '', metric: 'estimate_state', value: 0 })
+    }
+  }
   await insertWindowRows(s.deps.clickhouse, rows)
   const event = (
     kind: DriftEventRecord['kind'],

@@ -48,6 +48,35 @@ const get = async (url: string, headers: Record<string, string> = {}) => {
   return { status: res.statusCode, body: res.json(), headers: res.headers }
 }
 
+describe('segments (lib/segments)', () => {
+  it("reports each segment's newest estimate and drift verdict, filtered by key or family, apart from the population", async () => {
+    const all = await get('/v1/dashboard/segments?hours=24')
+    expect(all.status).toBe(200)
+    const keys = all.body.segments.map((x: { segment: string }) => x.segment).sort()
+    expect(keys).toEqual(['age=30-39', 'source=clinic-a', 'source=clinic-b'])
+    const b = all.body.segments.find((x: { segment: string }) => x.segment === 'source=clinic-b')
+    expect(b).toMatchObject({
+      model_version: 1,
+      window_size: 100,
+      drift: { state: 'alert', alerting: ['glucose'] },
+    })
+    expect(b.drift.psi.glucose).toBeCloseTo(0.05 + 11 * 0.03, 9)
+    expect(b.estimated).toMatchObject({ accuracy: 0.74, f1: 0.61, state: 'ok' })
+    expect(b.estimated.roc_auc).toBeCloseTo(0.811, 9)
+    // Age bands only estimate: no drift verdict.
+    expect(all.body.segments.find((x: { segment: string }) => x.segment === 'age=30-39').drift).toBeNull()
+    const one = await get('/v1/dashboard/segments?hours=24&segment=source%3Dclinic-a')
+    expect(one.body.segments.map((x: { segment: string }) => x.segment)).toEqual(['source=clinic-a'])
+    expect(one.body.segments[0].drift.state).toBe('ok')
+    const age = await get('/v1/dashboard/segments?hours=24&family=age')
+    expect(age.body.segments.map((x: { segment: string }) => x.segment)).toEqual(['age=30-39'])
+    expect((await get('/v1/dashboard/segments?family=clinic')).status).toBe(400)
+    // The population's drift check is untouched by the drifting segment's rows.
+    const d = (await get('/mlops/api/monitoring/drift/check')).body.drift
+    expect(d.data_drift.window_id).toBe(210)
+  })
+})
+
 describe('original /mlops/api routes keep their keys', () => {
   it('model/info: the production version with metrics, threshold, dataset fingerprint, stage, created time', async () => {
     const { status, body } = await get('/mlops/api/model/info')
@@ -507,7 +536,7 @@ describe('responses match the OpenAPI document on real data', () => {
       ['/v1/runs/{id}', '/v1/runs/nope', 404],
       ['/health', '/health', 200],
       ['/ready', '/ready', 200],
-      ...['summary', 'psi', 'performance', 'volume', 'alerts', 'versions', 'runs'].map(
+      ...['summary', 'psi', 'performance', 'volume', 'alerts', 'versions', 'runs', 'segments'].map(
         (r) => [`/v1/dashboard/${r}`, `/v1/dashboard/${r}?hours=24`, 200] as [string, string, number],
       ),
     ]
