@@ -9,39 +9,20 @@
  * equal the plain ones, so declaring the schemas dropped or coerced nothing.
  */
 import type { FastifyInstance } from 'fastify'
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
-import { buildApp } from '../../api/app.ts'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import type { DriftReport } from '../../api/drift.ts'
 import type { RunRow } from '../../api/queries.ts'
 import type { DriftReportBody, Run, VolumeBucket } from '../../api/responses.ts'
 import type { ApiServices } from '../../api/services.ts'
-import { configWith } from '../../lib/config/index.ts'
 import { ERROR_CODES } from '../../lib/errors/index.ts'
-import {
-  fakePublisher,
-  fakeRegistry,
-  fakeScorer,
-  fakeServices,
-  fakeWarehouse,
-  runRow,
-  versionRow,
-} from './fakes.ts'
+import { fakePublisher, fakeScorer, fakeServices, fakeWarehouse, runRow } from './fakes.ts'
 import { declaredSchema, type OpenApiDoc, operations, responseChecker, stable } from './openapi-check.ts'
+import { ADMIN_KEY, API_KEY, MODEL, registryWithHistory, unitApps, unitConfig } from './unit-app.ts'
 
-const MODEL = 'unit-model'
-const API_KEY = 'api-key-0123456789'
-const ADMIN_KEY = 'admin-key-0123456789'
 const NOW = 1_765_000_000_000
 const HOUR = 3_600_000
 
-const config = configWith({
-  MODEL_NAME: MODEL,
-  API_KEYS: API_KEY,
-  API_ADMIN_KEYS: ADMIN_KEY,
-  MODEL_SIGNING_KEY: 's'.repeat(40),
-  TOPIC_PREFIX: 'unit.',
-  LOG_LEVEL: 'error',
-})
+const config = unitConfig()
 
 /** A warehouse answering every read with rows that use every field, nulls included. */
 function richWarehouse() {
@@ -222,17 +203,6 @@ function richWarehouse() {
 }
 const runningRun = { status: 'running', finished_at: null, duration_ms: 0, version: null } as const
 
-/** v1 was production, v2 is (v1 is the rollback target), v3 a shadow candidate without a dataset hash. */
-function registryWithHistory() {
-  const fake = fakeRegistry(MODEL, [
-    versionRow(MODEL, 1, { stage: 'production' }),
-    versionRow(MODEL, 2, { parentVersion: 1, hyperparameters: { C: 0.5, penalty: 'l2' } }),
-    versionRow(MODEL, 3, { parentVersion: 2, shadow: true, dataset: { rows: 768 } }),
-  ])
-  void fake.registry.setStage(MODEL, 2, 'production', 'newer')
-  return fake.registry
-}
-
 interface Call {
   method: 'GET' | 'POST'
   /** The operation's path as the OpenAPI document spells it. */
@@ -325,7 +295,11 @@ const EMPTY: Call[] = [
 ]
 
 const full = (): ApiServices => {
-  const registry = registryWithHistory()
+  // v3 a shadow candidate without a dataset hash; v2 and v3 with parents and hyperparameters.
+  const { registry } = registryWithHistory({
+    2: { parentVersion: 1, hyperparameters: { C: 0.5, penalty: 'l2' } },
+    3: { parentVersion: 2, shadow: true, dataset: { rows: 768 } },
+  })
   return fakeServices(config, {
     now: () => NOW,
     registry,
@@ -346,16 +320,8 @@ const empty = (): ApiServices =>
     },
   })
 
-let apps: FastifyInstance[] = []
-afterEach(async () => {
-  await Promise.all(apps.map((a) => a.close()))
-  apps = []
-})
-async function app(services: ApiServices, plainSerializer = false) {
-  const a = await buildApp(services, { rateLimitMax: 10_000, plainSerializer })
-  apps.push(a)
-  return a
-}
+const build = unitApps()
+const app = (services: ApiServices, plainSerializer = false) => build(services, { plainSerializer })
 
 async function send(a: FastifyInstance, c: Call) {
   const res = await a.inject({
