@@ -4,21 +4,12 @@
  * its materialized view for every insert after; the API's latest-window reads answer exactly
  * what the full scan of monitor_windows answered.
  */
-import { copyFileSync, mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createWarehouseReader } from '../../api/queries.ts'
-import {
-  chTime,
-  createClickHouse,
-  MIGRATIONS_DIR,
-  migrate,
-  queryRows,
-  readMigrations,
-} from '../../lib/clickhouse/index.ts'
+import { chTime, createClickHouse, migrate, queryRows } from '../../lib/clickhouse/index.ts'
 import { PROBABILITY_SUBJECT, TABLES } from '../../lib/warehouse/index.ts'
 import { testConfig } from '../helpers/index.ts'
+import { migrateUpTo } from './migrate-to.ts'
 
 const client = createClickHouse(testConfig())
 afterAll(() => client.close())
@@ -86,10 +77,7 @@ async function storedLatest(monitor: string, metric?: string) {
 
 describe('monitor_latest_windows (migration 032)', () => {
   it('is backfilled from the windows written before it', async () => {
-    const upTo031 = mkdtempSync(path.join(tmpdir(), 'riskstream-migrations-031-'))
-    for (const m of readMigrations().filter((x) => x.version <= 31))
-      copyFileSync(path.join(MIGRATIONS_DIR, m.name), path.join(upTo031, m.name))
-    await migrate(client, { dir: upTo031 })
+    await migrateUpTo(client, 31)
     await write([...windowRows(1, 100, 0.05), ...windowRows(1, 200, 0.07), ...windowRows(2, 100, 0.2)])
     await migrate(client)
     expect(await storedLatest('drift', 'psi_state')).toEqual([

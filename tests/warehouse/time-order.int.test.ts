@@ -4,20 +4,11 @@
  * a period read can use the primary key, a lookup by request id its skip index, and a replayed
  * prediction still collapses by request_id.
  */
-import { copyFileSync, mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import {
-  chTime,
-  createClickHouse,
-  MIGRATIONS_DIR,
-  migrate,
-  queryRows,
-  readMigrations,
-} from '../../lib/clickhouse/index.ts'
+import { chTime, createClickHouse, migrate, queryRows } from '../../lib/clickhouse/index.ts'
 import { TABLES } from '../../lib/warehouse/index.ts'
 import { testConfig } from '../helpers/index.ts'
+import { migrateUpTo } from './migrate-to.ts'
 
 const client = createClickHouse(testConfig())
 afterAll(() => client.close())
@@ -72,10 +63,7 @@ const periodRead = () =>
 
 describe('predictions ordered by event time (migration 031)', () => {
   it('starts from the shipped layout (030): keyed by request_id, no period read by key', async () => {
-    const upTo030 = mkdtempSync(path.join(tmpdir(), 'riskstream-migrations-030-'))
-    for (const m of readMigrations().filter((x) => x.version <= 30))
-      copyFileSync(path.join(MIGRATIONS_DIR, m.name), path.join(upTo030, m.name))
-    await migrate(client, { dir: upTo030 })
+    await migrateUpTo(client, 30)
     expect(await sortingKey()).toBe('request_id')
     await insert([
       prediction('r-old', NOW - 60 * DAY, 0.2, NOW - 60 * DAY),
