@@ -1,6 +1,5 @@
 /** Monitoring segments: families, age bands, segment keys and the per-family cap. */
 export {
-  AGE_BANDS,
   ageBand,
   OTHER_SEGMENT,
   SEGMENT_FAMILIES,
@@ -11,6 +10,4 @@ export {
   segmentFamily,
   segmentKey,
   segmentValues,
-  UNKNOWN_SOURCE,
-  WHOLE_POPULATION,
 } from './segments.ts'

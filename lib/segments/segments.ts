@@ -3,7 +3,7 @@
  * population, so a shift in one clinic or one age group is not averaged away. One home for the
  * segment families, the age bands and the segment keys that the monitors write and the API reads.
  *
- * A key is `<family>=<value>`; the whole population is the empty key ''. The set of values of a
+ * A key is `<family>=<value>`; the whole population's rows carry none. The set of values of a
  * family is capped per model version (a producer inventing source systems must not create
  * unbounded state): past the cap, events go to `<family>=other`, and the overflow is counted.
  */
@@ -20,14 +20,11 @@ export type SegmentFamily = (typeof SEGMENT_FAMILIES)[number]
  */
 export const SEGMENT_FAMILY_DRIFT: Readonly<Record<SegmentFamily, boolean>> = { source: true, age: false }
 
-/** The whole population's segment key. */
-export const WHOLE_POPULATION = ''
-
 /**
  * Age bands in years, each below its `upper` bound: '<30' (the Pima cohort is 21–81, more than half
  * of it under 30), ten-year bands up to '60+', and 'unknown' for a missing age.
  */
-export const AGE_BANDS = [
+const AGE_BANDS = [
   { name: '<30', upper: 30 },
   { name: '30-39', upper: 40 },
   { name: '40-49', upper: 50 },
@@ -42,7 +39,7 @@ export function ageBand(age: number | null | undefined): string {
 }
 
 /** Source system of a prediction that did not carry one (older producers). */
-export const UNKNOWN_SOURCE = 'unknown'
+const UNKNOWN_SOURCE = 'unknown'
 /** The bucket of a family's values past its cap. */
 export const OTHER_SEGMENT = 'other'
 
@@ -50,10 +47,9 @@ export function segmentKey(family: SegmentFamily, value: string): string {
   return `${family}=${value}`
 }
 
-/** The family of a key ('' for the whole population). */
-export function segmentFamily(key: string): SegmentFamily | '' {
-  const i = key.indexOf('=')
-  return i < 0 ? '' : (key.slice(0, i) as SegmentFamily)
+/** The family of a segment key. */
+export function segmentFamily(key: string): SegmentFamily {
+  return key.slice(0, key.indexOf('=')) as SegmentFamily
 }
 
 /** The uncapped segment value of each family for one prediction. */

@@ -24,6 +24,7 @@ import {
   SEGMENT_FAMILY_DRIFT,
   SegmentCap,
   type SegmentCapSnapshot,
+  segmentFamily,
   segmentKey,
   segmentValues,
 } from '../../../lib/segments/index.ts'
@@ -301,7 +302,7 @@ export class MonitorEngine {
     if (existing) return existing
     const artifact = this.opts.artifactFor(version)
     if (!artifact) return undefined
-    const family = key.slice(0, key.indexOf('=')) as (typeof SEGMENT_FAMILIES)[number]
+    const family = segmentFamily(key)
     const m = new VersionMonitor({
       modelName: this.opts.modelName,
       modelVersion: version,
