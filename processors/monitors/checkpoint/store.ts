@@ -6,6 +6,11 @@
 import { type ClickHouseClient, queryRows } from '../../../lib/clickhouse/index.ts'
 import { TABLES } from '../../../lib/warehouse/index.ts'
 import type { MonitorEngine } from '../engine/engine.ts'
+import {
+  PENDING_PREDICTION_SELECT,
+  type PendingPredictionRow,
+  pendingPrediction,
+} from '../performance/pending-rows.ts'
 import { insertJsonRows } from '../sink/outputs.ts'
 
 export interface Checkpoint {
@@ -75,30 +80,16 @@ export async function rebuildJoin(
     'kafka_offset < arrayElement({po:Array(UInt64)}, indexOf({pp:Array(UInt16)}, kafka_partition))'
   const processedO =
     'kafka_offset < arrayElement({oo:Array(UInt64)}, indexOf({op:Array(UInt16)}, kafka_partition))'
-  const preds = await queryRows<{
-    request_id: string
-    model_version: number
-    probability: number
-    label: number
-    t: number
-  }>(
+  const preds = await queryRows<PendingPredictionRow>(
     client,
-    `SELECT request_id, model_version, probability, label, toUnixTimestamp64Milli(event_time) AS t
+    `SELECT ${PENDING_PREDICTION_SELECT}
      FROM ${TABLES.predictions} FINAL
      WHERE model_name = {model:String} AND ${processedP} AND toUnixTimestamp64Milli(event_time) >= {since:Int64}
        AND request_id NOT IN (SELECT request_id FROM ${TABLES.outcomes} FINAL WHERE ${processedO})
      ORDER BY kafka_partition, kafka_offset`,
     params,
   )
-  for (const r of preds) {
-    engine.join.restorePrediction(r.request_id, {
-      modelName: engine.opts.modelName,
-      modelVersion: Number(r.model_version),
-      probability: Number(r.probability),
-      label: Number(r.label),
-      eventTime: Number(r.t),
-    })
-  }
+  for (const r of preds) engine.join.restorePrediction(...pendingPrediction(engine.opts.modelName, r))
   const outs = await queryRows<{ request_id: string; outcome: number; t: number }>(
     client,
     `SELECT request_id, outcome, toUnixTimestamp64Milli(labelled_at) AS t

@@ -23,6 +23,7 @@ import type { WindowRow } from '../engine/types.ts'
 import { chSeconds } from '../sink/encode.ts'
 import type { OutcomeEvent } from '../sink/rows.ts'
 import type { LabelJoin, PendingPrediction } from './join.ts'
+import { PENDING_PREDICTION_SELECT, type PendingPredictionRow, pendingPrediction } from './pending-rows.ts'
 
 /** The spill table (migrations/040). */
 const LABEL_JOIN_SPILL_TABLE = TABLES.labelJoinSpill
@@ -106,31 +107,15 @@ export class LabelSpill {
     }
     if (this.pending > restored.length) {
       const ids = [...missing].filter((id) => !this.unsaved.has(id))
-      const rows = await this.queryByIds<{
-        request_id: string
-        model_version: number
-        probability: number
-        label: number
-        t: number
-      }>(
-        `SELECT request_id, model_version, probability, label, toUnixTimestamp64Milli(event_time) AS t
+      const rows = await this.queryByIds<PendingPredictionRow>(
+        `SELECT ${PENDING_PREDICTION_SELECT}
            FROM ${LABEL_JOIN_SPILL_TABLE} FINAL
           WHERE group_id = {g:String} AND generation = {gen:UInt64} AND state = 'pending'
             AND request_id IN {ids:Array(String)} AND toUnixTimestamp64Milli(event_time) >= {h:Int64}`,
         ids,
         { g: this.o.groupId, gen: this.generation, h: horizon },
       )
-      for (const r of rows)
-        restored.push([
-          r.request_id,
-          {
-            modelName: this.o.modelName,
-            modelVersion: Number(r.model_version),
-            probability: Number(r.probability),
-            label: Number(r.label),
-            eventTime: Number(r.t),
-          },
-        ])
+      for (const r of rows) restored.push(pendingPrediction(this.o.modelName, r))
     }
     if (restored.length > 0) {
       // Marked first: a restored row must never be found (and joined) a second time.
@@ -189,14 +174,8 @@ export class LabelSpill {
     const clock = this.o.clock()
     const horizon = clock - this.o.ttlMs
     if (this.pending > 0 && horizon > this.oldestPending) {
-      const rows = await this.query<{
-        request_id: string
-        model_version: number
-        probability: number
-        label: number
-        t: number
-      }>(
-        `SELECT request_id, model_version, probability, label, toUnixTimestamp64Milli(event_time) AS t
+      const rows = await this.query<PendingPredictionRow>(
+        `SELECT ${PENDING_PREDICTION_SELECT}
            FROM ${LABEL_JOIN_SPILL_TABLE} FINAL
           WHERE group_id = {g:String} AND generation = {gen:UInt64} AND state = 'pending'
             AND toUnixTimestamp64Milli(event_time) < {h:Int64}`,
@@ -204,16 +183,7 @@ export class LabelSpill {
       )
       if (rows.length > 0) {
         await this.write(
-          rows.map((r) => [
-            r.request_id,
-            {
-              modelName: this.o.modelName,
-              modelVersion: Number(r.model_version),
-              probability: Number(r.probability),
-              label: Number(r.label),
-              eventTime: Number(r.t),
-            },
-          ]),
+          rows.map((r) => pendingPrediction(this.o.modelName, r)),
           'expired',
         )
         this.o.join.stats.expiredPredictions += rows.length
