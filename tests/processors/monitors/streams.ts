@@ -11,6 +11,7 @@ import { FEATURES, type FeatureVector } from '../../../lib/features/index.ts'
 import { buildReference, classificationMetrics } from '../../../lib/stats/index.ts'
 import type { MonitoredArtifact } from '../../../processors/monitors/drift/columns.ts'
 import type { OutcomeEvent, PredictionEvent } from '../../../processors/monitors/sink/rows.ts'
+import { toModelMetrics } from '../../../trainer/pipeline/train.ts'
 
 /**
  * Start of yesterday (UTC): derived from now because consumers refuse event times more than
@@ -58,16 +59,7 @@ export function pimaArtifact(threshold = 0.5, opts: { psiNull?: boolean } = {}):
   return {
     threshold,
     reference: { features, probability: buildReference(probs, 10, { psiNull }) },
-    metrics: {
-      roc_auc: m.rocAuc,
-      accuracy: m.accuracy,
-      precision: m.precision,
-      recall: m.recall,
-      f1: m.f1,
-      log_loss: m.logLoss,
-      brier: m.brier,
-      confusion: m.confusion,
-    },
+    metrics: toModelMetrics(m),
   }
 }
 

@@ -1,21 +1,15 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../../lib/config/index.ts'
 import { loadPima } from '../../../lib/data/pima.ts'
-import { toRow } from '../../../lib/features/index.ts'
 import { logisticLearner } from '../../../trainer/learners/logistic.ts'
 import { createRng } from '../../../trainer/learners/random.ts'
-import type { Dataset } from '../../../trainer/learners/types.ts'
 import { closeXGBoostWorker, XGBOOST_DEFAULTS, xgboostLearner } from '../../../trainer/learners/xgboost.ts'
+import { datasetFromRows } from '../../../trainer/pipeline/dataset.ts'
 import { crossValidate } from '../../../trainer/selection/cross-validate.ts'
 import { sampleParams, searchHyperparameters } from '../../../trainer/selection/search.ts'
 
 const pima = loadPima(loadConfig(process.env).data.pimaCsvPath)
-const data: Dataset = {
-  X: Float64Array.from(pima.rows.flatMap(toRow)),
-  nRows: pima.rows.length,
-  nFeatures: 8,
-  y: Uint8Array.from(pima.labels),
-}
+const { data } = datasetFromRows(pima.rows, pima.labels, [])
 
 afterAll(() => closeXGBoostWorker())
 
