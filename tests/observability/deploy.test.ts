@@ -100,15 +100,18 @@ function alertRules(): { alert?: string; record?: string; expr: string }[] {
     .flatMap((g) => g.rules)
 }
 
+/** Role metrics deps for registering (nothing is read unless `clickhouse` answers). */
+const roleDeps = (clickhouse: object = {}) => ({
+  config: loadConfig({}),
+  kafka: {} as never,
+  clickhouse: clickhouse as never,
+  log: { debug() {} } as never,
+})
+
 describe('metric names', () => {
   it('lib/metrics/names.ts lists exactly what the roles register', () => {
     const registry = new Registry()
-    const deps = {
-      config: loadConfig({}),
-      kafka: {} as never,
-      clickhouse: {} as never,
-      log: { debug() {} } as never,
-    }
+    const deps = roleDeps()
     createRoleMetrics(deps, ['monitors', 'trainer', 'inference', 'api'], registry)
     createInferenceMetrics(registry)
     // As cli/roles.ts does: the API's metrics on the process registry.
@@ -129,12 +132,7 @@ describe('metric names', () => {
 
   it('follows the conventions: counters end in _total, durations in _seconds', () => {
     const registry = new Registry()
-    const deps = {
-      config: loadConfig({}),
-      kafka: {} as never,
-      clickhouse: {} as never,
-      log: { debug() {} } as never,
-    }
+    const deps = roleDeps()
     createRoleMetrics(deps, ['monitors', 'trainer', 'inference'], registry)
     createInferenceMetrics(registry)
     for (const m of [...registry.getMetricsAsArray(), ...createApiMetrics().registry.getMetricsAsArray()]) {
@@ -162,12 +160,7 @@ describe('metric names', () => {
     ]
     // A fake of the one ClickHouse call the collector makes (queryRows: query → JSONEachRow rows).
     const clickhouse = { query: async () => ({ json: async () => rows }) }
-    const deps = {
-      config: loadConfig({}),
-      kafka: {} as never,
-      clickhouse: clickhouse as never,
-      log: { debug() {} } as never,
-    }
+    const deps = roleDeps(clickhouse)
     createRoleMetrics(deps, ['monitors'], registry)
     const labels = { model: deps.config.model.name, version: '3', feature: 'glucose', window: 'sliding_1000' }
     const gaugeValue = async (name: string) =>
