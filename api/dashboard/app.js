@@ -13,7 +13,16 @@ const COLORS = [
   '#5c7cfa',
   '#495057',
 ]
-const KIND_LABELS = ['data_drift', 'concept_drift', 'data_quality', 'retrain_recommended']
+// One row per event kind; estimated and segment alarms on rows of their own, never on data_drift's.
+const KIND_LABELS = [
+  'data_drift',
+  'concept_drift',
+  'data_quality',
+  'retrain_recommended',
+  'estimated_performance_drop',
+  'segment_data_drift',
+  'segment_estimated_performance_drop',
+]
 const SEVERITY_COLORS = { significant: '#d6336c', moderate: '#f08c00', none: '#868e96' }
 const ACTION_STYLE = {
   promote: { pointStyle: 'triangle', color: '#2f9e44' },
@@ -380,7 +389,8 @@ function renderVolume(body) {
 function renderAlerts(body) {
   const bySeverity = {}
   for (const a of body.alerts) {
-    const y = Math.max(0, KIND_LABELS.indexOf(a.kind))
+    const y = KIND_LABELS.indexOf(a.kind)
+    if (y < 0) continue
     const detail = a.features.length ? ` (${a.features.join(', ')})` : ''
     bySeverity[a.severity] = bySeverity[a.severity] || []
     bySeverity[a.severity].push({

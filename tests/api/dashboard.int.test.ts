@@ -153,6 +153,22 @@ it('renders every chart with data points and saves a screenshot', async () => {
     ).toBeGreaterThan(0)
   }
   expect(await page.locator('#runs-table tbody tr').count()).toBe(2)
+  // Each alert on its kind's row: the segment's alarm on its own, not on the population's data_drift.
+  const alertRows = await page.evaluate(() => {
+    const g = globalThis as unknown as {
+      document: { getElementById(id: string): unknown }
+      Chart: { getChart(c: unknown): { data: { datasets: { data: { y: number; label: string }[] }[] } } }
+    }
+    return g.Chart.getChart(g.document.getElementById('chart-alerts'))
+      .data.datasets.flatMap((d) => d.data.map((p) => [p.label.split(' · ')[0], p.y]))
+      .sort()
+  })
+  expect(alertRows).toEqual([
+    ['concept_drift', 1],
+    ['data_drift', 0],
+    ['data_drift', 0],
+    ['segment_data_drift', 5],
+  ])
   // Segments: every segment, the drifting source system marked; the family filter narrows it.
   expect(await page.locator('#segments-table tbody tr td:first-child').allTextContents()).toEqual([
     'age=30-39',

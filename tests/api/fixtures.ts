@@ -364,6 +364,8 @@ export async function writeMonitoring(
   await insertDriftEvents(s.deps.clickhouse, [
     event('data_drift', 'moderate', 120, ['glucose']),
     event('data_drift', 'significant', 30, ['glucose']),
+    // A segment's alarm (lib/segments): its own kind, never the population's verdict.
+    event('segment_data_drift', 'significant', 60, ['glucose']),
     event('concept_drift', 'significant', 10, []),
   ])
   return { latestGlucosePsi, latestAccuracy, expectedAccuracy }
