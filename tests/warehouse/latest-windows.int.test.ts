@@ -53,27 +53,20 @@ function windowRows(version: number, windowId: number, value: number, withState 
 const write = (rows: ReturnType<typeof windowRows>) =>
   client.insert({ table: TABLES.monitorWindows, values: rows, format: 'JSONEachRow' })
 
-/** The reads as they were before 032: the newest window id by a scan of monitor_windows. */
-async function scannedLatest(monitor: string, metric?: string) {
+/** The newest window id per version in `table`: monitor_windows by a scan (the reads before 032), or 032's table. */
+async function latestIn(table: string, monitor: string, metric?: string) {
   return queryRows<{ v: number; w: number }>(
     client,
-    `SELECT model_version AS v, max(window_id) AS w FROM ${TABLES.monitorWindows}
+    `SELECT model_version AS v, max(window_id) AS w FROM ${table}
      WHERE model_name = {m:String} AND monitor = {monitor:String} AND window_type = 'sliding'
        AND ({metric:String} = '' OR metric = {metric:String})
      GROUP BY v ORDER BY v`,
     { m: MODEL, monitor, metric: metric ?? '' },
   )
 }
-async function storedLatest(monitor: string, metric?: string) {
-  return queryRows<{ v: number; w: number }>(
-    client,
-    `SELECT model_version AS v, max(window_id) AS w FROM ${TABLES.monitorLatestWindows}
-     WHERE model_name = {m:String} AND monitor = {monitor:String} AND window_type = 'sliding'
-       AND ({metric:String} = '' OR metric = {metric:String})
-     GROUP BY v ORDER BY v`,
-    { m: MODEL, monitor, metric: metric ?? '' },
-  )
-}
+const scannedLatest = (monitor: string, metric?: string) => latestIn(TABLES.monitorWindows, monitor, metric)
+const storedLatest = (monitor: string, metric?: string) =>
+  latestIn(TABLES.monitorLatestWindows, monitor, metric)
 
 describe('monitor_latest_windows (migration 032)', () => {
   it('is backfilled from the windows written before it', async () => {
