@@ -1,6 +1,6 @@
 /**
  * What a drift statistic is (the `DriftStatistic` contract every file in statistics/ fills in)
- * and the small math they share. The registry itself is statistics/index.ts; adding a statistic
+ * and the small math they share. The registry itself is statistics/registry.ts; adding a statistic
  * is one file there plus its registration (docs/architecture.md, "Where to add a statistic").
  *
  * All statistics take `counts` with `edges.length + 2` entries: the value bins of the

@@ -1,7 +1,7 @@
 /**
  * Jensen–Shannon distance on PSI's grid: bounded in [0, 1], symmetric, finite without smoothing.
  * Registered for the ad-hoc report and comparison with Evidently; the monitors do not evaluate it
- * (`monitored` in index.ts): on the same grid it carries nearly the same information as PSI.
+ * (MONITOR_STATISTICS in registry.ts): on the same grid it carries nearly the same information as PSI.
  */
 import { type DriftStatistic, slotTotal } from '../drift.ts'
 
