@@ -116,7 +116,7 @@ export interface ModelArtifact {
   reference: {
     features: Record<string, ReferenceDistribution>
     probability: ReferenceDistribution
-    /** The same on the finer grid the monitors use for KS (DRIFT_GRID_BINS.ks); absent in older artifacts. */
+    /** The same on the fine grid (GRID_BINS.fine) of the statistics that need one; absent in older artifacts. */
     fine?: { features: Record<string, ReferenceDistribution>; probability?: ReferenceDistribution }
   }
   /** Out-of-fold cross-validation metrics at `threshold`, with per-fold values. */

@@ -7,7 +7,7 @@ import { FEATURES } from '../../lib/features/index.ts'
 import { getLogger } from '../../lib/log/index.ts'
 import type { DatasetFingerprint, ModelArtifact, ModelFamily, ModelMetrics } from '../../lib/model/types.ts'
 import { applyPlatt, fitPlatt } from '../../lib/stats/calibration.ts'
-import { DRIFT_GRID_BINS } from '../../lib/stats/index.ts'
+import { GRID_BINS } from '../../lib/stats/index.ts'
 import {
   type ClassificationMetrics,
   classificationMetrics,
@@ -564,14 +564,14 @@ export async function trainCandidates(data: Dataset, opts: TrainCandidatesOption
       ? [...FEATURES]
       : Array.from({ length: trainData.nFeatures }, (_, j) => `f${j}`)
   const features: Record<string, ReferenceDistribution> = {}
-  // The monitors report KS on a finer grid than PSI (lib/stats DRIFT_GRID_BINS): PSI's bands
-  // assume about ten bins, while KS catches shape changes inside a decile.
+  // The fine grid of the statistics that need one (KS, Wasserstein; lib/stats GRID_BINS): PSI's
+  // bands assume about ten bins, while those catch shape changes inside a decile.
   const fine: Record<string, ReferenceDistribution> = {}
   featureNames.forEach((name, j) => {
     const column = new Float64Array(trainData.nRows)
     for (let r = 0; r < trainData.nRows; r++) column[r] = trainData.X[r * trainData.nFeatures + j]!
     features[name] = buildReference(column, bins, { psiNull: true })
-    fine[name] = buildReference(column, DRIFT_GRID_BINS.ks)
+    fine[name] = buildReference(column, GRID_BINS.fine)
   })
 
   // artifact.metrics = the HONEST estimate: the concept-drift monitor compares live accuracy
@@ -589,7 +589,7 @@ export async function trainCandidates(data: Dataset, opts: TrainCandidatesOption
     reference: {
       features,
       probability: buildReference(oof, bins, { psiNull: true }),
-      fine: { features: fine, probability: buildReference(oof, DRIFT_GRID_BINS.ks) },
+      fine: { features: fine, probability: buildReference(oof, GRID_BINS.fine) },
     },
     metrics: {
       ...pipelineEstimate.metrics,
