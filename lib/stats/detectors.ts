@@ -1,16 +1,6 @@
 /**
  * Incremental detectors (River style: `update(x)` returns a verdict) that turn a noisy stream
  * of window scores into alerts that neither flap nor fire on one unlucky window.
- *
- * Mechanics (HysteresisDetector):
- *   - a window smaller than `minWindow` gives no verdict and leaves the streak untouched (a
- *     half-empty window after a restart should neither raise nor reset anything); NaN likewise;
- *   - `consecutive` scored windows at or above `threshold` in a row raise the alert; a window
- *     below `threshold` before that resets the streak;
- *   - once raised, the alert clears only when a score falls below `clearThreshold`
- *     (≤ threshold). Scores in between keep it raised: that gap is the hysteresis.
- *   - `update` may pass the bounds for this score (calibrated thresholds depend on the
- *     window's size, see drift-null.ts); otherwise the constructor's bounds apply.
  */
 
 import { RiskStreamError } from '../errors/index.ts'
@@ -40,6 +30,15 @@ export interface DetectorSnapshot {
   streak: number
 }
 
+/**
+ * Raises an alert after `consecutive` scored windows in a row at or above `threshold` (a window
+ * below it before that resets the streak), and clears it only when a score falls below
+ * `clearThreshold` (≤ threshold); scores in between keep it raised: that gap is the hysteresis.
+ * A window smaller than `minWindow`, or a NaN score, gives no verdict and leaves the streak
+ * untouched (a half-empty window after a restart should neither raise nor reset anything).
+ * `update` may pass the bounds for this score (calibrated thresholds depend on the window's
+ * size, see drift-null.ts); otherwise the constructor's bounds apply.
+ */
 export class HysteresisDetector {
   readonly opts: Readonly<HysteresisOptions>
   private state: DetectorState = 'ok'

@@ -1,21 +1,4 @@
-/**
- * How one prediction becomes a vector of bin slots, the only thing the windows store.
- *
- * Column layout (per model version, from its artifact's reference distributions):
- *   0..7   the 8 features, binned on the artifact's reference edges (lib/stats binIndex:
- *          open outer bins, a value equal to an edge goes in the lower bin, missing in its
- *          own last slot), so window counts line up slot-for-slot with reference shares;
- *   8      the predicted probability, on the probability reference;
- *   9..16  one out-of-range flag per feature (slot 0 = in range or missing, 1 = outside the
- *          FEATURE_SPECS bounds), so data-quality counts ride the same O(1) windows;
- *   17..   only when the artifact carries the fine grid (`reference.fine`, 50 quantile bins,
- *          lib/stats GRID_BINS.fine): the same drift subjects binned on their fine edges,
- *          one column per subject that has a fine reference.
- *
- * Each registered drift statistic declares its grid (lib/stats/statistics): `coarse` statistics
- * (PSI) read columns 0..8, `fine` ones (KS, Wasserstein) the fine columns. A subject without a
- * fine reference (older artifacts, or a malformed entry) falls back to its 10-bin reference.
- */
+/** How one prediction becomes a vector of bin slots, the only thing the windows store. */
 import { FEATURE_SPECS, FEATURES, type FeatureName } from '../../../lib/features/index.ts'
 import type { ModelArtifact } from '../../../lib/model/types.ts'
 import { binIndex, binSlots, type DriftGrid, type ReferenceDistribution } from '../../../lib/stats/index.ts'
@@ -43,6 +26,20 @@ export const N_FEATURES = FEATURES.length
 export const PROB_COL = N_FEATURES
 export const OOR_BASE = N_FEATURES + 1
 
+/**
+ * The column layout of a model version, from its artifact's reference distributions:
+ *   0..7   the 8 features, binned on the artifact's reference edges (lib/stats binIndex), so
+ *          window counts line up slot-for-slot with reference shares;
+ *   8      the predicted probability, on the probability reference;
+ *   9..16  one out-of-range flag per feature (slot 0 = in range or missing, 1 = outside the
+ *          FEATURE_SPECS bounds), so data-quality counts ride the same O(1) windows;
+ *   17..   only when the artifact carries the fine grid (`reference.fine`, lib/stats
+ *          GRID_BINS.fine): the drift subjects binned on their fine edges, one column per
+ *          subject that has a fine reference.
+ * Each registered drift statistic declares its grid: `coarse` ones (PSI) read columns 0..8,
+ * `fine` ones (KS, Wasserstein) the fine columns; a subject without a usable fine reference
+ * falls back to its 10-bin reference.
+ */
 export function columnLayout(artifact: MonitoredArtifact): ColumnLayout {
   const refs = FEATURES.map((f) => {
     const r = artifact.reference.features[f]

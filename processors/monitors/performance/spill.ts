@@ -2,18 +2,6 @@
  * The label join's overflow to ClickHouse. Capacity follows the label delay (LABEL_JOIN_TTL_MS),
  * not a count: past the in-memory budget (LABEL_JOIN_MAX_PENDING) the oldest pending predictions
  * go to `label_join_spill`, and come back when their label arrives.
- *
- * The pipeline calls, per Kafka batch: beforeOutcomes() (one lookup for the batch's labels whose
- * prediction is not in memory: spilled ones are put back, so the engine joins them exactly as an
- * unbounded in-memory join would), afterOutcome() per label, afterBatch() (spill over the budget);
- * and beforeCheckpoint() (spilled predictions past the TTL are counted as expired, so a
- * checkpoint's counts never depend on where the batches ended).
- *
- * A label that finds its prediction neither in memory nor spilled, while the prediction was
- * processed (its raw row is in `predictions`), is counted at once: `late` when the prediction is
- * past its TTL on the join's clock, else `duplicate` (an earlier label joined it). Either way it
- * leaves the join, so after a restart (which rebuilds only outcomes without a processed
- * prediction) it is not counted again.
  */
 import type { ClickHouseClient } from '../../../lib/clickhouse/index.ts'
 import { queryRows } from '../../../lib/clickhouse/index.ts'
@@ -60,6 +48,19 @@ export interface LabelSpillOptions {
   flushPredictions: () => Promise<void>
 }
 
+/**
+ * The pipeline calls, per Kafka batch: beforeOutcomes() (one lookup for the batch's labels whose
+ * prediction is not in memory: spilled ones are put back, so the engine joins them exactly as an
+ * unbounded in-memory join would), afterOutcome() per label, afterBatch() (spill over the budget);
+ * and beforeCheckpoint() (spilled predictions past the TTL are counted as expired, so a
+ * checkpoint's counts never depend on where the batches ended).
+ *
+ * A label that finds its prediction neither in memory nor spilled, while the prediction was
+ * processed (its raw row is in `predictions`), is counted at once: `late` when the prediction is
+ * past its TTL on the join's clock, else `duplicate` (an earlier label joined it). Either way it
+ * leaves the join, so after a restart (which rebuilds only outcomes without a processed
+ * prediction) it is not counted again.
+ */
 export class LabelSpill {
   /** Predictions waiting in ClickHouse (or about to be written there). */
   pending = 0
