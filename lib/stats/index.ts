@@ -23,7 +23,6 @@ export {
 } from './drift.ts'
 export {
   accuracy,
-  bestThreshold,
   brier,
   type ClassificationMetrics,
   type Confusion,

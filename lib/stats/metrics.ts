@@ -57,8 +57,8 @@ export function confusion(yTrue: ArrayLike<number>, yPred: ArrayLike<number>): C
 }
 
 // Each ratio is ONE division of integers. IEEE division is correctly rounded, so equal
-// rationals (e.g. 2/4 and 3/6) give bit-identical doubles; bestThreshold relies on that to
-// detect ties exactly.
+// rationals (e.g. 2/4 and 3/6) give bit-identical doubles; the threshold rules
+// (trainer/selection/threshold.ts) rely on that to detect ties exactly.
 export function accuracy(c: Confusion): number {
   const n = c.tp + c.fp + c.tn + c.fn
   return n === 0 ? 0 : (c.tp + c.tn) / n
@@ -169,40 +169,8 @@ export interface ThresholdChoice {
   threshold: number
   f1: number
   accuracy: number
-  /** true when the accuracy floor was met; false means we fell back to the max-accuracy threshold. */
+  /** true when the rule's floor was met; false means the rule fell back (trainer/selection/threshold.ts). */
   constrained: boolean
-}
-
-/**
- * Picks the decision threshold maximising F1 subject to accuracy ≥ minAccuracy.
- *
- * Candidates are the distinct probabilities (label = prob >= candidate), so every reachable
- * confusion matrix except "predict nothing positive" is considered. We sort once (descending)
- * and sweep: lowering the threshold to the next distinct value moves that whole tie group to
- * the positive side, so each candidate's confusion matrix is an O(1) update → O(n log n).
- *
- * Ties on F1 prefer higher accuracy, then the threshold nearest 0.5 (the least surprising
- * operating point). Note: with P positives and N negatives fixed, equal accuracy means equal
- * tp − fp, and then F1 = 2tp / (2tp + fp + fn) grows with tp; so two DISTINCT candidates can
- * never tie on both F1 and accuracy, and the 0.5 rule is only a documented safety net. If no candidate meets the floor we return the max-accuracy threshold
- * (ties: higher F1, then nearest 0.5) with `constrained: false`, so the caller can refuse it.
- * Empty input yields `{ threshold: 0.5, f1: 0, accuracy: 0, constrained: false }`.
- */
-export function bestThreshold(
-  yTrue: ArrayLike<number>,
-  probs: ArrayLike<number>,
-  opts: { minAccuracy: number },
-): ThresholdChoice {
-  assertSameLength(yTrue, probs, 'bestThreshold')
-  if (yTrue.length === 0) return { threshold: 0.5, f1: 0, accuracy: 0, constrained: false }
-  let best: ThresholdChoice | null = null
-  let fallback: ThresholdChoice | null = null
-  for (const { confusion: _, ...cand } of thresholdSweep(yTrue, probs)) {
-    if (cand.accuracy >= opts.minAccuracy && (best === null || betterByF1(cand, best))) best = cand
-    if (fallback === null || betterByAccuracy(cand, fallback)) fallback = cand
-  }
-  if (best) return best
-  return { ...fallback!, constrained: false }
 }
 
 /**
@@ -232,22 +200,6 @@ export function* thresholdSweep(
     const c: Confusion = { tp, fp, tn: nNeg - fp, fn: nPos - tp }
     yield { threshold: t, f1: f1(c), accuracy: accuracy(c), constrained: true, confusion: c }
   }
-}
-
-function nearerHalf(a: ThresholdChoice, b: ThresholdChoice): boolean {
-  return Math.abs(a.threshold - 0.5) < Math.abs(b.threshold - 0.5)
-}
-
-function betterByF1(a: ThresholdChoice, b: ThresholdChoice): boolean {
-  if (a.f1 !== b.f1) return a.f1 > b.f1
-  if (a.accuracy !== b.accuracy) return a.accuracy > b.accuracy
-  return nearerHalf(a, b)
-}
-
-function betterByAccuracy(a: ThresholdChoice, b: ThresholdChoice): boolean {
-  if (a.accuracy !== b.accuracy) return a.accuracy > b.accuracy
-  if (a.f1 !== b.f1) return a.f1 > b.f1
-  return nearerHalf(a, b)
 }
 
 /**
