@@ -1,12 +1,15 @@
-/** Monitoring segments: families, age bands, segment keys and the per-family cap. */
+/** Monitoring segments: families, age bands, segment keys, the per-family cap and the shadow lane. */
 export {
   ageBand,
+  LANE_FAMILY,
+  MAX_SHADOW_VERSIONS,
   OTHER_SEGMENT,
   SEGMENT_FAMILIES,
   SEGMENT_FAMILY_DRIFT,
   SegmentCap,
   type SegmentCapSnapshot,
   type SegmentFamily,
+  SHADOW_SEGMENT,
   segmentFamily,
   segmentKey,
   segmentValues,

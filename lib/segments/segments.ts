@@ -61,6 +61,19 @@ export function segmentValues(p: {
   return { source: source ? source : UNKNOWN_SOURCE, age: ageBand(p.age) }
 }
 
+/**
+ * Shadow (challenger) versions are monitored apart from the champion rows of the same version
+ * number: their rows and alarms carry this key (the 'lane' is not a family of the champion's
+ * traffic: nothing is split by it). Its alarms are segment kinds, so no retrain follows them.
+ */
+export const LANE_FAMILY = 'lane'
+export const SHADOW_SEGMENT = `${LANE_FAMILY}=shadow`
+/**
+ * Shadow versions monitored at once: the shadow slot holds one version, so two covers a switch
+ * (the previous shadow's in-flight predictions) without keeping every past challenger's state.
+ */
+export const MAX_SHADOW_VERSIONS = 2
+
 export interface SegmentCapSnapshot {
   /** Admitted values per family, in admission order. */
   admitted: Record<string, string[]>

@@ -19,9 +19,9 @@ import {
   PREDICTION_COLUMNS,
   predictionValues,
 } from './sink/encode.ts'
-import { insertCompactIsolating } from './sink/insert.ts'
+import { batchToken, insertCompactIsolating, insertRowsIsolating } from './sink/insert.ts'
 import { insertWindowRows } from './sink/outputs.ts'
-import type { OutcomeEvent, PredictionEvent } from './sink/rows.ts'
+import { type OutcomeEvent, type PredictionEvent, shadowPredictionRow } from './sink/rows.ts'
 
 /** The parts of a decoded Kafka record the pipeline reads. */
 export interface PipelineRecord<T> {
@@ -89,7 +89,11 @@ export interface PipelineOptions {
   client: ClickHouseClient
   engine: MonitorEngine
   groupId: string
-  topics: { predictions: string; outcomes: string }
+  /**
+   * `shadowPredictions`: the shadow version's scores, written to shadow_predictions and fed to the
+   * engine's shadow monitors (absent: that topic is not read here).
+   */
+  topics: { predictions: string; outcomes: string; shadowPredictions?: string }
   modelName: string
   /** Loads artifacts of these versions before their predictions reach the engine. */
   ensureArtifacts: (versions: Set<number>) => Promise<void>
@@ -216,16 +220,20 @@ export class AnalyticsPipeline {
     if (!last) return null
     const tp = `${last.topic}:${last.partition}`
     const isPredictions = last.topic === this.o.topics.predictions
+    const isShadow = last.topic === this.o.topics.shadowPredictions
     // Raw rows of EVERY record, including ones the engine already saw: a redelivered batch
     // must still land (same keys and token, so it is a no-op when it already did).
-    if (records.length > 0) this.bufferRaw(records, isPredictions)
+    if (records.length > 0) {
+      if (isShadow) this.insertShadowRaw(records)
+      else this.bufferRaw(records, isPredictions)
+    }
     this.stats.records += records.length
 
     const done = BigInt(this.processed[tp] ?? '0')
     let from = 0
     while (from < records.length && BigInt(records[from]!.offset) < done) from++
     if (BigInt(last.offset) >= done) {
-      if (isPredictions) {
+      if (isPredictions || isShadow) {
         const versions = new Set<number>()
         for (let i = from; i < records.length; i++) {
           const p = records[i]!.value as PredictionEvent
@@ -236,7 +244,10 @@ export class AnalyticsPipeline {
         await this.spill.beforeOutcomes(records.slice(from).map((r) => r.value as OutcomeEvent))
       // Synchronous from here to the `processed` update: engine and offsets move together.
       const engine = this.o.engine
-      if (isPredictions)
+      if (isShadow)
+        for (let i = from; i < records.length; i++)
+          engine.onShadowPrediction(records[i]!.value as PredictionEvent)
+      else if (isPredictions)
         for (let i = from; i < records.length; i++) engine.onPrediction(records[i]!.value as PredictionEvent)
       else
         for (let i = from; i < records.length; i++) {
@@ -343,6 +354,25 @@ export class AnalyticsPipeline {
         buf.rows[start + i] = outcomeValues(records[i]!.value as OutcomeEvent, records[i]!)
     buf.ranges.push(`${first.topic}:${first.partition}:${first.offset}-${last.offset}`)
     if (buf.rows.length >= RAW_INSERT_ROWS) this.startRawInsert(buf)
+  }
+
+  /**
+   * A shadow batch's rows (few: one per served request while a shadow is set) go out as one
+   * insert with the batch's token, tracked like the buffered ones so a checkpoint waits for them.
+   */
+  private insertShadowRaw(records: PipelineRecord<PredictionEvent | OutcomeEvent>[]): void {
+    const table = TABLES.shadowPredictions
+    const first = records[0]!
+    const last = records[records.length - 1]!
+    const rows = records.map((r) => shadowPredictionRow(r.value as PredictionEvent, r))
+    const token = batchToken(table, first.topic, first.partition, first.offset, last.offset)
+    this.track(async () => {
+      const rejected = await insertRowsIsolating(this.o.client, table, rows, token)
+      if (rejected.length === 0) return
+      if (!this.o.deadLetter) throw rejected[0]!.error
+      await this.o.deadLetter(rejected.map((r) => ({ record: records[r.index]!, error: r.error })))
+      this.rejectedRows += rejected.length
+    })
   }
 
   private startRawInsert(buf: RawBuffer): void {

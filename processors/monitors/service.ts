@@ -1,8 +1,8 @@
 /**
- * The monitor service: three consumers composed into one Service.
+ * The monitor service: two consumers composed into one Service.
  *
- *  1. analytics + sink (group `<prefix>riskstream-monitor`): predictions and outcomes, through
- *     pipeline.ts. Per Kafka batch it (a) inserts the raw rows and (b) runs the new records
+ *  1. analytics + sink (group `<prefix>riskstream-monitor`): predictions, outcomes and shadow
+ *     predictions (into shadow_predictions and the shadow versions' monitors), through pipeline.ts. Per Kafka batch it (a) inserts the raw rows and (b) runs the new records
  *     through the engine; every N events / T ms, or when caught up, it (c) writes window rows,
  *     (d) publishes new drift events to mlops.drift-events and records them in drift_events,
  *     (e) writes a checkpoint (engine state + offsets), and only then (f) commits the offsets
@@ -10,8 +10,7 @@
  *     its own). A crash anywhere before (e) replays from the previous checkpoint; records
  *     already covered by the checkpoint (crash between (e) and (f)) are skipped. Window rows
  *     and event ids are deterministic, so a replay rewrites, never adds.
- *  2. shadow sink (group `<prefix>riskstream-monitor-shadow`): shadow predictions → shadow_predictions.
- *  3. DLQ sink (group `<prefix>riskstream-monitor-dlq`): raw bytes + headers of every DLQ topic → dlq_records.
+ *  2. DLQ sink (group `<prefix>riskstream-monitor-dlq`): raw bytes + headers of every DLQ topic → dlq_records.
  *
  * Drift events are published before they are recorded: a crash between the two re-publishes
  * the same eventId (consumers dedupe by id); once recorded, a replay never publishes it again.
@@ -41,7 +40,7 @@ import type { DriftEventRecord } from './engine/types.ts'
 import { AnalyticsPipeline, type CheckpointPolicy } from './pipeline.ts'
 import { batchToken, insertRowsIsolating } from './sink/insert.ts'
 import { existingEventIds, insertDriftEvents } from './sink/outputs.ts'
-import { dlqRow, type OutcomeEvent, type PredictionEvent, shadowPredictionRow } from './sink/rows.ts'
+import { dlqRow, type OutcomeEvent, type PredictionEvent } from './sink/rows.ts'
 
 export interface MonitorServiceOptions {
   /**
@@ -62,7 +61,7 @@ export interface MonitorServiceOptions {
   loadArtifact?: (modelName: string, version: number) => Promise<MonitoredArtifact | null>
   /** Consumer group base name (default `<prefix>riskstream-monitor`). */
   groupId?: string
-  /** Run only the analytics consumer (no shadow / DLQ sinks). */
+  /** Run only the analytics consumer (no DLQ sink). */
   analyticsOnly?: boolean
   /** Label join: predictions held in memory (past it they spill) and outcomes (past it evicted). Default LABEL_JOIN_MAX_PENDING. */
   joinMaxSize?: number
@@ -98,6 +97,13 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
     clockLimit: () => Date.now() + skew.maxAheadMs,
   })
   const stats = { batches: 0, records: 0, events: 0, published: 0, checkpoints: 0 }
+  /** The dead-letter topic of a topic the analytics consumer reads. */
+  const dlqOf = (topic: string): string =>
+    topic === topics.outcomes
+      ? topics.dlq.outcomes
+      : topic === topics.shadowPredictions
+        ? topics.dlq.shadowPredictions
+        : topics.dlq.predictions
   const consumers: StreamConsumer[] = []
   let dlqConsumer: Consumer | undefined
 
@@ -143,7 +149,11 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
     client: ch,
     engine,
     groupId,
-    topics: { predictions: topics.predictions, outcomes: topics.outcomes },
+    topics: {
+      predictions: topics.predictions,
+      outcomes: topics.outcomes,
+      shadowPredictions: topics.shadowPredictions,
+    },
     modelName,
     ensureArtifacts,
     publish,
@@ -160,10 +170,9 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
       const byTopic = new Map<string, typeof rejected>()
       for (const r of rejected) byTopic.set(r.record.topic, [...(byTopic.get(r.record.topic) ?? []), r])
       for (const [topic, items] of byTopic) {
-        const isOutcome = topic === topics.outcomes
         await sendToDlq(
           deps.producer,
-          isOutcome ? topics.dlq.outcomes : topics.dlq.predictions,
+          dlqOf(topic),
           items.map((r) => ({
             record: {
               topic,
@@ -271,13 +280,20 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
     const rejected: Rejection[] = []
     const d = domain()
     const outcomes = records[0]?.topic === topics.outcomes
+    const shadow = records[0]?.topic === topics.shadowPredictions
     for (const r of records) {
       let error: RiskStreamError | null = outcomes
         ? checkDomain('outcome', outcomeIssues, r.value as OutcomeEvent, d)
-        : checkDomain('prediction', predictionIssues, r.value as PredictionEvent, d)
+        : checkDomain(
+            shadow ? 'shadow prediction' : 'prediction',
+            predictionIssues,
+            r.value as PredictionEvent,
+            d,
+          )
       // A requestId reused with another payload must not overwrite the earlier prediction row
-      // (or its label join); a redelivery carries the same payload and passes.
-      if (!error && !outcomes) {
+      // (or its label join); a redelivery carries the same payload and passes. A shadow score
+      // shares its request id with the served one, so it is not checked against it.
+      if (!error && !outcomes && !shadow) {
         const p = r.value as PredictionEvent
         if (recent.check(p.requestId, payloadDigest(p)) === 'conflict')
           error = new RiskStreamError('IDEMPOTENCY_CONFLICT', 'requestId reused with another payload', {
@@ -317,7 +333,10 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
     const cp = await loadCheckpoint(ch, groupId)
     if (!cp) return
     const state = cp.state as EngineSnapshot
-    await ensureArtifacts(Object.keys(state.versions).map(Number))
+    await ensureArtifacts([
+      ...Object.keys(state.versions).map(Number),
+      ...(state.shadows?.versions ?? []).map(([v]) => v),
+    ])
     engine.restore(state)
     pipeline.restore(cp)
     const rebuilt = await rebuildJoin(ch, engine, cp.offsets, {
@@ -351,11 +370,11 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
       analytics = createStreamConsumer<PredictionEvent | OutcomeEvent>({
         kafka: deps.kafka,
         groupId,
-        topics: [topics.predictions, topics.outcomes],
+        topics: [topics.predictions, topics.outcomes, topics.shadowPredictions],
         serde: deps.serde,
         readerSchema: (t) => (t === topics.outcomes ? 'OutcomeLabel' : 'Prediction'),
         dlqProducer: deps.producer,
-        dlqTopic: (t) => (t === topics.outcomes ? topics.dlq.outcomes : topics.dlq.predictions),
+        dlqTopic: dlqOf,
         handleBatch,
         log,
         // Offsets are committed by handleBatch when a checkpoint covers them (see pipeline.ts).
@@ -363,41 +382,6 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
         consumerConfig: opts.consumerConfig,
       })
       consumers.push(analytics)
-      if (!opts.analyticsOnly) {
-        consumers.push(
-          createStreamConsumer<PredictionEvent>({
-            kafka: deps.kafka,
-            groupId: `${groupId}-shadow`,
-            topics: [topics.shadowPredictions],
-            serde: deps.serde,
-            readerSchema: 'Prediction',
-            dlqProducer: deps.producer,
-            dlqTopic: () => topics.dlq.shadowPredictions,
-            handleBatch: async (records) => {
-              const f = records[0]!
-              const l = records[records.length - 1]!
-              const d = domain()
-              const rejections: Rejection[] = []
-              const ok: DecodedRecord<PredictionEvent>[] = []
-              for (const r of records) {
-                const error = checkDomain('shadow prediction', predictionIssues, r.value, d)
-                if (error) rejections.push({ record: r, error })
-                else ok.push(r)
-              }
-              const refused = await insertRowsIsolating(
-                ch,
-                TABLES.shadowPredictions,
-                ok.map((r) => shadowPredictionRow(r.value, r)),
-                batchToken(TABLES.shadowPredictions, f.topic, f.partition, f.offset, l.offset),
-              )
-              for (const x of refused) rejections.push({ record: ok[x.index]!, error: x.error })
-              return rejections
-            },
-            log,
-            consumerConfig: opts.consumerConfig,
-          }),
-        )
-      }
       log.debug(
         { groups: consumers.length + (opts.analyticsOnly ? 0 : 1) },
         'start: joining the consumer groups',

@@ -16,14 +16,21 @@
  * version (its source system, its age band), capped per family; their rows and events carry the
  * segment key, and the whole population's outputs do not depend on them. Segment monitors see
  * no labels: the label join carries no segment (see docs/monitoring.md).
+ *
+ * Shadow versions (onShadowPrediction): each has a monitor of its own, against its own
+ * artifact's reference, whose rows and alarms carry SHADOW_SEGMENT (so they stay apart from the
+ * champion rows of the same version number, and no retrain follows them). They neither move the
+ * clock nor enter the label join, so the champion's outputs do not depend on them.
  */
 import type { FeatureName } from '../../../lib/features/index.ts'
 import {
+  MAX_SHADOW_VERSIONS,
   OTHER_SEGMENT,
   SEGMENT_FAMILIES,
   SEGMENT_FAMILY_DRIFT,
   SegmentCap,
   type SegmentCapSnapshot,
+  SHADOW_SEGMENT,
   segmentFamily,
   segmentKey,
   segmentValues,
@@ -69,6 +76,12 @@ export interface EngineSnapshot {
   join?: JoinStats
   /** Per version: the segment cap and the segment monitors (absent in older checkpoints). */
   segments?: Record<string, { cap: SegmentCapSnapshot; monitors: Record<string, VersionSnapshot> }>
+  /**
+   * Shadow monitors as [version, state], oldest first (an array: an object would sort its
+   * numeric keys and lose the eviction order), and the event counts of evicted ones (so a shadow
+   * that comes back continues its window ids). Absent when no shadow prediction was seen.
+   */
+  shadows?: { versions: [number, VersionSnapshot][]; seqs: Record<string, number> }
 }
 
 /** One version's segments: which values each family admitted, and their monitors by key. */
@@ -89,6 +102,9 @@ export interface EngineCounters {
   outOfRange?: number
   /** Labels joined to a prediction of a version whose monitor was evicted (no window to go to). */
   labelsWithoutMonitor?: number
+  /** Shadow predictions monitored, and those of a version without an artifact (only counted). */
+  shadowPredictions?: number
+  shadowUnknownVersion?: number
 }
 
 export interface EngineOutputs {
@@ -114,6 +130,12 @@ export class MonitorEngine {
    * bound over its segments stays within its share.
    */
   private readonly segmentDrift: DriftSettings
+  /** Shadow monitors by version, in creation order (the oldest is evicted past MAX_SHADOW_VERSIONS). */
+  private readonly shadows = new Map<number, VersionMonitor>()
+  /** Event counts of evicted shadow monitors. */
+  private readonly shadowSeqs = new Map<number, number>()
+  /** A shadow's own population: the whole budget, sliding windows like the segments. */
+  private readonly shadowDrift: DriftSettings
   private rows: WindowRow[] = []
   private events: DriftEventRecord[] = []
 
@@ -127,6 +149,56 @@ export class MonitorEngine {
       timeWindowsMs: [],
       falseAlarmsPerMillion: opts.drift.falseAlarmsPerMillion / Math.max(1, DRIFT_FAMILIES),
     }
+    this.shadowDrift = { ...opts.drift, timeWindowsMs: [] }
+  }
+
+  /**
+   * A prediction of the shadow (challenger) version, scored on a served request: into that
+   * version's shadow monitor (drift against its own reference, the performance estimate).
+   */
+  onShadowPrediction(p: PredictionEvent): void {
+    if (p.modelName !== this.opts.modelName) {
+      this.counters.otherModel++
+      return
+    }
+    const t = toMs(p.eventTime)
+    if (this.outOfRange(t)) return
+    const m = this.shadowMonitorFor(p.modelVersion)
+    if (!m) {
+      this.counters.shadowUnknownVersion = (this.counters.shadowUnknownVersion ?? 0) + 1
+      return
+    }
+    this.counters.shadowPredictions = (this.counters.shadowPredictions ?? 0) + 1
+    m.addPrediction(p as Record<FeatureName, number | null>, p.probability, t, this.rows, this.events)
+  }
+
+  /** Shadow versions with a live monitor. */
+  get shadowVersions(): number[] {
+    return [...this.shadows.keys()]
+  }
+
+  private shadowMonitorFor(version: number): VersionMonitor | undefined {
+    const existing = this.shadows.get(version)
+    if (existing) return existing
+    const artifact = this.opts.artifactFor(version)
+    if (!artifact) return undefined
+    const m = new VersionMonitor({
+      modelName: this.opts.modelName,
+      modelVersion: version,
+      artifact,
+      drift: this.shadowDrift,
+      startSeq: this.shadowSeqs.get(version),
+      segment: { key: SHADOW_SEGMENT, drift: true },
+    })
+    this.shadows.set(version, m)
+    if (this.shadows.size > MAX_SHADOW_VERSIONS)
+      for (const [v, old] of this.shadows) {
+        if (v === version) continue
+        this.shadowSeqs.set(v, old.seq)
+        this.shadows.delete(v)
+        break
+      }
+    return m
   }
 
   onPrediction(p: PredictionEvent): void {
@@ -221,6 +293,14 @@ export class MonitorEngine {
             ),
           }
         : {}),
+      ...(this.shadows.size > 0 || this.shadowSeqs.size > 0
+        ? {
+            shadows: {
+              versions: [...this.shadows].map(([v, m]): [number, VersionSnapshot] => [v, m.snapshot()]),
+              seqs: Object.fromEntries(this.shadowSeqs),
+            },
+          }
+        : {}),
     }
   }
 
@@ -243,6 +323,8 @@ export class MonitorEngine {
       for (const [key, ms] of Object.entries(ss.monitors))
         this.segmentMonitor(version, state, key)?.restore(ms)
     }
+    for (const [v, seq] of Object.entries(s.shadows?.seqs ?? {})) this.shadowSeqs.set(Number(v), seq)
+    for (const [v, ms] of s.shadows?.versions ?? []) this.shadowMonitorFor(v)?.restore(ms)
   }
 
   /**
