@@ -195,7 +195,8 @@ async function insertableColumns(
  * Copy `copy` of the pipeline's rows: fresh request ids, times moved by a fraction of the
  * spacing so the copies interleave with the originals (same time range, denser traffic),
  * sliding window ids moved past the originals'. Tumbling windows are time-bound: a denser
- * stream has the same number of them, so they are not copied.
+ * stream has the same number of them, so they are not copied. Other tables (monitor_segment_windows
+ * among them) are not copied either: their bytes per million come from the pipeline's size.
  */
 async function fillCopies(
   client: Awaited<ReturnType<typeof createDeps>>['clickhouse'],
