@@ -192,6 +192,9 @@ export class LabelSpill {
       }
       this.oldestPending = horizon
     }
+    // No served prediction or label seen yet (a first checkpoint after only shadow scores): no
+    // count to report, and no time for its row (epoch 0 is not a DateTime ClickHouse parses back).
+    if (clock === 0) return []
     const s = this.o.join.stats
     const values: [string, number][] = [
       ['late_outcomes', s.lateOutcomes],

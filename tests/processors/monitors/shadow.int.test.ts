@@ -1,0 +1,114 @@
+/**
+ * Real stack: Kafka + registry + embedded chDB. Shadow predictions published on the shadow topic
+ * beside the served ones reach shadow_predictions and the shadow version's own window rows
+ * ('lane=shadow' in monitor_segment_windows), apart from the champion's; a restarted service
+ * resumes the shadow monitor from its checkpoint.
+ */
+import { afterAll, describe, expect, it } from 'vitest'
+import { queryRows } from '../../../lib/clickhouse/index.ts'
+import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
+import { SHADOW_SEGMENT } from '../../../lib/segments/index.ts'
+import { TABLES } from '../../../lib/warehouse/index.ts'
+import { createMonitorService, type MonitorService } from '../../../processors/monitors/service.ts'
+import type { PredictionEvent } from '../../../processors/monitors/sink/rows.ts'
+import { preparedDeps, uniqueId, waitFor } from '../../helpers/index.ts'
+import { pimaArtifact, pimaStream } from './streams.ts'
+
+const champion = pimaArtifact(0.5)
+const challenger = pimaArtifact(0.4)
+const opened: Deps[] = []
+const services: MonitorService[] = []
+
+afterAll(async () => {
+  for (const s of services) await s.stop()
+  for (const d of opened) await closeDeps(d)
+})
+
+async function send(deps: Deps, topic: string, events: PredictionEvent[]) {
+  for (let i = 0; i < events.length; i += 2000)
+    await deps.producer.send({
+      topic,
+      messages: events
+        .slice(i, i + 2000)
+        .map((p) => ({ key: p.requestId, value: deps.serde.encode(topic, p) })),
+    })
+}
+
+const count = async (deps: Deps, sql: string, params: Record<string, unknown>) =>
+  Number((await queryRows<{ n: number }>(deps.clickhouse, sql, params))[0]?.n ?? 0)
+
+describe('shadow monitoring on the real stack', () => {
+  it('turns shadow predictions on the shadow topic into shadow window rows, apart from the champion', async () => {
+    const model = uniqueId('m').toLowerCase()
+    const deps = await preparedDeps({ MODEL_NAME: model })
+    opened.push(deps)
+    const served = [
+      ...pimaStream({ n: 3000, seed: uniqueId('s'), scenario: { kind: 'stable' }, modelName: model }),
+    ]
+      .filter((i) => i.type === 'prediction')
+      .map((i) => i.value as PredictionEvent)
+    const shadows = served.map((p) => {
+      const q = 0.1 + 0.8 * p.probability
+      return { ...p, modelVersion: 2, probability: q, label: q >= 0.4 ? 1 : 0, threshold: 0.4, shadow: true }
+    })
+    await send(deps, deps.topics.predictions, served)
+    await send(deps, deps.topics.shadowPredictions, shadows)
+    const start = async () => {
+      const svc = createMonitorService(deps, {
+        loadArtifact: async (_name, v) => (v === 1 ? champion : v === 2 ? challenger : null),
+      })
+      services.push(svc)
+      await svc.start()
+      return svc
+    }
+    const svc = await start()
+    const m = { m: model }
+    await waitFor(
+      async () =>
+        (await count(
+          deps,
+          `SELECT count() AS n FROM ${TABLES.shadowPredictions} FINAL WHERE model_name = {m:String}`,
+          m,
+        )) === shadows.length,
+      { timeoutMs: 90_000, message: 'every shadow prediction in shadow_predictions' },
+    )
+    const shadowRows = () =>
+      queryRows<{ v: number; monitor: string; n: number; last: number }>(
+        deps.clickhouse,
+        `SELECT model_version AS v, monitor, count() AS n, max(window_id) AS last
+         FROM ${TABLES.monitorSegmentWindows} FINAL
+         WHERE model_name = {m:String} AND segment = {s:String}
+         GROUP BY v, monitor ORDER BY v, monitor`,
+        { ...m, s: SHADOW_SEGMENT },
+      )
+    await waitFor(
+      async () => (await shadowRows()).some((r) => r.monitor === 'drift' && r.last === shadows.length),
+      {
+        timeoutMs: 90_000,
+        message: 'shadow window rows up to the last shadow prediction',
+      },
+    )
+    const rows = await shadowRows()
+    expect(rows.map((r) => [r.v, r.monitor])).toEqual([
+      [2, 'drift'],
+      [2, 'estimate'],
+    ])
+    // The champion's rows are its own version's only; nothing of the shadow lands among them.
+    const championVersions = await queryRows<{ v: number }>(
+      deps.clickhouse,
+      `SELECT DISTINCT model_version AS v FROM ${TABLES.monitorWindows} FINAL WHERE model_name = {m:String}`,
+      m,
+    )
+    // (Version 0 holds the label spill's model-level counts, performance/spill.ts.)
+    expect(championVersions.map((r) => Number(r.v)).filter((v) => v !== 0)).toEqual([1])
+    expect(svc.engine.counters.shadowPredictions).toBe(shadows.length)
+    expect(svc.engine.counters.predictions).toBe(served.length)
+
+    // A restart resumes the shadow monitor from the checkpoint (nothing replayed, state kept).
+    await svc.stop()
+    services.splice(services.indexOf(svc), 1)
+    const again = await start()
+    expect(again.engine.shadowVersions).toEqual([2])
+    expect(again.engine.counters.shadowPredictions).toBe(shadows.length)
+  }, 240_000)
+})
