@@ -453,8 +453,13 @@ export type VolumeBucket = Static<typeof VolumeBucket>
 export const SegmentReport = Type.Object(
   {
     segment: Type.String({
-      description: "'<family>=<value>'; '<family>=other' holds the values past the cap",
+      description:
+        "'<family>=<value>'; '<family>=other' holds the values past the cap; 'lane=shadow' is a shadow version's whole traffic",
     }),
+    lane: Enum(
+      ['champion', 'shadow'],
+      'Whose scores: the served version, or a shadow (challenger) version scoring the same requests',
+    ),
     model_version: Version(),
     window_end: EpochMs('End of the newest window'),
     window_size: Type.Integer({ description: 'Events in the newest window' }),

@@ -5,7 +5,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox'
 import type { FEATURES } from '../lib/features/index.ts'
-import { SEGMENT_FAMILIES } from '../lib/segments/index.ts'
+import { LANE_FAMILY, SEGMENT_FAMILIES } from '../lib/segments/index.ts'
 
 export const MAX_LIMIT = 1000
 export const MAX_DAYS = 365
@@ -69,7 +69,12 @@ export const SegmentsQuery = Type.Object(
         description: "One segment key, e.g. 'source=clinic-a' or 'age=30-39'",
       }),
     ),
-    family: Type.Optional(Type.String({ enum: [...SEGMENT_FAMILIES], description: 'One segment family' })),
+    family: Type.Optional(
+      Type.String({
+        enum: [...SEGMENT_FAMILIES, LANE_FAMILY],
+        description: "One segment family; 'lane': the shadow versions' own rows",
+      }),
+    ),
   },
   { additionalProperties: false },
 )

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
 import { REPO_ROOT } from '../../lib/config/index.ts'
+import { SHADOW_SEGMENT } from '../../lib/segments/index.ts'
 import { PSI_BANDS } from '../../lib/stats/index.ts'
 import { PROBABILITY_SUBJECT } from '../../lib/warehouse/index.ts'
 import type { ApiContext } from '../context.ts'
@@ -158,7 +159,8 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
       schema: {
         tags,
         querystring: SegmentsQuery,
-        summary: 'Per segment (source system, age band): newest estimated performance and drift verdict',
+        summary:
+          'Per segment (source system, age band) and per shadow version (lane=shadow): newest estimated performance and drift verdict',
         response: responses(DashboardSegmentsResponse),
       },
     },
@@ -177,6 +179,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
         if (!s) {
           s = {
             segment: r.segment,
+            lane: r.segment === SHADOW_SEGMENT ? 'shadow' : 'champion',
             model_version: r.version,
             window_end: r.t,
             window_size: r.n,

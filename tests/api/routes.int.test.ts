@@ -8,6 +8,8 @@ import { buildApp } from '../../api/app.ts'
 import { queryRows } from '../../lib/clickhouse/index.ts'
 import { FEATURES } from '../../lib/features/index.ts'
 import { closeDeps } from '../../lib/runtime/index.ts'
+import { SHADOW_SEGMENT } from '../../lib/segments/index.ts'
+import { insertWindowRows } from '../../processors/monitors/sink/outputs.ts'
 import { collectMessages } from '../helpers/index.ts'
 import {
   API_KEY,
@@ -72,6 +74,41 @@ describe('segments (lib/segments)', () => {
     expect(age.body.segments.map((x: { segment: string }) => x.segment)).toEqual(['age=30-39'])
     expect((await get('/v1/dashboard/segments?family=clinic')).status).toBe(400)
     // The population's drift check is untouched by the drifting segment's rows.
+    const d = (await get('/mlops/api/monitoring/drift/check')).body.drift
+    expect(d.data_drift.window_id).toBe(210)
+    expect(all.body.segments.every((x: { lane: string }) => x.lane === 'champion')).toBe(true)
+  })
+
+  it("reports a shadow version's rows in their own lane, apart from the champion rows of the same version", async () => {
+    const win = {
+      modelName: s.modelName,
+      modelVersion: 1,
+      windowType: 'sliding' as const,
+      windowWidth: 1000,
+      windowId: 500,
+      windowStart: NOW - 30 * 60_000,
+      windowEnd: NOW - 60_000,
+      windowSize: 1000,
+      segment: SHADOW_SEGMENT,
+    }
+    await insertWindowRows(s.deps.clickhouse, [
+      { ...win, monitor: 'drift', subject: 'glucose', metric: 'psi', value: 0.03 },
+      { ...win, monitor: 'drift', subject: 'glucose', metric: 'psi_state', value: 0 },
+      { ...win, monitor: 'estimate', subject: '', metric: 'estimated_accuracy', value: 0.71 },
+    ])
+    const lane = await get('/v1/dashboard/segments?hours=24&family=lane')
+    expect(lane.status).toBe(200)
+    expect(lane.body.segments).toEqual([
+      expect.objectContaining({
+        segment: SHADOW_SEGMENT,
+        lane: 'shadow',
+        model_version: 1,
+        window_size: 1000,
+        estimated: expect.objectContaining({ accuracy: 0.71 }),
+        drift: expect.objectContaining({ state: 'ok', psi: { glucose: 0.03 } }),
+      }),
+    ])
+    // The champion's own drift check of version 1 is not moved by the shadow's rows.
     const d = (await get('/mlops/api/monitoring/drift/check')).body.drift
     expect(d.data_drift.window_id).toBe(210)
   })
