@@ -33,7 +33,7 @@ import { latestProductionFromTopic } from '../../lib/registry/topic.ts'
 import type { Deps, Service } from '../../lib/runtime/index.ts'
 import { createSerializer } from '../../lib/runtime/serialize.ts'
 import { TABLES } from '../../lib/warehouse/index.ts'
-import { type Checkpoint, loadCheckpoint, rebuildJoin } from './checkpoint/store.ts'
+import { type Checkpoint, loadCheckpoint, rebuildJoin, rebuildShadowJoin } from './checkpoint/store.ts'
 import type { MonitoredArtifact } from './drift/columns.ts'
 import { type EngineSnapshot, MonitorEngine } from './engine/engine.ts'
 import type { DriftEventRecord } from './engine/types.ts'
@@ -343,7 +343,11 @@ export function createMonitorService(deps: Deps, opts: MonitorServiceOptions = {
       predictions: topics.predictions,
       outcomes: topics.outcomes,
     })
-    log.info({ checkpoint: cp.seq, ...rebuilt }, 'monitor state restored')
+    const shadow = await rebuildShadowJoin(ch, engine, cp.offsets, {
+      shadowPredictions: topics.shadowPredictions,
+      outcomes: topics.outcomes,
+    })
+    log.info({ checkpoint: cp.seq, ...rebuilt, shadow }, 'monitor state restored')
   }
 
   return {

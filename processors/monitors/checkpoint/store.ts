@@ -103,3 +103,48 @@ export async function rebuildJoin(
     engine.join.restoreOutcome(r.request_id, { outcome: Number(r.outcome), labelledAt: Number(r.t) })
   return { predictions: preds.length, outcomes: outs.length }
 }
+
+/**
+ * Refills the shadow lane's label join as it stood at the checkpoint, like rebuildJoin: shadow
+ * scores processed before it with no processed outcome, within the TTL; and, while a shadow is
+ * monitored (the engine only feeds it outcomes then), processed outcomes with no processed shadow
+ * score. Call after engine.restore (it needs the clock and the live shadows).
+ */
+export async function rebuildShadowJoin(
+  client: ClickHouseClient,
+  engine: MonitorEngine,
+  offsets: Record<string, string>,
+  topics: { shadowPredictions: string; outcomes: string },
+): Promise<{ predictions: number; outcomes: number }> {
+  if (engine.shadowVersions.length === 0) return { predictions: 0, outcomes: 0 }
+  const p = offsetArrays(offsets, topics.shadowPredictions)
+  const o = offsetArrays(offsets, topics.outcomes)
+  const since = engine.clock - engine.opts.drift.labelJoinTtlMs
+  const params = { pp: p.parts, po: p.offs, op: o.parts, oo: o.offs, since, model: engine.opts.modelName }
+  const processedP =
+    'kafka_offset < arrayElement({po:Array(UInt64)}, indexOf({pp:Array(UInt16)}, kafka_partition))'
+  const processedO =
+    'kafka_offset < arrayElement({oo:Array(UInt64)}, indexOf({op:Array(UInt16)}, kafka_partition))'
+  const preds = await queryRows<PendingPredictionRow>(
+    client,
+    `SELECT ${PENDING_PREDICTION_SELECT}
+     FROM ${TABLES.shadowPredictions} FINAL
+     WHERE model_name = {model:String} AND ${processedP} AND toUnixTimestamp64Milli(event_time) >= {since:Int64}
+       AND request_id NOT IN (SELECT request_id FROM ${TABLES.outcomes} FINAL WHERE ${processedO})
+     ORDER BY kafka_partition, kafka_offset`,
+    params,
+  )
+  for (const r of preds) engine.shadowJoin.restorePrediction(...pendingPrediction(engine.opts.modelName, r))
+  const outs = await queryRows<{ request_id: string; outcome: number; t: number }>(
+    client,
+    `SELECT request_id, outcome, toUnixTimestamp64Milli(labelled_at) AS t
+     FROM ${TABLES.outcomes} FINAL
+     WHERE ${processedO} AND toUnixTimestamp64Milli(labelled_at) >= {since:Int64}
+       AND request_id NOT IN (SELECT request_id FROM ${TABLES.shadowPredictions} FINAL WHERE ${processedP})
+     ORDER BY kafka_partition, kafka_offset`,
+    params,
+  )
+  for (const r of outs)
+    engine.shadowJoin.restoreOutcome(r.request_id, { outcome: Number(r.outcome), labelledAt: Number(r.t) })
+  return { predictions: preds.length, outcomes: outs.length }
+}

@@ -19,8 +19,10 @@
  *
  * Shadow versions (onShadowPrediction): each has a monitor of its own, against its own
  * artifact's reference, whose rows and alarms carry SHADOW_SEGMENT (so they stay apart from the
- * champion rows of the same version number, and no retrain follows them). They neither move the
- * clock nor enter the label join, so the champion's outputs do not depend on them.
+ * champion rows of the same version number, and no retrain follows them). A shadow score shares
+ * its request id with the served one, so labels reach it through a join of its own (`shadowJoin`,
+ * fed outcomes while a shadow monitor is live). Shadows never move the clock or touch the
+ * champion's join, so the champion's outputs do not depend on them.
  */
 import type { FeatureName } from '../../../lib/features/index.ts'
 import {
@@ -105,6 +107,8 @@ export interface EngineCounters {
   /** Shadow predictions monitored, and those of a version without an artifact (only counted). */
   shadowPredictions?: number
   shadowUnknownVersion?: number
+  /** Labels joined to a shadow prediction whose shadow monitor was evicted. */
+  shadowLabelsWithoutMonitor?: number
 }
 
 export interface EngineOutputs {
@@ -117,6 +121,8 @@ export const DEFAULT_JOIN_MAX_SIZE = 1_000_000
 
 export class MonitorEngine {
   readonly join: LabelJoin
+  /** The shadow lane's label join (same TTL and capacity; not spilled: past capacity, evicted and counted). */
+  readonly shadowJoin: LabelJoin
   readonly counters: EngineCounters = { predictions: 0, outcomes: 0, otherModel: 0, unknownVersion: 0 }
   /** Event-time clock: the latest prediction event time or outcome time seen (drives join expiry). */
   clock = 0
@@ -141,6 +147,10 @@ export class MonitorEngine {
 
   constructor(readonly opts: EngineOptions) {
     this.join = new LabelJoin({
+      ttlMs: opts.drift.labelJoinTtlMs,
+      maxSize: opts.joinMaxSize ?? opts.drift.labelJoinMaxPending ?? DEFAULT_JOIN_MAX_SIZE,
+    })
+    this.shadowJoin = new LabelJoin({
       ttlMs: opts.drift.labelJoinTtlMs,
       maxSize: opts.joinMaxSize ?? opts.drift.labelJoinMaxPending ?? DEFAULT_JOIN_MAX_SIZE,
     })
@@ -170,6 +180,31 @@ export class MonitorEngine {
     }
     this.counters.shadowPredictions = (this.counters.shadowPredictions ?? 0) + 1
     m.addPrediction(p as Record<FeatureName, number | null>, p.probability, t, this.rows, this.events)
+    const pending: PendingPrediction = {
+      modelName: p.modelName,
+      modelVersion: p.modelVersion,
+      probability: p.probability,
+      label: p.label,
+      eventTime: t,
+    }
+    const o = this.shadowJoin.addPrediction(p.requestId, pending, this.clock)
+    if (o) this.shadowLabelled(pending, o)
+  }
+
+  private shadowLabelled(p: PendingPrediction, o: PendingOutcome): void {
+    const m = this.shadows.get(p.modelVersion)
+    if (!m) {
+      this.counters.shadowLabelsWithoutMonitor = (this.counters.shadowLabelsWithoutMonitor ?? 0) + 1
+      return
+    }
+    m.addLabelled(
+      o.outcome === 1 ? 1 : 0,
+      p.probability,
+      p.label === 1 ? 1 : 0,
+      o.labelledAt,
+      this.rows,
+      this.events,
+    )
   }
 
   /** Shadow versions with a live monitor. */
@@ -240,6 +275,11 @@ export class MonitorEngine {
     const pending: PendingOutcome = { outcome: o.outcome, labelledAt: t }
     const p = this.join.addOutcome(o.requestId, pending, this.clock)
     if (p) this.labelled(p, pending)
+    // Only while a shadow is monitored: otherwise every outcome would wait here for its TTL.
+    if (this.shadows.size > 0) {
+      const s = this.shadowJoin.addOutcome(o.requestId, pending, this.clock)
+      if (s) this.shadowLabelled(s, pending)
+    }
   }
 
   /**

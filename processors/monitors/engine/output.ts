@@ -3,7 +3,13 @@
  * describe, and drift events with deterministic ids. Pure; shared by version.ts and rules/.
  */
 import type { WindowType } from '../../../lib/warehouse/index.ts'
-import { type DriftEventRecord, driftEventId, type MonitorKind, type WindowRow } from './types.ts'
+import {
+  type DriftEventRecord,
+  type DriftKind,
+  driftEventId,
+  type MonitorKind,
+  type WindowRow,
+} from './types.ts'
 
 /** The window a row or an event is about (also stored as `window` in events' evidence). */
 export interface WindowRef {
@@ -17,6 +23,16 @@ export interface WindowRef {
 
 /** Detector state as stored in the `<statistic>_state` / `concept_state` / `estimate_state` rows. */
 export const STATE_CODE = { ok: 0, pending: 1, alert: 2 } as const
+
+/**
+ * The kinds a segment's (or a shadow's) rule raises instead of the population's; the others
+ * (retrain_recommended, data_quality) are not raised for a segment at all.
+ */
+const SEGMENT_KINDS: Partial<Record<DriftKind, DriftKind>> = {
+  data_drift: 'segment_data_drift',
+  estimated_performance_drop: 'segment_estimated_performance_drop',
+  concept_drift: 'segment_concept_drift',
+}
 
 export class VersionOutput {
   private rows: WindowRow[] = []
@@ -71,8 +87,9 @@ export class VersionOutput {
   ): void {
     // A segment's alarm is its own kind, so readers of the population's verdicts never mistake it.
     if (this.segment !== '') {
-      if (kind !== 'data_drift' && kind !== 'estimated_performance_drop') return
-      kind = kind === 'data_drift' ? 'segment_data_drift' : 'segment_estimated_performance_drop'
+      const segmentKind = SEGMENT_KINDS[kind]
+      if (!segmentKind) return
+      kind = segmentKind
       evidence = { segment: this.segment, ...evidence }
     }
     this.events.push({

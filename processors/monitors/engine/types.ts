@@ -23,6 +23,8 @@ export type DriftKind =
   /** The same rules on one segment's windows (lib/segments): evidence, never a retrain trigger. */
   | 'segment_data_drift'
   | 'segment_estimated_performance_drop'
+  /** The concept-drift rule on a shadow version's realised performance (lane=shadow): evidence only. */
+  | 'segment_concept_drift'
 
 /**
  * One number about one window: (model version × window × subject × metric). The key

@@ -12,11 +12,12 @@ import { MAX_SHADOW_VERSIONS, SHADOW_SEGMENT } from '../../../lib/segments/index
 import { type EngineSnapshot, MonitorEngine } from '../../../processors/monitors/engine/engine.ts'
 import type {
   DriftEventRecord,
+  OutcomeEvent,
   PredictionEvent,
   WindowRow,
 } from '../../../processors/monitors/engine/types.ts'
 import { driftWantsRetrain } from '../../../trainer/service/policy.ts'
-import { glucoseSd, PIMA, pimaArtifact, score, T0 } from './streams.ts'
+import { glucoseSd, PIMA, pimaArtifact, pimaStream, score, T0 } from './streams.ts'
 
 const drift = configWith({}).drift
 const champion = pimaArtifact(0.5)
@@ -160,6 +161,73 @@ describe('shadow versions', () => {
     expect([...before.raised, ...after.raised]).toEqual(whole.raised)
     expect(shadowRows(whole.rows).length).toBeGreaterThan(100)
     expect(whole.raised.some((e) => e.eventId.endsWith(`:${SHADOW_SEGMENT}`))).toBe(true)
+  })
+
+  it('joins labels to the shadow through a join of its own: realised performance in its lane, the champion’s unchanged', () => {
+    // Served predictions and their labels (20 events later); the concept flips from event 3,000.
+    const base = [
+      ...pimaStream({
+        n: 8_000,
+        seed: 'shadow-labels',
+        scenario: { kind: 'concept_flip', at: 3_000, share: 0.5 },
+        modelName: 'm',
+      }),
+    ]
+    type Fed = { kind: 'prediction' | 'shadow'; p: PredictionEvent } | { kind: 'outcome'; o: OutcomeEvent }
+    const fed: Fed[] = []
+    for (const x of base) {
+      if (x.type === 'outcome') {
+        fed.push({ kind: 'outcome', o: x.value })
+        continue
+      }
+      fed.push({ kind: 'prediction', p: x.value })
+      const q = 0.1 + 0.8 * x.value.probability
+      fed.push({
+        kind: 'shadow',
+        p: { ...x.value, modelVersion: 2, probability: q, label: q >= 0.4 ? 1 : 0, shadow: true },
+      })
+    }
+    const feed = (e: MonitorEngine, items: Fed[]) => {
+      const rows: WindowRow[] = []
+      const raised: DriftEventRecord[] = []
+      for (const x of items) {
+        if (x.kind === 'outcome') e.onOutcome(x.o)
+        else if (x.kind === 'shadow') e.onShadowPrediction(x.p)
+        else e.onPrediction(x.p)
+        const out = e.takeOutputs()
+        rows.push(...out.rows)
+        raised.push(...out.events)
+      }
+      return { rows, raised }
+    }
+    const alone = engine()
+    const a = feed(
+      alone,
+      fed.filter((x) => x.kind !== 'shadow'),
+    )
+    const both = engine()
+    const b = feed(both, fed)
+    expect(b.rows.filter((r) => r.segment !== SHADOW_SEGMENT)).toEqual(a.rows)
+    expect(b.raised.filter((e) => !e.eventId.endsWith(`:${SHADOW_SEGMENT}`))).toEqual(a.raised)
+    const labels = base.filter((x) => x.type === 'outcome').length
+    expect(both.shadowJoin.stats.joined).toBe(labels)
+    expect(both.join.stats).toEqual(alone.join.stats)
+
+    const perf = shadowRows(b.rows).filter((r) => r.monitor === 'performance')
+    expect(new Set(perf.map((r) => r.modelVersion))).toEqual(new Set([2]))
+    expect(perf.filter((r) => r.metric === 'accuracy').length).toBeGreaterThan(10)
+    // Realised on the shadow's own probabilities and threshold: not the champion's figures.
+    const last = (rs: WindowRow[]) => rs.filter((r) => r.metric === 'accuracy').at(-1)!.value
+    expect(last(perf)).not.toBe(last(a.rows.filter((r) => r.monitor === 'performance')))
+    // The flipped concept is seen in both lanes; the shadow's alarm never asks for a retrain.
+    expect(a.raised.map((e) => e.kind)).toContain('concept_drift')
+    const shadowConcept = b.raised.filter((e) => e.kind === 'segment_concept_drift')
+    expect(shadowConcept.length).toBeGreaterThan(0)
+    for (const e of shadowConcept) {
+      expect(e.modelVersion).toBe(2)
+      expect(driftWantsRetrain({ ...e, severity: 'significant' })).toBe(false)
+    }
+    expect(b.raised.some((e) => e.kind === 'retrain_recommended' && e.modelVersion === 2)).toBe(false)
   })
 
   it('caps the live shadow versions; an evicted shadow that comes back continues its window ids', () => {
