@@ -10,7 +10,7 @@ import { closeDeps, type Deps } from '../../../lib/runtime/index.ts'
 import { SHADOW_SEGMENT } from '../../../lib/segments/index.ts'
 import { TABLES } from '../../../lib/warehouse/index.ts'
 import { createMonitorService, type MonitorService } from '../../../processors/monitors/service.ts'
-import type { PredictionEvent } from '../../../processors/monitors/sink/rows.ts'
+import type { OutcomeEvent, PredictionEvent } from '../../../processors/monitors/sink/rows.ts'
 import { preparedDeps, uniqueId, waitFor } from '../../helpers/index.ts'
 import { pimaArtifact, pimaStream } from './streams.ts'
 
@@ -34,6 +34,13 @@ async function send(deps: Deps, topic: string, events: PredictionEvent[]) {
     })
 }
 
+async function sendOutcomes(deps: Deps, outcomes: OutcomeEvent[]) {
+  await deps.producer.send({
+    topic: deps.topics.outcomes,
+    messages: outcomes.map((o) => ({ key: o.requestId, value: deps.serde.encode(deps.topics.outcomes, o) })),
+  })
+}
+
 const count = async (deps: Deps, sql: string, params: Record<string, unknown>) =>
   Number((await queryRows<{ n: number }>(deps.clickhouse, sql, params))[0]?.n ?? 0)
 
@@ -51,6 +58,13 @@ describe('shadow monitoring on the real stack', () => {
       const q = 0.1 + 0.8 * p.probability
       return { ...p, modelVersion: 2, probability: q, label: q >= 0.4 ? 1 : 0, threshold: 0.4, shadow: true }
     })
+    // Every request labelled; the labels are sent once the shadow is monitored (see below).
+    const labels: OutcomeEvent[] = served.map((p) => ({
+      requestId: p.requestId,
+      outcome: p.probability > 0.45 ? 1 : 0,
+      labelledAt: Number(p.eventTime) + 60_000,
+      source: 'test',
+    }))
     await send(deps, deps.topics.predictions, served)
     await send(deps, deps.topics.shadowPredictions, shadows)
     const start = async () => {
@@ -104,11 +118,37 @@ describe('shadow monitoring on the real stack', () => {
     expect(svc.engine.counters.shadowPredictions).toBe(shadows.length)
     expect(svc.engine.counters.predictions).toBe(served.length)
 
-    // A restart resumes the shadow monitor from the checkpoint (nothing replayed, state kept).
+    // Labels of the first half join the shadow scores through the shadow lane's own join.
+    const outcomes = labels.slice(0, 1500)
+    await sendOutcomes(deps, outcomes)
+    await waitFor(async () => svc.engine.shadowJoin.stats.joined === outcomes.length, {
+      timeoutMs: 90_000,
+      message: 'every label joined to its shadow score',
+    })
+    expect(svc.engine.join.stats.joined).toBe(outcomes.length)
+    await waitFor(
+      async () => (await shadowRows()).some((r) => r.monitor === 'performance' && Number(r.last) >= 1000),
+      { timeoutMs: 60_000, message: 'shadow performance rows' },
+    )
+
+    // A restart resumes the shadow monitor from the checkpoint and rebuilds the shadow join from
+    // ClickHouse: the labels of the second half, sent after it, join shadow scores read before it.
     await svc.stop()
     services.splice(services.indexOf(svc), 1)
     const again = await start()
     expect(again.engine.shadowVersions).toEqual([2])
     expect(again.engine.counters.shadowPredictions).toBe(shadows.length)
-  }, 240_000)
+    expect(again.engine.shadowJoin.predictions.size).toBe(shadows.length - outcomes.length)
+    const rest = labels.slice(1500)
+    await sendOutcomes(deps, rest)
+    await waitFor(async () => again.engine.shadowJoin.stats.joined === rest.length, {
+      timeoutMs: 90_000,
+      message: 'labels after the restart joined to shadow scores read before it',
+    })
+    await waitFor(
+      async () =>
+        (await shadowRows()).some((r) => r.monitor === 'performance' && Number(r.last) === labels.length),
+      { timeoutMs: 60_000, message: 'shadow performance rows up to the last label' },
+    )
+  }, 300_000)
 })
