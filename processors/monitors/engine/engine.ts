@@ -189,6 +189,7 @@ export class MonitorEngine {
     }
     const o = this.shadowJoin.addPrediction(p.requestId, pending, this.clock)
     if (o) this.shadowLabelled(pending, o)
+    if (m.seq % this.opts.drift.evalEvery === 0) this.joinRows(m.modelVersion, m.seq, t, 'shadow')
   }
 
   private shadowLabelled(p: PendingPrediction, o: PendingOutcome): void {
@@ -438,21 +439,27 @@ export class MonitorEngine {
 
   /**
    * The label join's state at a sliding evaluation, so no label leaves without a count: rows under
-   * monitor 'quality' (subject 'label_join'), cumulative over the engine (all versions): joined,
+   * monitor 'quality' (subject 'label_join'; the shadow lane's join at a shadow's evaluations,
+   * keyed SHADOW_SEGMENT), cumulative over the engine (all versions): joined,
    * expired (TTL) and evicted (capacity) on each side, labels whose version monitor was evicted,
    * and the pending counts.
    */
-  private joinRows(version: number, seq: number, t: number): void {
-    const s = this.join.stats
+  private joinRows(version: number, seq: number, t: number, lane: 'champion' | 'shadow' = 'champion'): void {
+    const shadow = lane === 'shadow'
+    const join = shadow ? this.shadowJoin : this.join
+    const s = join.stats
     const values: [string, number][] = [
       ['joined', s.joined],
       ['expired_predictions', s.expiredPredictions],
       ['evicted_predictions', s.evictedPredictions],
       ['expired_outcomes', s.expiredOutcomes],
       ['evicted_outcomes', s.evictedOutcomes],
-      ['labels_without_monitor', this.counters.labelsWithoutMonitor ?? 0],
-      ['pending_predictions', this.join.predictions.size],
-      ['pending_outcomes', this.join.outcomes.size],
+      [
+        'labels_without_monitor',
+        (shadow ? this.counters.shadowLabelsWithoutMonitor : this.counters.labelsWithoutMonitor) ?? 0,
+      ],
+      ['pending_predictions', join.predictions.size],
+      ['pending_outcomes', join.outcomes.size],
     ]
     for (const [metric, value] of values)
       this.rows.push({
@@ -464,10 +471,12 @@ export class MonitorEngine {
         windowId: seq,
         windowStart: t,
         windowEnd: t,
-        windowSize: this.join.predictions.size,
+        windowSize: join.predictions.size,
         subject: 'label_join',
         metric,
         value,
+        // The shadow lane's join: its own rows, beside the shadow's windows.
+        ...(shadow ? { segment: SHADOW_SEGMENT } : {}),
       })
   }
 

@@ -106,6 +106,7 @@ describe('shadow monitoring on the real stack', () => {
     expect(rows.map((r) => [r.v, r.monitor])).toEqual([
       [2, 'drift'],
       [2, 'estimate'],
+      [2, 'quality'],
     ])
     // The champion's rows are its own version's only; nothing of the shadow lands among them.
     const championVersions = await queryRows<{ v: number }>(

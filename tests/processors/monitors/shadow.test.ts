@@ -115,7 +115,8 @@ describe('shadow versions', () => {
 
     const rows = shadowRows(b.rows)
     expect(new Set(rows.map((r) => r.modelVersion))).toEqual(new Set([2]))
-    expect(new Set(rows.map((r) => r.monitor))).toEqual(new Set(['drift', 'estimate']))
+    // 'quality': the shadow join's label counts.
+    expect(new Set(rows.map((r) => r.monitor))).toEqual(new Set(['drift', 'estimate', 'quality']))
     // Its own artifact: the estimate uses the shadow's threshold and probabilities, not the champion's.
     const last = (rs: WindowRow[], metric: string) => rs.filter((r) => r.metric === metric).at(-1)!.value
     expect(last(rows, 'estimated_accuracy')).not.toBe(
@@ -212,6 +213,10 @@ describe('shadow versions', () => {
     const labels = base.filter((x) => x.type === 'outcome').length
     expect(both.shadowJoin.stats.joined).toBe(labels)
     expect(both.join.stats).toEqual(alone.join.stats)
+    // The shadow join's counts are rows of the shadow lane.
+    const counts = shadowRows(b.rows).filter((r) => r.subject === 'label_join' && r.metric === 'joined')
+    expect(counts.length).toBeGreaterThan(10)
+    expect(counts.at(-1)!.value).toBeGreaterThan(labels - 2 * drift.evalEvery)
 
     const perf = shadowRows(b.rows).filter((r) => r.monitor === 'performance')
     expect(new Set(perf.map((r) => r.modelVersion))).toEqual(new Set([2]))
