@@ -485,6 +485,18 @@ export const SegmentReport = Type.Object(
       ),
     ),
     overflow: Nullable(Type.Integer({ description: "Events sent to this 'other' segment past the cap" })),
+    // Only the shadow lane has labels (a segment's predictions do not reach the label join).
+    realised: Nullable(
+      Type.Object(
+        {
+          accuracy: Nullable(Type.Number()),
+          f1: Nullable(Type.Number()),
+          roc_auc: Nullable(Type.Number()),
+          labels: Type.Integer({ description: 'Labelled predictions in the newest window' }),
+        },
+        { ...closed('SegmentRealised'), description: 'Realised performance on the newest labelled window' },
+      ),
+    ),
   },
   closed('SegmentReport'),
 )

@@ -186,8 +186,18 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
             estimated: { accuracy: null, f1: null, roc_auc: null, state: null },
             drift: null,
             overflow: null,
+            realised: null,
           }
           bySegment.set(key, s)
+        }
+        if (r.monitor === 'performance') {
+          // Labelled windows count labels, not events: they do not move the newest window.
+          s.realised ??= { accuracy: null, f1: null, roc_auc: null, labels: 0 }
+          if (r.metric === 'accuracy') s.realised.accuracy = r.value
+          else if (r.metric === 'f1') s.realised.f1 = r.value
+          else if (r.metric === 'roc_auc') s.realised.roc_auc = r.value
+          else if (r.metric === 'labels') s.realised.labels = r.value
+          continue
         }
         if (r.t > s.window_end) {
           s.window_end = r.t

@@ -77,6 +77,7 @@ describe('segments (lib/segments)', () => {
     const d = (await get('/mlops/api/monitoring/drift/check')).body.drift
     expect(d.data_drift.window_id).toBe(210)
     expect(all.body.segments.every((x: { lane: string }) => x.lane === 'champion')).toBe(true)
+    expect(all.body.segments.every((x: { realised: unknown }) => x.realised === null)).toBe(true)
   })
 
   it("reports a shadow version's rows in their own lane, apart from the champion rows of the same version", async () => {
@@ -95,6 +96,27 @@ describe('segments (lib/segments)', () => {
       { ...win, monitor: 'drift', subject: 'glucose', metric: 'psi', value: 0.03 },
       { ...win, monitor: 'drift', subject: 'glucose', metric: 'psi_state', value: 0 },
       { ...win, monitor: 'estimate', subject: '', metric: 'estimated_accuracy', value: 0.71 },
+      // A labelled window: its ids count labels, and its end does not move the newest window.
+      {
+        ...win,
+        windowId: 300,
+        windowEnd: NOW - 30_000,
+        windowSize: 300,
+        monitor: 'performance',
+        subject: '',
+        metric: 'accuracy',
+        value: 0.69,
+      },
+      {
+        ...win,
+        windowId: 300,
+        windowEnd: NOW - 30_000,
+        windowSize: 300,
+        monitor: 'performance',
+        subject: '',
+        metric: 'labels',
+        value: 300,
+      },
     ])
     const lane = await get('/v1/dashboard/segments?hours=24&family=lane')
     expect(lane.status).toBe(200)
@@ -106,6 +128,7 @@ describe('segments (lib/segments)', () => {
         window_size: 1000,
         estimated: expect.objectContaining({ accuracy: 0.71 }),
         drift: expect.objectContaining({ state: 'ok', psi: { glucose: 0.03 } }),
+        realised: { accuracy: 0.69, f1: null, roc_auc: null, labels: 300 },
       }),
     ])
     // The champion's own drift check of version 1 is not moved by the shadow's rows.
