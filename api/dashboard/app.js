@@ -253,9 +253,14 @@ function renderSegments(body) {
         s.overflow === null ? s.segment : `${s.segment} (${s.overflow} past the cap)`,
         `v${s.model_version}`,
         String(s.window_size),
-        fmt(s.estimated.accuracy),
-        fmt(s.estimated.f1),
-        fmt(s.estimated.roc_auc),
+        // A shadow version has labels: its realised figure beside the estimate.
+        s.realised
+          ? `${fmt(s.estimated.accuracy)} (realised ${fmt(s.realised.accuracy)})`
+          : fmt(s.estimated.accuracy),
+        s.realised ? `${fmt(s.estimated.f1)} (realised ${fmt(s.realised.f1)})` : fmt(s.estimated.f1),
+        s.realised
+          ? `${fmt(s.estimated.roc_auc)} (realised ${fmt(s.realised.roc_auc)})`
+          : fmt(s.estimated.roc_auc),
         s.drift ? s.drift.state : '–',
         s.drift ? s.drift.alerting.join(', ') || '–' : '–',
       ]

@@ -12,7 +12,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { buildApp } from '../../api/app.ts'
 import { REPO_ROOT } from '../../lib/config/index.ts'
 import { closeDeps } from '../../lib/runtime/index.ts'
+import { SHADOW_SEGMENT } from '../../lib/segments/index.ts'
 import { MONITOR_STATISTICS } from '../../lib/stats/index.ts'
+import { insertWindowRows } from '../../processors/monitors/sink/outputs.ts'
 import { launchChromium } from '../helpers/browser.ts'
 import {
   openStack,
@@ -198,6 +200,46 @@ it('renders every chart with data points and saves a screenshot', async () => {
   expect(await page.locator('#segments-table tbody tr td:first-child').allTextContents()).toEqual([
     'age=30-39',
   ])
+  // A shadow version's lane: its realised performance beside the estimate.
+  const win = {
+    modelName: s.modelName,
+    modelVersion: 2,
+    windowType: 'sliding' as const,
+    windowWidth: 1000,
+    windowId: 400,
+    windowStart: Date.now() - 30 * 60_000,
+    windowEnd: Date.now() - 60_000,
+    windowSize: 1000,
+    subject: '',
+    segment: SHADOW_SEGMENT,
+  }
+  await insertWindowRows(s.deps.clickhouse, [
+    { ...win, monitor: 'estimate', metric: 'estimated_accuracy', value: 0.71 },
+    { ...win, monitor: 'performance', windowId: 300, metric: 'accuracy', value: 0.69 },
+  ])
+  const beforeLane = Number(
+    await page.evaluate(
+      () =>
+        (globalThis as unknown as { document: { body: { dataset: { loaded: string } } } }).document.body
+          .dataset.loaded,
+    ),
+  )
+  await page.selectOption('#segment-family', 'lane')
+  await page.waitForFunction(
+    (n) =>
+      Number(
+        (globalThis as unknown as { document: { body: { dataset: { loaded: string } } } }).document.body
+          .dataset.loaded,
+      ) > n,
+    beforeLane,
+    { timeout: 30_000 },
+  )
+  expect(await page.locator('#segments-table tbody tr td:first-child').allTextContents()).toEqual([
+    SHADOW_SEGMENT,
+  ])
+  expect(await page.locator('#segments-table tbody tr td:nth-child(4)').textContent()).toBe(
+    '0.710 (realised 0.690)',
+  )
   expect(await page.locator('#c-model').textContent()).toContain('v1')
   expect(errors).toEqual([])
 
