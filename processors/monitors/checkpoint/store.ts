@@ -59,6 +59,12 @@ function offsetArrays(offsets: Record<string, string>, topic: string): { parts: 
   return { parts, offs }
 }
 
+/** The two restore calls of a label join (the champion's and the shadow lane's). */
+interface RestorableJoin {
+  restorePrediction: MonitorEngine['join']['restorePrediction']
+  restoreOutcome: MonitorEngine['join']['restoreOutcome']
+}
+
 /**
  * Refills the label join as it stood at the checkpoint: predictions processed before it
  * (offset below the checkpoint's next offset for their partition) that had no processed
@@ -66,42 +72,17 @@ function offsetArrays(offsets: Record<string, string>, topic: string): { parts: 
  * prediction. Works because the same consumer wrote these raw rows before checkpointing.
  * Rows come back in (partition, offset) order, so the rebuilt map is deterministic.
  */
-export async function rebuildJoin(
+export function rebuildJoin(
   client: ClickHouseClient,
   engine: MonitorEngine,
   offsets: Record<string, string>,
   topics: { predictions: string; outcomes: string },
 ): Promise<{ predictions: number; outcomes: number }> {
-  const p = offsetArrays(offsets, topics.predictions)
-  const o = offsetArrays(offsets, topics.outcomes)
-  const since = engine.clock - engine.opts.drift.labelJoinTtlMs
-  const params = { pp: p.parts, po: p.offs, op: o.parts, oo: o.offs, since, model: engine.opts.modelName }
-  const processedP =
-    'kafka_offset < arrayElement({po:Array(UInt64)}, indexOf({pp:Array(UInt16)}, kafka_partition))'
-  const processedO =
-    'kafka_offset < arrayElement({oo:Array(UInt64)}, indexOf({op:Array(UInt16)}, kafka_partition))'
-  const preds = await queryRows<PendingPredictionRow>(
-    client,
-    `SELECT ${PENDING_PREDICTION_SELECT}
-     FROM ${TABLES.predictions} FINAL
-     WHERE model_name = {model:String} AND ${processedP} AND toUnixTimestamp64Milli(event_time) >= {since:Int64}
-       AND request_id NOT IN (SELECT request_id FROM ${TABLES.outcomes} FINAL WHERE ${processedO})
-     ORDER BY kafka_partition, kafka_offset`,
-    params,
-  )
-  for (const r of preds) engine.join.restorePrediction(...pendingPrediction(engine.opts.modelName, r))
-  const outs = await queryRows<{ request_id: string; outcome: number; t: number }>(
-    client,
-    `SELECT request_id, outcome, toUnixTimestamp64Milli(labelled_at) AS t
-     FROM ${TABLES.outcomes} FINAL
-     WHERE ${processedO} AND toUnixTimestamp64Milli(labelled_at) >= {since:Int64}
-       AND request_id NOT IN (SELECT request_id FROM ${TABLES.predictions} FINAL WHERE ${processedP})
-     ORDER BY kafka_partition, kafka_offset`,
-    params,
-  )
-  for (const r of outs)
-    engine.join.restoreOutcome(r.request_id, { outcome: Number(r.outcome), labelledAt: Number(r.t) })
-  return { predictions: preds.length, outcomes: outs.length }
+  return refillJoin(client, engine, engine.join, offsets, {
+    table: TABLES.predictions,
+    predictionsTopic: topics.predictions,
+    outcomesTopic: topics.outcomes,
+  })
 }
 
 /**
@@ -117,8 +98,22 @@ export async function rebuildShadowJoin(
   topics: { shadowPredictions: string; outcomes: string },
 ): Promise<{ predictions: number; outcomes: number }> {
   if (engine.shadowVersions.length === 0) return { predictions: 0, outcomes: 0 }
-  const p = offsetArrays(offsets, topics.shadowPredictions)
-  const o = offsetArrays(offsets, topics.outcomes)
+  return refillJoin(client, engine, engine.shadowJoin, offsets, {
+    table: TABLES.shadowPredictions,
+    predictionsTopic: topics.shadowPredictions,
+    outcomesTopic: topics.outcomes,
+  })
+}
+
+async function refillJoin(
+  client: ClickHouseClient,
+  engine: MonitorEngine,
+  join: RestorableJoin,
+  offsets: Record<string, string>,
+  source: { table: string; predictionsTopic: string; outcomesTopic: string },
+): Promise<{ predictions: number; outcomes: number }> {
+  const p = offsetArrays(offsets, source.predictionsTopic)
+  const o = offsetArrays(offsets, source.outcomesTopic)
   const since = engine.clock - engine.opts.drift.labelJoinTtlMs
   const params = { pp: p.parts, po: p.offs, op: o.parts, oo: o.offs, since, model: engine.opts.modelName }
   const processedP =
@@ -128,23 +123,23 @@ export async function rebuildShadowJoin(
   const preds = await queryRows<PendingPredictionRow>(
     client,
     `SELECT ${PENDING_PREDICTION_SELECT}
-     FROM ${TABLES.shadowPredictions} FINAL
+     FROM ${source.table} FINAL
      WHERE model_name = {model:String} AND ${processedP} AND toUnixTimestamp64Milli(event_time) >= {since:Int64}
        AND request_id NOT IN (SELECT request_id FROM ${TABLES.outcomes} FINAL WHERE ${processedO})
      ORDER BY kafka_partition, kafka_offset`,
     params,
   )
-  for (const r of preds) engine.shadowJoin.restorePrediction(...pendingPrediction(engine.opts.modelName, r))
+  for (const r of preds) join.restorePrediction(...pendingPrediction(engine.opts.modelName, r))
   const outs = await queryRows<{ request_id: string; outcome: number; t: number }>(
     client,
     `SELECT request_id, outcome, toUnixTimestamp64Milli(labelled_at) AS t
      FROM ${TABLES.outcomes} FINAL
      WHERE ${processedO} AND toUnixTimestamp64Milli(labelled_at) >= {since:Int64}
-       AND request_id NOT IN (SELECT request_id FROM ${TABLES.shadowPredictions} FINAL WHERE ${processedP})
+       AND request_id NOT IN (SELECT request_id FROM ${source.table} FINAL WHERE ${processedP})
      ORDER BY kafka_partition, kafka_offset`,
     params,
   )
   for (const r of outs)
-    engine.shadowJoin.restoreOutcome(r.request_id, { outcome: Number(r.outcome), labelledAt: Number(r.t) })
+    join.restoreOutcome(r.request_id, { outcome: Number(r.outcome), labelledAt: Number(r.t) })
   return { predictions: preds.length, outcomes: outs.length }
 }
