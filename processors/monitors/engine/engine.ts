@@ -180,13 +180,7 @@ export class MonitorEngine {
     }
     this.counters.shadowPredictions = (this.counters.shadowPredictions ?? 0) + 1
     m.addPrediction(p as Record<FeatureName, number | null>, p.probability, t, this.rows, this.events)
-    const pending: PendingPrediction = {
-      modelName: p.modelName,
-      modelVersion: p.modelVersion,
-      probability: p.probability,
-      label: p.label,
-      eventTime: t,
-    }
+    const pending = pendingOf(p, t)
     const o = this.shadowJoin.addPrediction(p.requestId, pending, this.clock)
     if (o) this.shadowLabelled(pending, o)
     if (m.seq % this.opts.drift.evalEvery === 0) this.joinRows(m.modelVersion, m.seq, t, 'shadow')
@@ -253,13 +247,7 @@ export class MonitorEngine {
     }
     m.addPrediction(p as Record<FeatureName, number | null>, p.probability, t, this.rows, this.events)
     this.addToSegments(p, t)
-    const pending: PendingPrediction = {
-      modelName: p.modelName,
-      modelVersion: p.modelVersion,
-      probability: p.probability,
-      label: p.label,
-      eventTime: t,
-    }
+    const pending = pendingOf(p, t)
     const o = this.join.addPrediction(p.requestId, pending, this.clock)
     if (o) this.labelled(pending, o)
     if (m.seq % this.opts.drift.evalEvery === 0) {
@@ -524,5 +512,19 @@ export class MonitorEngine {
 
   private syncSeqs(): void {
     for (const [v, m] of this.monitors) this.seqByVersion.set(v, { seq: m.seq, labelSeq: m.labelSeq })
+  }
+}
+
+/** What a label join keeps of a prediction (or a shadow score) until its outcome arrives. */
+function pendingOf(
+  p: Pick<PendingPrediction, 'modelName' | 'modelVersion' | 'probability' | 'label'>,
+  eventTime: number,
+): PendingPrediction {
+  return {
+    modelName: p.modelName,
+    modelVersion: p.modelVersion,
+    probability: p.probability,
+    label: p.label,
+    eventTime,
   }
 }
