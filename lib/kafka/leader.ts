@@ -153,7 +153,15 @@ export async function campaign(kafka: Kafka, o: CampaignOptions): Promise<Leader
   let resolveAcquired!: () => void
   const acquired = new Promise<void>((r) => (resolveAcquired = r))
   let resolveJoined!: () => void
-  const joined = new Promise<void>((r) => (resolveJoined = r))
+  let rejectJoined!: (err: unknown) => void
+  let hasJoined = false
+  const joined = new Promise<void>((resolve, reject) => {
+    resolveJoined = () => {
+      hasJoined = true
+      resolve()
+    }
+    rejectJoined = reject
+  })
   const consumer: Consumer = kafka.consumer({
     groupId: o.groupId,
     allowAutoTopicCreation: false,
@@ -179,14 +187,25 @@ export async function campaign(kafka: Kafka, o: CampaignOptions): Promise<Leader
   // A crash kafkajs restarts from (a broker outage) rejoins with this claim and keeps the lock
   // unless a standby holds it by then (the next join says so); a crash for good loses it.
   consumer.on(consumer.events.CRASH, (e) => {
+    // Stopped for good before the first join: the campaign fails instead of waiting for ever.
+    if (!e.payload.restart && !hasJoined) rejectJoined(toRiskStreamError(e.payload.error))
     if (!e.payload.restart) loseIt(`the lock consumer stopped: ${toRiskStreamError(e.payload.error).message}`)
   })
   await consumer.connect()
   await untilKnown(() => consumer.subscribe({ topic: o.topic, fromBeginning: false }))
   // The lock topic stays empty: the consumer only keeps the membership alive (heartbeats).
   await consumer.run({ autoCommit: false, eachBatch: async () => {} })
-  // Returns once the group has answered, so isActive() tells active from standby.
-  await joined
+  // Returns once the group has answered, so isActive() tells active from standby. A join that
+  // takes long is said, not waited out in silence, so a stuck start-up names its cause.
+  const slow = setInterval(
+    () => o.log.warn({ groupId: o.groupId }, 'still joining the election group; waiting for the broker'),
+    20_000,
+  )
+  try {
+    await joined
+  } finally {
+    clearInterval(slow)
+  }
   return {
     acquired,
     isActive: () => claim.active,
