@@ -19,7 +19,7 @@ import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { configWith } from '../lib/config/index.ts'
+import { childEnv, configWith } from '../lib/config/index.ts'
 import { topicSpecs } from '../lib/kafka/index.ts'
 import { closeDeps, createDeps, prepare } from '../lib/runtime/index.ts'
 import { trainOnce } from '../trainer/index.ts'
@@ -96,14 +96,13 @@ try {
 
   const apiPort = await freePort()
   for (const role of ROLES) {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
+    const env = childEnv({
       ...base,
       CLICKHOUSE_PATH: dirs[role],
       API_PORT: String(apiPort),
       API_READ_OPEN: 'true',
       API_CACHE_TTL_MS: '0',
-    }
+    })
     delete env.METRICS_PORT
     const child = spawn(
       process.execPath,
