@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import type { Browser } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { buildApp } from '../../api/app.ts'
 import { REPO_ROOT } from '../../lib/config/index.ts'
@@ -180,23 +180,7 @@ it('renders every chart with data points and saves a screenshot', async () => {
   expect(await page.locator('#segments-table tbody tr.over td:first-child').allTextContents()).toEqual([
     'source=clinic-b',
   ])
-  const loaded = Number(
-    await page.evaluate(
-      () =>
-        (globalThis as unknown as { document: { body: { dataset: { loaded: string } } } }).document.body
-          .dataset.loaded,
-    ),
-  )
-  await page.selectOption('#segment-family', 'age')
-  await page.waitForFunction(
-    (n) =>
-      Number(
-        (globalThis as unknown as { document: { body: { dataset: { loaded: string } } } }).document.body
-          .dataset.loaded,
-      ) > n,
-    loaded,
-    { timeout: 30_000 },
-  )
+  await selectSegmentFamily(page, 'age')
   expect(await page.locator('#segments-table tbody tr td:first-child').allTextContents()).toEqual([
     'age=30-39',
   ])
@@ -217,23 +201,7 @@ it('renders every chart with data points and saves a screenshot', async () => {
     { ...win, monitor: 'estimate', metric: 'estimated_accuracy', value: 0.71 },
     { ...win, monitor: 'performance', windowId: 300, metric: 'accuracy', value: 0.69 },
   ])
-  const beforeLane = Number(
-    await page.evaluate(
-      () =>
-        (globalThis as unknown as { document: { body: { dataset: { loaded: string } } } }).document.body
-          .dataset.loaded,
-    ),
-  )
-  await page.selectOption('#segment-family', 'lane')
-  await page.waitForFunction(
-    (n) =>
-      Number(
-        (globalThis as unknown as { document: { body: { dataset: { loaded: string } } } }).document.body
-          .dataset.loaded,
-      ) > n,
-    beforeLane,
-    { timeout: 30_000 },
-  )
+  await selectSegmentFamily(page, 'lane')
   expect(await page.locator('#segments-table tbody tr td:first-child').allTextContents()).toEqual([
     SHADOW_SEGMENT,
   ])
@@ -247,3 +215,23 @@ it('renders every chart with data points and saves a screenshot', async () => {
   mkdirSync(dir, { recursive: true })
   await page.screenshot({ path: path.join(dir, 'dashboard.png'), fullPage: true })
 })
+
+/** Picks a segment family on the dashboard and waits for the reload it triggers. */
+async function selectSegmentFamily(page: Page, family: string): Promise<void> {
+  const loadCount = () =>
+    Number(
+      (globalThis as unknown as { document: { body: { dataset: { loaded: string } } } }).document.body.dataset
+        .loaded,
+    )
+  const before = await page.evaluate(loadCount)
+  await page.selectOption('#segment-family', family)
+  await page.waitForFunction(
+    (n) =>
+      Number(
+        (globalThis as unknown as { document: { body: { dataset: { loaded: string } } } }).document.body
+          .dataset.loaded,
+      ) > n,
+    before,
+    { timeout: 30_000 },
+  )
+}
