@@ -14,7 +14,7 @@ import type {
   PredictionEvent,
   WindowRow,
 } from '../../../processors/monitors/engine/types.ts'
-import { glucoseSd, PIMA, pimaArtifact, score, T0 } from './streams.ts'
+import { glucoseSd, PIMA, pimaArtifact, runWithRestart, score, T0 } from './streams.ts'
 
 const drift = { ...configWith({}).drift, timeWindowsMs: [] }
 const artifact = pimaArtifact(0.5)
@@ -177,12 +177,7 @@ describe('segments', () => {
 
   it('resumes segment monitors from a checkpoint exactly as an uninterrupted run', () => {
     const items = [...stream(12_000, 'seg-restart', { at: 4_000, source: 'clinic-b', sds: 1 })]
-    const whole = run(engine(), items)
-    const first = engine()
-    const before = run(first, items.slice(0, 6_123))
-    const resumed = engine()
-    resumed.restore(JSON.parse(JSON.stringify(first.snapshot())))
-    const after = run(resumed, items.slice(6_123))
+    const { whole, before, after } = runWithRestart(() => engine(), run, items, 6_123)
     // The label join is rebuilt from ClickHouse by the service, not restored here: its rows differ.
     const monitored = (rows: WindowRow[]) => rows.filter((r) => r.subject !== 'label_join')
     expect(monitored([...before.rows, ...after.rows])).toEqual(monitored(whole.rows))

@@ -17,7 +17,7 @@ import type {
   WindowRow,
 } from '../../../processors/monitors/engine/types.ts'
 import { driftWantsRetrain } from '../../../trainer/service/policy.ts'
-import { glucoseSd, PIMA, pimaArtifact, pimaStream, score, T0 } from './streams.ts'
+import { glucoseSd, PIMA, pimaArtifact, pimaStream, runWithRestart, score, T0 } from './streams.ts'
 
 const drift = configWith({}).drift
 const champion = pimaArtifact(0.5)
@@ -151,12 +151,7 @@ describe('shadow versions', () => {
 
   it('resumes shadow monitors from a checkpoint exactly as an uninterrupted run', () => {
     const items = [...stream(8_000, 'shadow-restart', 2, 4_000)]
-    const whole = run(engine(), items)
-    const first = engine()
-    const before = run(first, items.slice(0, 9_117))
-    const resumed = engine()
-    resumed.restore(JSON.parse(JSON.stringify(first.snapshot())))
-    const after = run(resumed, items.slice(9_117))
+    const { whole, before, after } = runWithRestart(() => engine(), run, items, 9_117)
     const monitored = (rows: WindowRow[]) => rows.filter((r) => r.subject !== 'label_join')
     expect(monitored([...before.rows, ...after.rows])).toEqual(monitored(whole.rows))
     expect([...before.raised, ...after.raised]).toEqual(whole.raised)

@@ -10,6 +10,7 @@ import { loadPima } from '../../../lib/data/pima.ts'
 import { FEATURES, type FeatureVector } from '../../../lib/features/index.ts'
 import { buildReference, classificationMetrics } from '../../../lib/stats/index.ts'
 import type { MonitoredArtifact } from '../../../processors/monitors/drift/columns.ts'
+import type { MonitorEngine } from '../../../processors/monitors/engine/engine.ts'
 import type { OutcomeEvent, PredictionEvent } from '../../../processors/monitors/sink/rows.ts'
 import { toModelMetrics } from '../../../trainer/pipeline/train.ts'
 
@@ -128,4 +129,22 @@ export function* pimaStream(o: StreamOptions): Generator<StreamItem> {
       }
     }
   }
+}
+
+/**
+ * Feeds `items` once to a fresh engine, and once split at `cut` with a JSON round trip of the
+ * checkpoint between the halves, so a test can compare the two runs.
+ */
+export function runWithRestart<T, R>(
+  make: () => MonitorEngine,
+  run: (e: MonitorEngine, items: T[]) => R,
+  items: T[],
+  cut: number,
+): { whole: R; before: R; after: R } {
+  const whole = run(make(), items)
+  const first = make()
+  const before = run(first, items.slice(0, cut))
+  const resumed = make()
+  resumed.restore(JSON.parse(JSON.stringify(first.snapshot())))
+  return { whole, before, after: run(resumed, items.slice(cut)) }
 }
