@@ -499,19 +499,7 @@ function labelJoinShare(rate: number, delayS: number, durationS: number) {
     const i = Math.floor(rng() * rows.length)
     const p = probs[i]!
     const id = `q${k}`
-    engine.onPrediction({
-      requestId: id,
-      patientId: `p${i}`,
-      modelName: 'bench',
-      modelVersion: 1,
-      probability: p,
-      label: p >= 0.5 ? 1 : 0,
-      threshold: 0.5,
-      eventTime: t,
-      scoredAt: t + 5,
-      shadow: false,
-      ...rows[i]!,
-    })
+    engine.onPrediction(benchPrediction(id, i, p, t, rows[i]!))
     engine.takeOutputs()
     if (rng() < 0.5) queue.push({ id, at: t + delayS * 1000, outcome: PIMA.labels[i]! })
     if (k % 100_000 === 0) {
@@ -623,19 +611,7 @@ async function labelJoinSpillShare(rate: number, delayS: number, durationS: numb
       const i = Math.floor(rng() * rows.length)
       const p = probs[i]!
       const id = `q${k}`
-      preds.push({
-        requestId: id,
-        patientId: `p${i}`,
-        modelName: 'bench',
-        modelVersion: 1,
-        probability: p,
-        label: p >= 0.5 ? 1 : 0,
-        threshold: 0.5,
-        eventTime: t,
-        scoredAt: t + 5,
-        shadow: false,
-        ...rows[i]!,
-      })
+      preds.push(benchPrediction(id, i, p, t, rows[i]!))
       if (rng() < 0.5)
         queue.push({
           requestId: id,
@@ -741,4 +717,27 @@ if (values.write) {
   if (prev?.failures) merged.failures = prev.failures
   writeResultFiles(dir, merged)
   console.log(`merged ${mine.length} monitoring results into ${path.relative(process.cwd(), file)}`)
+}
+
+/** A scored request of the label benches: model 'bench' v1, threshold 0.5, scored 5 ms later. */
+function benchPrediction(
+  requestId: string,
+  patient: number,
+  probability: number,
+  eventTime: number,
+  features: FeatureVector,
+): PredictionEvent {
+  return {
+    requestId,
+    patientId: `p${patient}`,
+    modelName: 'bench',
+    modelVersion: 1,
+    probability,
+    label: probability >= 0.5 ? 1 : 0,
+    threshold: 0.5,
+    eventTime,
+    scoredAt: eventTime + 5,
+    shadow: false,
+    ...features,
+  }
 }
