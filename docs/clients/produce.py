@@ -70,7 +70,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
 
-    registry = SchemaRegistryClient({"url": REGISTRY})
+    # A bounded request: an unanswered registry call fails here instead of hanging the producer.
+    registry = SchemaRegistryClient({"url": REGISTRY, "timeout": 10})
     value_of_request = serializer(registry, "PredictionRequest.avsc")
     value_of_outcome = serializer(registry, "OutcomeLabel.avsc")
     key_of = StringSerializer("utf_8")
