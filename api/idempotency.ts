@@ -8,6 +8,7 @@
  * predictions table (the monitors' raw sink), compared by the same payload digest.
  */
 
+import { BoundedMap } from '../lib/events/bounded-map.ts'
 import type { ScoredPrediction } from './responses.ts'
 
 /** The answer a prediction gets (the declared `ScoredPrediction` response shape). */
@@ -22,14 +23,10 @@ export interface IdempotencyStore {
 }
 
 export function createIdempotencyStore(maxEntries = 100_000): IdempotencyStore {
-  const m = new Map<string, { digest: string; answer: StoredPrediction }>()
+  const m = new BoundedMap<string, { digest: string; answer: StoredPrediction }>(maxEntries)
   return {
     get: (id) => m.get(id),
-    set(id, digest, answer) {
-      m.delete(id)
-      m.set(id, { digest, answer })
-      while (m.size > maxEntries) m.delete(m.keys().next().value as string)
-    },
+    set: (id, digest, answer) => m.set(id, { digest, answer }),
     get size() {
       return m.size
     },

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto'
 import { FEATURES } from '../features/index.ts'
+import { BoundedMap } from './bounded-map.ts'
 
 export interface PayloadFields {
   patientId: unknown
@@ -24,15 +25,16 @@ export function payloadDigest(p: PayloadFields): string {
 export type RequestCheck = 'new' | 'same' | 'conflict'
 
 export class RecentRequests {
-  private readonly digests = new Map<string, string>()
-  constructor(private readonly maxEntries = 100_000) {}
+  private readonly digests: BoundedMap<string, string>
+  constructor(maxEntries = 100_000) {
+    this.digests = new BoundedMap(maxEntries)
+  }
 
   /** Records `requestId → digest` unless it conflicts with what is remembered. */
   check(requestId: string, digest: string): RequestCheck {
     const known = this.digests.get(requestId)
     if (known !== undefined) return known === digest ? 'same' : 'conflict'
     this.digests.set(requestId, digest)
-    if (this.digests.size > this.maxEntries) this.digests.delete(this.digests.keys().next().value as string)
     return 'new'
   }
 
