@@ -3,7 +3,7 @@
  * process (chDB allows one engine per process, and the benches use different chDB paths),
  * collects their numbers, writes bench/results/latest.json + latest.md and prints the table.
  *
- *   npm run bench                       # everything in the default set (~10 min)
+ *   npm run bench                       # everything in the default set (~20 min)
  *   npm run bench -- --quick            # short durations: smoke-test of the runner
  *   npm run bench -- --only e2e,producer
  *   npm run bench -- --list
@@ -57,16 +57,70 @@ interface BenchSpec {
 
 const FAMILIES = ['xgboost', 'random_forest', 'gradient_boosting', 'logistic_regression']
 
+const E2E_TOPOLOGIES: [string, string][] = [
+  ['all-in-one', '1'],
+  ['inference-apart', '1'],
+  ['inference-apart', '2'],
+  ['inference-apart', '3'],
+]
+const E2E_CAPACITY: [string, string, string][] = [
+  ['all-in-one', '1', '3'],
+  ['inference-apart', '1', '1'],
+  ['inference-apart', '1', '3'],
+  ['inference-apart', '2', '2'],
+  ['inference-apart', '2', '3'],
+  ['inference-apart', '3', '3'],
+]
+/** The result names' topology suffix, as bench/e2e.bench.ts writes it. */
+const suffix = (topology: string, procs: string, partitions = '3') =>
+  `${topology === 'all-in-one' ? 'all-in-one' : `inference-apart-${procs}`}${partitions === '3' ? '' : `-${partitions}p`}`
+
 const BENCHES: BenchSpec[] = [
-  {
-    name: 'e2e',
-    script: 'e2e.bench.ts',
-    args: ['--duration', '60', '--latency-duration', '45', '--rate', '2000'],
-    quickArgs: ['--duration', '8', '--latency-duration', '5', '--rate', '2000', '--warmup-s', '2'],
-    expects: ['e2e.requests_per_s', 'e2e.p99_ms_at_2000rps'],
-    parse: (out) => parseEmitted(out),
-    timeoutMs: 20 * 60_000,
-  },
+  // End to end in each topology that runs here (docs/topologies.md): 20,000 requests/s offered
+  // for 60 s, then the latency at 2,000/s. The all-apart one needs a ClickHouse server.
+  ...E2E_TOPOLOGIES.map(
+    ([topology, procs]): BenchSpec => ({
+      name: topology === 'all-in-one' ? 'e2e' : `e2e-apart-${procs}`,
+      script: 'e2e.bench.ts',
+      args: ['--topology', topology, '--inference-procs', procs, '--duration', '60', '--offered', '20000'],
+      quickArgs: [
+        '--topology',
+        topology,
+        '--inference-procs',
+        procs,
+        '--duration',
+        '8',
+        '--latency-duration',
+        '5',
+      ],
+      expects: [
+        `e2e.requests_per_s.${suffix(topology, procs)}`,
+        `e2e.p99_ms_at_2000rps.${suffix(topology, procs)}`,
+      ],
+      parse: (out) => parseEmitted(out),
+      timeoutMs: 20 * 60_000,
+    }),
+  ),
+  // Capacity: offered as fast as the producer goes (which then takes ⅓–½ of a core), per number
+  // of inference processes and partitions: where the curve flattens on this machine.
+  ...E2E_CAPACITY.map(
+    ([topology, procs, partitions]): BenchSpec => ({
+      name: `e2e-capacity-${topology === 'all-in-one' ? 'all-in-one' : `${procs}x${partitions}p`}`,
+      script: 'e2e.bench.ts',
+      args: [
+        ...['--topology', topology, '--inference-procs', procs, '--partitions', partitions],
+        ...['--offered', 'max', '--duration', '30', '--latency-duration', '0'],
+      ],
+      quickArgs: [
+        ...['--topology', topology, '--inference-procs', procs, '--partitions', partitions],
+        ...['--offered', 'max', '--duration', '8', '--latency-duration', '0'],
+      ],
+      expects: [`e2e.capacity_per_s.${suffix(topology, procs, partitions)}`],
+      parse: (out) => parseEmitted(out),
+      timeoutMs: 20 * 60_000,
+      optional: true,
+    }),
+  ),
   {
     name: 'producer',
     script: 'producer.bench.ts',

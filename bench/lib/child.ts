@@ -49,6 +49,8 @@ export interface RunScriptOptions {
   /** Each stdout/stderr line as it arrives (progress display). */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void
   cwd?: string
+  /** Called with the child's pid once it is spawned (e.g. to meter its CPU). */
+  onSpawn?: (pid: number) => void
 }
 
 /** Runs `node --import tsx <script> ...args`; resolves when it exits (never rejects). */
@@ -62,6 +64,7 @@ export function runScript(script: string, args: string[], opts: RunScriptOptions
     detached: true,
   })
   live.add(child)
+  if (child.pid !== undefined) opts.onSpawn?.(child.pid)
   let stdout = ''
   let stderr = ''
   const pending = { stdout: '', stderr: '' }
@@ -103,6 +106,85 @@ export function runScript(script: string, args: string[], opts: RunScriptOptions
       resolve({ code, signal, stdout, stderr, timedOut, ms: performance.now() - t0 })
     })
   })
+}
+
+export interface LongChild {
+  readonly pid: number
+  /** Resolves with the first stdout/stderr line matching `re`; rejects if the child exits first. */
+  waitForLine(re: RegExp, timeoutMs: number): Promise<string>
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when it has exited. */
+  stop(graceMs?: number): Promise<void>
+  /** Everything it wrote so far (the end of it goes into an error when it fails). */
+  output(): string
+}
+
+/**
+ * Starts `node --import tsx <script> ...args` and leaves it running (a role under test, such
+ * as `bin/riskstream.ts run inference`); tracked like runScript's children, so it never
+ * outlives the bench.
+ */
+export function spawnScript(
+  script: string,
+  args: string[],
+  opts: Omit<RunScriptOptions, 'timeoutMs'> = {},
+): LongChild {
+  hookExit()
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: opts.cwd,
+    env: childEnv(opts.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
+  if (child.pid === undefined) throw new Error(`could not start ${script}`)
+  live.add(child)
+  let out = ''
+  const waiters: { re: RegExp; resolve: (l: string) => void }[] = []
+  const exited = new Promise<void>((resolve) =>
+    child.on('close', () => {
+      live.delete(child)
+      resolve()
+    }),
+  )
+  let pending = ''
+  const feed = (chunk: Buffer) => {
+    out += chunk.toString()
+    pending += chunk.toString()
+    const lines = pending.split('\n')
+    pending = lines.pop() ?? ''
+    for (const l of lines) {
+      opts.onLine?.(l, 'stdout')
+      for (const w of [...waiters]) if (w.re.test(l)) w.resolve(l)
+    }
+  }
+  child.stdout!.on('data', feed)
+  child.stderr!.on('data', feed)
+  return {
+    pid: child.pid,
+    output: () => out,
+    waitForLine: (re, timeoutMs) =>
+      new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(new Error(`${script}: no line matching ${re} within ${timeoutMs} ms: ${out.slice(-800)}`)),
+          timeoutMs,
+        )
+        const done = (l: string) => {
+          clearTimeout(timer)
+          resolve(l)
+        }
+        waiters.push({ re, resolve: done })
+        exited.then(() => {
+          clearTimeout(timer)
+          reject(new Error(`${script} exited before a line matching ${re}: ${out.slice(-800)}`))
+        })
+      }),
+    stop: async (graceMs = 15_000) => {
+      killGroup(child, 'SIGTERM')
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs)
+      await exited
+      clearTimeout(timer)
+    },
+  }
 }
 
 /** The last `{"<key>": …}` JSON line of a child's stdout. */
