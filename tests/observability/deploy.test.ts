@@ -257,15 +257,38 @@ describe('Grafana dashboards (checked statically: Grafana is not packaged here)'
       ]),
     )
     const config = parse(read('prometheus/prometheus.yml')) as {
-      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[]
+      scrape_configs: {
+        job_name: string
+        static_configs: { targets: string[] }[]
+        dns_sd_configs?: { names: string[]; type: string; port: number }[]
+        relabel_configs?: {
+          source_labels?: string[]
+          regex?: string
+          target_label?: string
+          replacement?: string
+        }[]
+      }[]
     }
-    const targets = config.scrape_configs
-      .find((j) => j.job_name === 'riskstream')!
-      .static_configs.flatMap((s) => s.targets)
-    for (const role of ['inference', 'monitors', 'trainer', 'api']) {
+    const job = config.scrape_configs.find((j) => j.job_name === 'riskstream')!
+    const targets = job.static_configs.flatMap((s) => s.targets)
+    for (const role of ['monitors', 'trainer', 'api']) {
       expect(targets).toContain(`${role}:9464`)
       expect(compose.services[role]?.environment?.METRICS_PORT).toBe(9464)
     }
+    // Inference scales out: every replica is found through DNS and labelled role=inference.
+    expect(job.dns_sd_configs).toContainEqual({
+      names: ['inference'],
+      type: 'A',
+      port: 9464,
+      refresh_interval: '30s',
+    })
+    expect(job.relabel_configs).toContainEqual({
+      source_labels: ['__meta_dns_name'],
+      regex: 'inference',
+      target_label: 'role',
+      replacement: 'inference',
+    })
+    expect(compose.services.inference?.environment?.METRICS_PORT).toBe(9464)
   })
 })
 
