@@ -23,7 +23,12 @@ export type DomainRule =
 export interface DomainIssue {
   field: string
   rule: DomainRule
+  /** What the sender most likely did wrong, when it can be told without echoing the value. */
+  hint?: string
 }
+
+/** The hint for an event time that is plausible as seconds (a common client mistake). */
+export const SECONDS_HINT = 'looks like seconds since 1970; event times are milliseconds (multiply by 1000)'
 
 /** How far event times may be from now. */
 export interface TimeSkew {
@@ -84,8 +89,10 @@ export function checkTime(x: unknown, field: string, ctx: DomainContext, out: Do
     return
   }
   if (x < CONTRACT_TIME_MIN || x > CONTRACT_TIME_MAX) out.push({ field, rule: 'contract_range' })
-  else if (x < ctx.now - ctx.skew.maxAgeMs) out.push({ field, rule: 'too_old' })
-  else if (x > ctx.now + ctx.skew.maxAheadMs) out.push({ field, rule: 'future' })
+  else if (x < ctx.now - ctx.skew.maxAgeMs) {
+    const seconds = x * 1000 >= ctx.now - ctx.skew.maxAgeMs && x * 1000 <= ctx.now + ctx.skew.maxAheadMs
+    out.push(seconds ? { field, rule: 'too_old', hint: SECONDS_HINT } : { field, rule: 'too_old' })
+  } else if (x > ctx.now + ctx.skew.maxAheadMs) out.push({ field, rule: 'future' })
 }
 
 function checkUnit(x: unknown, field: string, out: DomainIssue[]): void {
@@ -151,7 +158,7 @@ export function outcomeIssues(o: Partial<OutcomeLabelEvent>, ctx: DomainContext)
 
 /** One line naming each field and rule: `eventTime (future), glucose (range)`. */
 export function describeIssues(issues: readonly DomainIssue[]): string {
-  return issues.map((i) => `${i.field} (${i.rule})`).join(', ')
+  return issues.map((i) => `${i.field} (${i.rule}${i.hint ? `: ${i.hint}` : ''})`).join(', ')
 }
 
 /** VALIDATION_FAILED naming every field and rule (dead-letter reason, API 400). */

@@ -13,6 +13,7 @@ import {
   outcomeIssues,
   predictionIssues,
   predictionRequestIssues,
+  SECONDS_HINT,
 } from '../../../lib/events/domain.ts'
 import { FEATURE_SPECS } from '../../../lib/features/index.ts'
 
@@ -67,9 +68,25 @@ describe('prediction request domain', () => {
     for (const t of [0, 86_400_000, 1_765_000_000, 4_102_444_800_000, 8.64e15]) {
       const err = checkDomain('request', predictionRequestIssues, { eventTime: t } as never, ctx)
       expect(err?.code).toBe('VALIDATION_FAILED')
-      expect(err?.message).toMatch(/eventTime \((too_old|future|contract_range)\)/)
+      expect(err?.message).toMatch(/eventTime \((too_old|future|contract_range)[):]/)
       expect(err?.message).not.toContain(String(t))
     }
+  })
+
+  it('an event time in seconds is refused with a hint to send milliseconds; other old times get none', () => {
+    const seconds = Math.floor(NOW / 1000) - 3600
+    expect(
+      predictionRequestIssues({ eventTime: seconds } as never, ctx).find((i) => i.field === 'eventTime'),
+    ).toEqual({
+      field: 'eventTime',
+      rule: 'too_old',
+      hint: SECONDS_HINT,
+    })
+    const err = checkDomain('request', predictionRequestIssues, { eventTime: seconds } as never, ctx)
+    expect(err?.message).toContain(`eventTime (too_old: ${SECONDS_HINT})`)
+    // Two years ago in milliseconds: too old, and not plausible as seconds.
+    const old = predictionRequestIssues({ eventTime: NOW - 2 * DEFAULT_SKEW.maxAgeMs } as never, ctx)
+    expect(old.find((i) => i.field === 'eventTime')).toEqual({ field: 'eventTime', rule: 'too_old' })
   })
 
   it('refuses wrong types without coercion: "120" is not 120, 123 is not "123"', () => {
