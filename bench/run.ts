@@ -168,7 +168,13 @@ const BENCHES: BenchSpec[] = [
     // POST /v1/predict against `riskstream run all`: the monitors process the same traffic.
     args: ['--duration', '20', '--runs', '3', '--connections', '20'],
     quickArgs: ['--duration', '3', '--runs', '1', '--warmup-s', '1'],
-    expects: ['api.predict.requests_per_s.all-in-one', 'api.predict.p99_ms.all-in-one'],
+    // …and the seed-style peer (Flask + gunicorn, bench/seed-peer) under the same load, in the same run.
+    expects: [
+      'api.predict.requests_per_s.all-in-one',
+      'api.predict.p99_ms.all-in-one',
+      'api.predict.requests_per_s.seed-peer',
+      'api.predict.throughput_ratio.all-in-one_vs_seed-peer',
+    ],
     parse: (out) => parseEmitted(out),
     timeoutMs: 10 * 60_000,
   },
