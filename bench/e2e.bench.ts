@@ -449,7 +449,7 @@ try {
     `monitors ${caught.ok ? 'caught up' : 'did NOT catch up'} with ${n0} predictions ${(caught.ms / 1000).toFixed(1)} s after inference`,
   )
   emit({
-    name: `e2e.monitors_catch_up_s.${topology}`,
+    name: `e2e.${offered === 'max' ? 'capacity_' : ''}monitors_catch_up_s.${topology}`,
     value: caught.ms / 1000,
     unit: 's',
     config: {
