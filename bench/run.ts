@@ -12,6 +12,7 @@
  * only if this run started it. A bench that fails or times out is recorded under `failures`
  * and the run goes on.
  */
+import { existsSync, readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -32,10 +33,12 @@ import { runScript } from './lib/child.ts'
 import {
   type BenchResult,
   buildResultFile,
+  carriedOver,
   describeMachine,
   machineInfo,
   parseEmitted,
   type ResultConfig,
+  type ResultFile,
   toConsoleTable,
   writeResultFiles,
 } from './lib/results.ts'
@@ -358,7 +361,15 @@ function lastLines(text: string, n: number): string {
     .slice(0, 500)
 }
 
-const file = buildResultFile(machine, started, results, failures)
+// Results of benches not run this time stay, marked with the run that measured them; a quick
+// run writes only its own (its figures are not comparable).
+const previousFile = path.join(values.out!, 'latest.json')
+const previous =
+  !values.quick && existsSync(previousFile)
+    ? (JSON.parse(readFileSync(previousFile, 'utf8')) as ResultFile)
+    : undefined
+const kept = carriedOver(previous, new Set(selected.map((b) => b.script)), results)
+const file = buildResultFile(machine, started, [...results, ...kept], failures)
 const written = writeResultFiles(values.out!, file)
 console.log(`\n${toConsoleTable(file)}\n`)
 console.log(`machine at start: ${describeMachine(machine)}`)

@@ -102,6 +102,35 @@ export function buildResultFile(
   return file
 }
 
+/**
+ * The results of the previous file whose bench did not run this time (`config.bench`; a result
+ * without one is kept unless this run produced its name), so a run of a few benches (`--only`)
+ * does not erase the long ones measured on another day. Each keeps its own config and is marked
+ * with the date and machine of the run that measured it (unless it already names its date),
+ * since the file's header describes only this run.
+ */
+export function carriedOver(
+  previous: ResultFile | undefined,
+  ranBenches: ReadonlySet<string>,
+  current: readonly BenchResult[] = [],
+): BenchResult[] {
+  if (!previous) return []
+  const produced = new Set(current.map((r) => r.name))
+  return previous.results
+    .filter((r) => !produced.has(r.name))
+    .filter((r) => typeof r.config.bench !== 'string' || !ranBenches.has(r.config.bench))
+    .map((r) => ({
+      ...r,
+      config: {
+        ...r.config,
+        ...(r.config.date === undefined && r.config.measuredOn === undefined ? { date: previous.date } : {}),
+        ...(r.config.machine === undefined
+          ? { machine: `${previous.machine.cpu}, ${previous.machine.cores} cores` }
+          : {}),
+      },
+    }))
+}
+
 /** Formats a number for the table: thousands separators, at most 2 decimals. */
 export function formatValue(x: number): string {
   const digits = Math.abs(x) >= 100 ? 0 : 2

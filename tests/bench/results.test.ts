@@ -7,6 +7,7 @@ import { parseInference, parseMonitors, parseProducer, parseScoring } from '../.
 import {
   type BenchResult,
   buildResultFile,
+  carriedOver,
   checkResult,
   type MachineInfo,
   machineInfo,
@@ -176,5 +177,42 @@ describe('adapters tolerate extra columns', () => {
     expect(parseScoring(out, {}).map((r) => [r.name, r.value, r.config.rows])).toEqual([
       ['scoring.rows_per_s.boosting_200_depth_3_perfect_layout', 188228, 200000],
     ])
+  })
+})
+
+describe('results of benches not run this time', () => {
+  const previous = buildResultFile(machine, date, [
+    { name: 'e2e.requests_per_s', value: 100, unit: 'requests/s', config: { bench: 'e2e.bench.ts' } },
+    { name: 'sizing.xgboost_max_rows', value: 5, unit: 'rows', config: { bench: 'sizing.bench.ts' } },
+    {
+      name: 'monitoring.false_alarms_per_million.w1000_b10',
+      value: 0.1,
+      unit: 'alarms',
+      config: { bench: 'monitoring.bench.ts', date: '2026-01-01T00:00:00.000Z' },
+    },
+  ])
+
+  it('are kept with the date and machine of the run that measured them; those of benches run now are not', () => {
+    const kept = carriedOver(previous, new Set(['e2e.bench.ts']))
+    expect(kept.map((r) => [r.name, r.config.date, r.config.machine])).toEqual([
+      ['sizing.xgboost_max_rows', '2026-01-02T03:04:05.000Z', 'Test CPU @ 2.0GHz, 2 cores'],
+      [
+        'monitoring.false_alarms_per_million.w1000_b10',
+        '2026-01-01T00:00:00.000Z',
+        'Test CPU @ 2.0GHz, 2 cores',
+      ],
+    ])
+    expect(carriedOver(undefined, new Set())).toEqual([])
+  })
+
+  it('a result without its bench name is kept unless this run produced the same name', () => {
+    const loose = buildResultFile(machine, date, [
+      { name: 'sizing.a', value: 1, unit: 'x', config: {} },
+      { name: 'sizing.b', value: 2, unit: 'x', config: {} },
+    ])
+    const now: BenchResult[] = [
+      { name: 'sizing.b', value: 3, unit: 'x', config: { bench: 'sizing.bench.ts' } },
+    ]
+    expect(carriedOver(loose, new Set(['e2e.bench.ts']), now).map((r) => r.name)).toEqual(['sizing.a'])
   })
 })
