@@ -166,7 +166,13 @@ function overlay(base: NodeJS.ProcessEnv, overrides: Record<string, string | und
 }
 
 /** Variables in those families that belong to other tools or to the test runner. */
-const FOREIGN_ALLOWED = new Set(['RISKSTREAM_TEST_MODE', 'KAFKA_HEAP_OPTS', 'KAFKA_OPTS', 'KAFKA_HOME'])
+const FOREIGN_ALLOWED = new Set([
+  'RISKSTREAM_TEST_MODE',
+  'RISKSTREAM_TEST_RUN_TAG',
+  'KAFKA_HEAP_OPTS',
+  'KAFKA_OPTS',
+  'KAFKA_HOME',
+])
 
 export interface Config {
   env: Env['NODE_ENV']
@@ -517,6 +523,20 @@ export function configWith(overrides: Record<string, string>): Readonly<Config> 
 }
 
 /** Which suites run: unit (no services), integration (real stack), reliability, or all. */
+/**
+ * The tag of the test run this process belongs to (set by the test suite's global setup; empty
+ * outside a test run): every unique test name carries it, so the run can delete its own Kafka
+ * topics when it ends and nobody else's on a shared broker.
+ */
+export function testRunTag(source: NodeJS.ProcessEnv = process.env): string {
+  return source.RISKSTREAM_TEST_RUN_TAG ?? ''
+}
+
+/** Sets the run's tag for the processes the test runner starts after this call (global setup). */
+export function setTestRunTag(tag: string, target: NodeJS.ProcessEnv = process.env): void {
+  target.RISKSTREAM_TEST_RUN_TAG = tag
+}
+
 export function testMode(
   source: NodeJS.ProcessEnv = process.env,
 ): 'unit' | 'integration' | 'reliability' | 'all' {

@@ -12,5 +12,7 @@ export {
   loadConfig,
   parseDurations,
   REPO_ROOT,
+  setTestRunTag,
   testMode,
+  testRunTag,
 } from './config.ts'

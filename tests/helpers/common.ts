@@ -7,11 +7,15 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Kafka } from 'kafkajs'
-import { type Config, configWith } from '../../lib/config/index.ts'
+import { type Config, configWith, testRunTag } from '../../lib/config/index.ts'
 import { createDeps, type Deps, prepare } from '../../lib/runtime/index.ts'
 
+/**
+ * A name no other test (or test run) uses. It carries the run's tag right after the prefix
+ * (tests/setup/stack.ts deletes the topics whose names start that way when the run ends).
+ */
 export function uniqueId(prefix = 't'): string {
-  return `${prefix}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
+  return `${prefix}${testRunTag()}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
 }
 
 let chdbDir: string | undefined
