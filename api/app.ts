@@ -24,6 +24,7 @@ import { dashboardRoutes } from './routes/dashboard.ts'
 import { mlopsRoutes } from './routes/mlops.ts'
 import { modelRoutes } from './routes/models.ts'
 import { opsRoutes } from './routes/ops.ts'
+import { validationSchema } from './schemas.ts'
 import { createProductionScorer } from './scoring.ts'
 import { type ApiDeps, coreServices, isApiServices } from './services.ts'
 
@@ -108,7 +109,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): Promi
   const bodyAjv = new Ajv({ ...ajvOptions, coerceTypes: false })
   const textAjv = new Ajv({ ...ajvOptions, coerceTypes: 'array' })
   app.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object),
+    (httpPart === 'body' ? bodyAjv : textAjv).compile(validationSchema(schema) as object),
   )
   if (opts.plainSerializer) app.setSerializerCompiler(() => (data) => JSON.stringify(data))
 

@@ -7,6 +7,8 @@
 import { type Static, Type } from '@sinclair/typebox'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ERROR_CODES, type ErrorCode, isRiskStreamError, RiskStreamError } from '../lib/errors/index.ts'
+import type { DomainIssue, TimeSkew } from '../lib/events/domain.ts'
+import { FEATURE_SPECS } from '../lib/features/index.ts'
 
 /**
  * The error body as the OpenAPI document declares it, on every route's 4xx and 5xx. `code` is
@@ -37,17 +39,150 @@ export interface FieldProblem {
   message: string
 }
 
-/** Turns Ajv errors into `{ field, rule, message }` (the field as `params.limit`, `body.requests.0.glucose`). */
+/** Ajv's type names as a sentence says them: `number,null` → `a number or null`. */
+const TYPE_WORDS: Record<string, string> = {
+  number: 'a number',
+  integer: 'an integer',
+  string: 'a string',
+  boolean: 'true or false',
+  object: 'an object',
+  array: 'an array',
+  null: 'null',
+}
+
+/** Keywords that only summarise the errors of the branch they chose (already reported). */
+const SUMMARIES = new Set(['if'])
+
+/**
+ * A property name the client sent, as it may appear in an answer: a name, not a value, but
+ * bounded and printable (a hostile client could send a megabyte of key or control characters).
+ */
+function propertyName(name: string): string {
+  const printable = name.replace(/[^\x20-\x7e]/g, '?')
+  return printable.length > 64 ? `${printable.slice(0, 64)}…` : printable
+}
+
+/**
+ * Turns Ajv errors into `{ field, rule, message }`, the field as `params.limit` or
+ * `body.requests.0.glucose`, each problem once. Messages name the field and what it must be,
+ * never the value sent (values are patient data).
+ */
 export function fieldProblems(error: FastifyError): FieldProblem[] {
   const context = error.validationContext ?? 'request'
-  return (error.validation ?? []).map((v) => {
-    const missing = (v.params as { missingProperty?: string; additionalProperty?: string } | undefined) ?? {}
-    const path = v.instancePath.replace(/^\//, '').split('/').filter(Boolean)
-    if (missing.missingProperty) path.push(missing.missingProperty)
-    if (missing.additionalProperty) path.push(missing.additionalProperty)
+  const seen = new Set<string>()
+  return (error.validation ?? []).flatMap((v) => {
+    if (SUMMARIES.has(v.keyword)) return []
+    const params = (v.params ?? {}) as { missingProperty?: string; additionalProperty?: string }
+    // JSON Pointer segments, unescaped (`~1` is `/`, `~0` is `~`).
+    const path = v.instancePath
+      .split('/')
+      .filter(Boolean)
+      .map((p) => propertyName(p.replace(/~1/g, '/').replace(/~0/g, '~')))
+    if (params.missingProperty) path.push(propertyName(params.missingProperty))
+    if (params.additionalProperty !== undefined) path.push(propertyName(params.additionalProperty))
     const field = [context, ...path].join('.')
-    return { field, rule: v.keyword, message: `${field} ${v.message ?? 'is invalid'}` }
+    const key = `${field}\u0000${v.keyword}`
+    if (seen.has(key)) return []
+    seen.add(key)
+    return [{ field, rule: v.keyword, message: `${field} ${ajvPhrase(v)}` }]
   })
+}
+
+function ajvPhrase(v: { keyword: string; params?: unknown; message?: string }): string {
+  const { type, limit } = (v.params ?? {}) as { type?: unknown; limit?: number }
+  const plural = (n: number | undefined, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
+  switch (v.keyword) {
+    case 'required':
+      return 'is required'
+    case 'additionalProperties':
+      return 'is not a known field'
+    case 'type': {
+      const types = Array.isArray(type) ? type : String(type).split(',')
+      return `must be ${types.map((t) => TYPE_WORDS[t] ?? t).join(' or ')}`
+    }
+    case 'minLength':
+      return limit === 1 ? 'must not be empty' : `must have at least ${plural(limit, 'character')}`
+    case 'maxLength':
+      return `must have at most ${plural(limit, 'character')}`
+    case 'minItems':
+      return `must hold at least ${plural(limit, 'item')}`
+    case 'maxItems':
+      return `must hold at most ${plural(limit, 'item')}`
+    default:
+      return v.message ?? 'is invalid'
+  }
+}
+
+const DAY_MS = 86_400_000
+
+/** `365 days`, `5 minutes`: a skew bound as a client reads it. */
+function span(ms: number): string {
+  const [n, unit] =
+    ms >= DAY_MS ? [ms / DAY_MS, 'day'] : ms >= 3_600_000 ? [ms / 3_600_000, 'hour'] : [ms / 60_000, 'minute']
+  const rounded = Math.round(n * 10) / 10
+  return `${rounded} ${unit}${rounded === 1 ? '' : 's'}`
+}
+
+const TIME_FIELDS = new Set(['eventTime', 'scoredAt', 'labelledAt'])
+
+/** What a domain rule (lib/events/domain.ts) means for `field`, in words, with its bounds. */
+function domainPhrase(issue: DomainIssue, skew: TimeSkew): string {
+  const feature = FEATURE_SPECS.find((s) => s.name === issue.field)
+  switch (issue.rule) {
+    case 'missing':
+      return 'is required (and not blank)'
+    case 'type':
+      if (feature) return 'must be a finite number'
+      return TIME_FIELDS.has(issue.field) ? 'must be an integer (epoch milliseconds)' : 'has the wrong type'
+    case 'range':
+      return feature
+        ? `is outside its physiological bounds [${feature.min}, ${feature.max}] ${feature.unit}`
+        : 'is out of range'
+    case 'length':
+      return 'is too long'
+    case 'chars':
+      return 'may hold printable ASCII only, without leading or trailing spaces'
+    case 'too_old':
+      return `is more than ${span(skew.maxAgeMs)} in the past`
+    case 'future':
+      return `is more than ${span(skew.maxAheadMs)} in the future`
+    case 'contract_range':
+      return 'is outside the epoch-milliseconds range of years 1970 to 9999'
+    case 'unknown':
+      return 'is not a known field'
+  }
+}
+
+/**
+ * The input-domain problems of one record as API problems: the field under `prefix`
+ * (`body`, `body.requests.3`), the domain's rule, and a message with the bound that was
+ * crossed and the domain's hint (e.g. an event time sent in seconds), never the value.
+ */
+export function domainProblems(
+  issues: readonly DomainIssue[],
+  prefix: string,
+  skew: TimeSkew,
+): FieldProblem[] {
+  return issues.map((issue) => {
+    const field = `${prefix}.${issue.field}`
+    const hint = issue.hint ? `: ${issue.hint}` : ''
+    return { field, rule: issue.rule, message: `${field} ${domainPhrase(issue, skew)}${hint}` }
+  })
+}
+
+/** How many problems an error message names; `details` carries them all. */
+const MESSAGE_PROBLEMS = 10
+
+/** The problems' messages as one line, the first MESSAGE_PROBLEMS of them (a batch can have thousands). */
+export function problemsLine(problems: readonly FieldProblem[]): string {
+  const named = problems.slice(0, MESSAGE_PROBLEMS).map((p) => p.message)
+  const more = problems.length - named.length
+  return more > 0 ? `${named.join('; ')}; and ${more} more (see details)` : named.join('; ')
+}
+
+/** A 400 VALIDATION_FAILED naming each problem once, with them as its details. */
+export function validationFailed(problems: readonly FieldProblem[]): RiskStreamError {
+  return new RiskStreamError('VALIDATION_FAILED', problemsLine(problems), { details: { issues: problems } })
 }
 
 /** Maps anything thrown in a route (or by a plugin) to a registry code and its details. */
@@ -61,7 +196,7 @@ export function classify(err: unknown): { code: ErrorCode; message: string; deta
     const problems = fieldProblems(e)
     return {
       code: 'BAD_REQUEST',
-      message: `${ERROR_CODES.BAD_REQUEST.message}: ${problems.map((p) => p.message).join('; ')}`,
+      message: `${ERROR_CODES.BAD_REQUEST.message}: ${problemsLine(problems)}`,
       details: problems,
     }
   }

@@ -3,7 +3,7 @@
  * them before a handler runs and publishes them in the OpenAPI document. Bounds live here:
  * `:limit` ≤ 1000, `:days` ≤ 365, at most MAX_BATCH requests per predict call.
  */
-import { type Static, Type } from '@sinclair/typebox'
+import { type Static, type TObject, Type } from '@sinclair/typebox'
 import type { FEATURES } from '../lib/features/index.ts'
 import { LANE_FAMILY, SEGMENT_FAMILIES } from '../lib/segments/index.ts'
 
@@ -118,21 +118,55 @@ export const PredictRequest = Type.Object(
     ),
     ...featureProps,
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'PredictRequest' },
 )
 export type PredictRequest = Static<typeof PredictRequest>
 
-/** One request object, or `{ requests: [...] }` for a batch. */
-export const PredictBody = Type.Union([
-  PredictRequest,
-  Type.Object(
-    { requests: Type.Array(PredictRequest, { minItems: 1, maxItems: MAX_BATCH }) },
-    { additionalProperties: false },
-  ),
-])
+export const PredictBatch = Type.Object(
+  { requests: Type.Array(PredictRequest, { minItems: 1, maxItems: MAX_BATCH }) },
+  { additionalProperties: false, title: 'PredictBatch' },
+)
+
+/**
+ * Where a body is validated with another schema than the one it publishes: `app.ts` compiles
+ * `schema[VALIDATED_AS]` when there is one. The two accept the same bodies and differ only in
+ * the errors Ajv reports; a symbol key never reaches the OpenAPI document.
+ */
+export const VALIDATED_AS = Symbol('riskstream.validatedAs')
+
+/** The schema a body is validated with (the published one unless it names another). */
+export function validationSchema(schema: unknown): unknown {
+  return (schema as { [VALIDATED_AS]?: unknown } | null)?.[VALIDATED_AS] ?? schema
+}
+
+/**
+ * One request object, or `{ requests: [...] }` for a batch. Published as an `anyOf` (generated
+ * clients type it as the union; `if/then/else` would leave it `unknown`), validated by the
+ * presence of `requests`: an anyOf makes Ajv report every branch's problems, so a single row
+ * with one mistake would also be told it lacks `requests`. With `if/then/else`, Ajv reports the
+ * problems of the branch the client meant only.
+ */
+export const PredictBody = {
+  ...Type.Union([PredictRequest, PredictBatch], {
+    description:
+      'One request, or `{ requests: [...] }` (1–500) for a batch. An object with a `requests` ' +
+      'property is a batch and is checked as one; anything else is checked as one request.',
+  }),
+  [VALIDATED_AS]: {
+    if: { type: 'object', required: ['requests'] },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's keyword, never awaited
+    then: PredictBatch,
+    else: PredictRequest,
+  },
+}
 export type PredictBody = Static<typeof PredictBody>
 
-export const RetrainBody = Type.Union([
+// `type: ['object', 'null']` rather than an anyOf with null: the same bodies and the same
+// generated type, but Ajv names the one problem instead of one per branch.
+const objectOrNull = <T extends TObject>(schema: T) =>
+  Type.Unsafe<Static<T> | null>({ ...schema, type: ['object', 'null'] })
+
+export const RetrainBody = objectOrNull(
   Type.Object(
     {
       reason: Type.Optional(Type.String({ maxLength: 500 })),
@@ -140,14 +174,12 @@ export const RetrainBody = Type.Union([
     },
     { additionalProperties: false },
   ),
-  Type.Null(),
-])
+)
 export type RetrainBody = Static<typeof RetrainBody>
 
-export const StageChangeBody = Type.Union([
+export const StageChangeBody = objectOrNull(
   Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
-  Type.Null(),
-])
+)
 export type StageChangeBody = Static<typeof StageChangeBody>
 
 export type LimitParams = Static<typeof LimitParams>

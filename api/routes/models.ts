@@ -7,6 +7,7 @@ import { SCORED_BY_API, SCORED_BY_HEADER, SCORED_BY_MAC_HEADER, scoredByMac } fr
 import { rollbackTarget } from '../../lib/registry/index.ts'
 import { toMatrix, toPrediction, toRequestEvent } from '../../lib/serving/index.ts'
 import { type ApiContext, KEYED } from '../context.ts'
+import { domainProblems, validationFailed } from '../errors.ts'
 import { payloadDigest, riskLevel, type StoredPrediction } from '../idempotency.ts'
 import {
   ModelListResponse,
@@ -62,17 +63,11 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
           r,
         ),
       }))
-      const issues = reqs.flatMap(({ req }, i) =>
-        predictionRequestIssues(req, domain).map((x) => {
-          const field = `body${batched ? `.requests.${i}` : ''}.${x.field}`
-          return { field, rule: x.rule, message: `${field} (${x.rule})` }
-        }),
+      const at = (i: number) => (batched ? `body.requests.${i}` : 'body')
+      const problems = reqs.flatMap(({ req }, i) =>
+        domainProblems(predictionRequestIssues(req, domain), at(i), domain.skew),
       )
-      if (issues.length > 0) {
-        throw new RiskStreamError('VALIDATION_FAILED', issues.map((x) => x.message).join(', '), {
-          details: { issues },
-        })
-      }
+      if (problems.length > 0) throw validationFailed(problems)
 
       // Idempotency (idempotency.ts): a known requestId answers its stored prediction when
       // the payload is the same and is refused (409) when it is not.
@@ -83,11 +78,11 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
       reqs.forEach(({ req, clientId }, i) => {
         if (!clientId) return
         const earlier = seenInBatch.get(req.requestId)
-        if (earlier !== undefined && earlier !== digests[i]) conflict(req.requestId)
+        if (earlier !== undefined && earlier !== digests[i]) conflict(i)
         seenInBatch.set(req.requestId, digests[i]!)
         const known = ctx.idempotency.get(req.requestId)
         if (known) {
-          if (known.digest !== digests[i]) conflict(req.requestId)
+          if (known.digest !== digests[i]) conflict(i)
           answers[i] = known.answer
         } else unknown.push(req.requestId)
       })
@@ -95,7 +90,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
         for (const row of await ctx.warehouse.storedPredictions(ctx.modelName, unknown)) {
           reqs.forEach(({ req, clientId }, i) => {
             if (!clientId || req.requestId !== row.request_id || answers[i]) return
-            if (row.digest !== digests[i]) conflict(req.requestId)
+            if (row.digest !== digests[i]) conflict(i)
             answers[i] = row.answer
           })
         }
@@ -120,9 +115,12 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
       )
       const unscorable = toScore.flatMap((f, k) => (Number.isFinite(probs[k]!) ? [] : [f.i]))
       if (unscorable.length > 0) {
-        throw new RiskStreamError(
-          'VALIDATION_FAILED',
-          `model v${model.version} cannot score request(s) ${unscorable.join(', ')}: too many missing features`,
+        throw validationFailed(
+          unscorable.map((i) => ({
+            field: at(i),
+            rule: 'too_few_features',
+            message: `${at(i)} has too few measured features for model v${model.version} to score`,
+          })),
         )
       }
 
@@ -190,10 +188,12 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
         predictions: reqs.map(({ req }, i) => answers[i] ?? byId.get(req.requestId)!),
       }
 
-      function conflict(requestId: string): never {
+      function conflict(i: number): never {
         ctx.metrics.refused.inc({ route: '/v1/predict', reason: 'idempotency_conflict' })
-        throw new RiskStreamError('IDEMPOTENCY_CONFLICT', 'body.requestId', {
-          details: { issues: [{ field: 'body.requestId', rule: 'conflict', requestId }] },
+        const field = `${at(i)}.requestId`
+        const message = `${field} was already used with a different payload`
+        throw new RiskStreamError('IDEMPOTENCY_CONFLICT', field, {
+          details: { issues: [{ field, rule: 'conflict', message }] },
         })
       }
     },

@@ -128,7 +128,11 @@ describe('POST /v1/predict', () => {
     const future = await call('POST', '/v1/predict', API_KEY, patient({ eventTime: NOW + 86_400_000 }))
     expect(future).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } })
     expect(future.body.details).toEqual([
-      { field: 'body.eventTime', rule: 'future', message: 'body.eventTime (future)' },
+      {
+        field: 'body.eventTime',
+        rule: 'future',
+        message: 'body.eventTime is more than 5 minutes in the future',
+      },
     ])
     const batch = await call('POST', '/v1/predict', API_KEY, {
       requests: [patient(), patient({ requestId: 'req-2', patientId: ' ' })],

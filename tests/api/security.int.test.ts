@@ -127,7 +127,7 @@ describe('request bodies', () => {
     expect(long.json().error).toContain('patientId')
     const ctrl = await predict(valid({ requestId: 'a\u0000b' }))
     expect(ctrl.statusCode).toBe(400)
-    expect(ctrl.json().error).toContain('body.requestId (chars)')
+    expect(ctrl.json().details).toMatchObject([{ field: 'body.requestId', rule: 'chars' }])
   })
 })
 

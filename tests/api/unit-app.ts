@@ -1,7 +1,7 @@
 /**
- * What the unit route tests (routes.test.ts, openapi.test.ts) share: one model, the key tiers
- * and their config, a registry with a promotion history, and apps over in-memory fakes
- * (fakes.ts) that are closed after each test.
+ * What the unit route tests (routes.test.ts, predict-input.test.ts, openapi.test.ts) share:
+ * one model, the key tiers and their config, a registry with a promotion history, and apps
+ * over in-memory fakes (fakes.ts) that are closed after each test.
  */
 import type { FastifyInstance } from 'fastify'
 import { afterEach } from 'vitest'
