@@ -244,6 +244,8 @@ export interface Config {
     labelJoinMaxPending: number
     /** SEGMENT_MAX_PER_FAMILY: segments per family and version (0 = none; lib/segments). */
     segmentMaxPerFamily: number
+    /** SEGMENT_MIN_EVENTS: events of a value before it is admitted as a segment (lib/segments). */
+    segmentMinEvents: number
   }
   retrain: { autoEnabled: boolean; minNewData: number; cooldownMs: number }
   /** Allowed distance of event times from now (lib/events/domain.ts). */
@@ -434,6 +436,7 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Readonly<Con
       labelJoinTtlMs: env.LABEL_JOIN_TTL_MS,
       labelJoinMaxPending: env.LABEL_JOIN_MAX_PENDING,
       segmentMaxPerFamily: env.SEGMENT_MAX_PER_FAMILY,
+      segmentMinEvents: env.SEGMENT_MIN_EVENTS,
     },
     retrain: {
       autoEnabled: env.AUTO_RETRAIN_ENABLED,

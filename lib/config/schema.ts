@@ -159,6 +159,15 @@ export const EnvSchema = T.Object(
       1000,
       'Segments monitored per family (source system, age band) and model version; later values share an "other" segment, counted (0 = no segments)',
     ),
+    // 200 = DRIFT_MIN_WINDOW's default: a value seen fewer times could not fill one window of its
+    // own, so admitting it later costs no verdict; a flood needs 200 records per fake value to take
+    // a slot. 1 admits on first sight.
+    SEGMENT_MIN_EVENTS: int(
+      200,
+      1,
+      1000000,
+      'Events of a value (source system, age band) before it gets a segment of its own; until then they count in "other"',
+    ),
     AUTO_RETRAIN_ENABLED: bool(true, 'Retrain automatically on drift or new data'),
     MIN_NEW_DATA_THRESHOLD: int(100, 1, 100000000, 'New labelled outcomes that trigger a retrain'),
     RETRAIN_COOLDOWN_MS: int(60000, 0, 7 * 24 * 3600 * 1000, 'Minimum time between automatic retrains'),

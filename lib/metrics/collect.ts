@@ -33,6 +33,12 @@ export interface RoleMetrics {
   close(): Promise<void>
 }
 
+/**
+ * The `version` of a label-join loss whose prediction is unknown (an outcome that expired or was
+ * evicted waiting for it, or a second label while the first waited): row version 0.
+ */
+export const UNKNOWN_VERSION_LABEL = 'unknown'
+
 /** Consumer-group name prefixes of each role (see the roles' services). */
 export function roleGroupPrefixes(prefix: string, roles: readonly string[]): string[] {
   const out: string[] = []
@@ -223,14 +229,14 @@ export function createRoleMetrics(
           collect: () => readJoin(),
         }),
     )
-    const lost: Counter<'model' | 'side' | 'reason'> = reuse(
+    const lost: Counter<'model' | 'version' | 'side' | 'reason'> = reuse(
       registry,
       METRIC.labelJoinLost,
       () =>
         new Counter({
           name: METRIC.labelJoinLost,
-          help: 'Entries that left the label join unjoined, by side and reason (expired, evicted, late, duplicate, no_monitor)',
-          labelNames: ['model', 'side', 'reason'],
+          help: 'Entries that left the label join unjoined, by model version of the prediction (unknown: an outcome that never met its prediction), side and reason (expired, evicted, late, duplicate, no_monitor)',
+          labelNames: ['model', 'version', 'side', 'reason'],
           registers,
           collect: () => readJoin(),
         }),
@@ -253,21 +259,26 @@ export function createRoleMetrics(
       expired_outcomes: { side: 'outcome', reason: 'expired' },
       evicted_outcomes: { side: 'outcome', reason: 'evicted' },
       labels_without_monitor: { side: 'outcome', reason: 'no_monitor' },
-      // Written by the service's label spill (processors/monitors/performance/spill.ts).
+      // Counted by the service's label spill (processors/monitors/performance/spill.ts).
       late_outcomes: { side: 'outcome', reason: 'late' },
       duplicate_outcomes: { side: 'outcome', reason: 'duplicate' },
     }
-    const joinSeen = new Map<string, number>()
+    let joinedSeen: number | undefined
+    /** `${version}\0${metric}` of the losses by version (processors/monitors: engine.takeLossRows). */
+    const lostSeen = new Map<string, number>()
     const readJoin = once(
       500,
       guarded('label_join', async () => {
-        const rows = await queryRows<{ metric: string; value: number }>(
+        // The join's totals: the newest row of any version. Its losses by version (metrics
+        // `lost_<total's metric>`, the version in model_version, 0 = unknown): the newest per version.
+        const rows = await queryRows<{ v: number; metric: string; value: number }>(
           ch,
-          `SELECT metric, argMax(value, (window_end, window_id, written_at)) AS value
+          `SELECT if(startsWith(metric, 'lost_'), model_version, 0) AS v, metric,
+                  argMax(value, (window_end, window_id, written_at)) AS value
              FROM ${TABLES.monitorWindows}
             WHERE model_name = {model:String} AND monitor = 'quality' AND subject = 'label_join'
               AND window_end >= (SELECT max(window_end) FROM ${TABLES.monitorWindows} WHERE model_name = {model:String}) - INTERVAL 1 DAY
-            GROUP BY metric`,
+            GROUP BY v, metric`,
           { model },
         )
         pending.reset()
@@ -279,15 +290,22 @@ export function createRoleMetrics(
             pendingPredictions = (pendingPredictions ?? 0) + v
           else if (r.metric === 'pending_outcomes') pending.set({ model, side: 'outcome' }, v)
           // Counts never lower (a restart without a checkpoint starts them again from 0).
-          else if (r.metric === 'joined' || JOIN_LOST[r.metric])
-            joinSeen.set(r.metric, Math.max(joinSeen.get(r.metric) ?? 0, v))
+          else if (r.metric === 'joined') joinedSeen = Math.max(joinedSeen ?? 0, v)
+          else if (r.metric.startsWith('lost_') && JOIN_LOST[r.metric.slice('lost_'.length)]) {
+            const key = `${Number(r.v)}\u0000${r.metric.slice('lost_'.length)}`
+            lostSeen.set(key, Math.max(lostSeen.get(key) ?? 0, v))
+          }
         }
         if (pendingPredictions !== undefined) pending.set({ model, side: 'prediction' }, pendingPredictions)
         joined.reset()
         lost.reset()
-        for (const [metric, n] of joinSeen) {
-          if (metric === 'joined') joined.inc({ model }, n)
-          else lost.inc({ model, ...JOIN_LOST[metric]! }, n)
+        if (joinedSeen !== undefined) joined.inc({ model }, joinedSeen)
+        for (const [key, count] of lostSeen) {
+          const [version, metric] = key.split('\u0000') as [string, string]
+          lost.inc(
+            { model, version: version === '0' ? UNKNOWN_VERSION_LABEL : version, ...JOIN_LOST[metric]! },
+            count,
+          )
         }
       }),
     )

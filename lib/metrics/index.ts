@@ -6,6 +6,7 @@ export {
   type RoleMetricsDeps,
   registerProcessMetrics,
   roleGroupPrefixes,
+  UNKNOWN_VERSION_LABEL,
 } from './collect.ts'
 export {
   DRIFT_STATISTIC_METRICS,

@@ -299,6 +299,8 @@ export class AnalyticsPipeline {
     if (this.spill)
       for (const r of await this.spill.beforeCheckpoint(this.seq + 1, this.o.engine.opts.drift.window))
         this.pendingRows.push(r)
+    // The label join's losses by version, of the versions counted since the last checkpoint.
+    for (const r of this.o.engine.takeLossRows(this.seq + 1)) this.pendingRows.push(r)
     this.startRawInsert(this.rawPredictions)
     this.startRawInsert(this.rawOutcomes)
     if (this.pendingRows.length > 0) {

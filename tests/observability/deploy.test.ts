@@ -18,6 +18,7 @@ import {
   DRIFT_STATISTIC_METRICS,
   exportedMetricNames,
   METRIC,
+  UNKNOWN_VERSION_LABEL,
   windowLabel,
 } from '../../lib/metrics/index.ts'
 import { MONITOR_STATISTICS } from '../../lib/stats/index.ts'
@@ -173,6 +174,35 @@ describe('metric names', () => {
     expect(await gaugeValue(METRIC.driftState)).toBe(2)
     // JS is registered but not monitored: no gauge.
     expect(registry.getSingleMetric('riskstream_drift_js')).toBeUndefined()
+  })
+
+  it('exports the label join’s losses by model version, unknown where the prediction was', async () => {
+    const registry = new Registry()
+    // The join's rows as the collector's query groups them (v = model_version of the `lost_` rows, else 0).
+    const rows = [
+      { v: 0, metric: 'joined', value: 900 },
+      { v: 0, metric: 'expired_predictions', value: 12 }, // the total: not a loss series of its own
+      { v: 2, metric: 'lost_expired_predictions', value: 5 },
+      { v: 3, metric: 'lost_expired_predictions', value: 7 },
+      { v: 3, metric: 'lost_late_outcomes', value: 2 },
+      { v: 0, metric: 'lost_expired_outcomes', value: 4 },
+    ]
+    const clickhouse = {
+      query: async (q: { query: string }) => ({
+        json: async () => (q.query.includes("subject = 'label_join'") ? rows : []),
+      }),
+    }
+    const deps = roleDeps(clickhouse)
+    createRoleMetrics(deps, ['monitors'], registry)
+    const values = (await registry.getSingleMetric(METRIC.labelJoinLost)!.get()).values
+    const model = deps.config.model.name
+    expect(values.map((v) => ({ ...v.labels, value: v.value }))).toEqual([
+      { model, version: '2', side: 'prediction', reason: 'expired', value: 5 },
+      { model, version: '3', side: 'prediction', reason: 'expired', value: 7 },
+      { model, version: '3', side: 'outcome', reason: 'late', value: 2 },
+      { model, version: UNKNOWN_VERSION_LABEL, side: 'outcome', reason: 'expired', value: 4 },
+    ])
+    expect((await registry.getSingleMetric(METRIC.labelsJoined)!.get()).values[0]?.value).toBe(900)
   })
 
   it('window labels name the window', () => {

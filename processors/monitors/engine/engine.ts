@@ -13,7 +13,8 @@
  * but its event count, hence its window ids, continues.
  *
  * Segments (lib/segments): each prediction also goes to one monitor per segment family of its
- * version (its source system, its age band), capped per family; their rows and events carry the
+ * version (its source system, its age band), capped per family, a value admitted once seen
+ * SEGMENT_MIN_EVENTS times (before, and past the cap, 'other'); their rows and events carry the
  * segment key, and the whole population's outputs do not depend on them. Segment monitors see
  * no labels: the label join carries no segment (see docs/monitoring.md).
  *
@@ -41,8 +42,11 @@ import type { MonitoredArtifact } from '../drift/columns.ts'
 import {
   type JoinStats,
   LabelJoin,
+  type LossKind,
   type PendingOutcome,
   type PendingPrediction,
+  UNKNOWN_VERSION,
+  type VersionLosses,
 } from '../performance/join.ts'
 import {
   type DriftEventRecord,
@@ -74,8 +78,11 @@ export interface EngineSnapshot {
   seqByVersion: Record<string, { seq: number; labelSeq: number }>
   versions: Record<string, VersionSnapshot>
   counters: EngineCounters
-  /** The label join's counts by reason (absent in older checkpoints). */
-  join?: JoinStats
+  /**
+   * The label join's counts by reason (absent in older checkpoints), and its losses by version
+   * (`byVersion`, absent in older checkpoints: their losses are restored under version 0, unknown).
+   */
+  join?: JoinStats & { byVersion?: Record<string, VersionLosses> }
   /** Per version: the segment cap and the segment monitors (absent in older checkpoints). */
   segments?: Record<string, { cap: SegmentCapSnapshot; monitors: Record<string, VersionSnapshot> }>
   /**
@@ -146,13 +153,17 @@ export class MonitorEngine {
   private events: DriftEventRecord[] = []
 
   constructor(readonly opts: EngineOptions) {
+    // Losses are counted under the versions this engine has monitored (live or evicted, both kept
+    // in the checkpoint), so the attribution is the same after a restart.
     this.join = new LabelJoin({
       ttlMs: opts.drift.labelJoinTtlMs,
       maxSize: opts.joinMaxSize ?? opts.drift.labelJoinMaxPending ?? DEFAULT_JOIN_MAX_SIZE,
+      attributable: (v) => this.monitors.has(v) || this.seqByVersion.has(v),
     })
     this.shadowJoin = new LabelJoin({
       ttlMs: opts.drift.labelJoinTtlMs,
       maxSize: opts.joinMaxSize ?? opts.drift.labelJoinMaxPending ?? DEFAULT_JOIN_MAX_SIZE,
+      attributable: (v) => this.shadows.has(v) || this.shadowSeqs.has(v),
     })
     this.segmentDrift = {
       ...opts.drift,
@@ -190,6 +201,7 @@ export class MonitorEngine {
     const m = this.shadows.get(p.modelVersion)
     if (!m) {
       this.counters.shadowLabelsWithoutMonitor = (this.counters.shadowLabelsWithoutMonitor ?? 0) + 1
+      this.shadowJoin.attribute('labelsWithoutMonitor', p.modelVersion)
       return
     }
     m.addLabelled(
@@ -308,7 +320,7 @@ export class MonitorEngine {
       seqByVersion: Object.fromEntries(this.seqByVersion),
       versions: Object.fromEntries([...this.monitors].map(([v, m]) => [String(v), m.snapshot()])),
       counters: { ...this.counters },
-      join: { ...this.join.stats },
+      join: { ...this.join.stats, byVersion: this.join.losses.snapshot() },
       ...(this.segments.size > 0
         ? {
             segments: Object.fromEntries(
@@ -338,7 +350,11 @@ export class MonitorEngine {
     // A checkpoint written with a clock beyond the limit is pulled back to it.
     this.clock = Math.min(s.clock, this.opts.clockLimit?.() ?? Number.POSITIVE_INFINITY)
     Object.assign(this.counters, s.counters)
-    if (s.join) Object.assign(this.join.stats, s.join)
+    if (s.join) {
+      const { byVersion, ...totals } = s.join
+      Object.assign(this.join.stats, totals)
+      this.join.losses.restore(byVersion ?? unattributedLosses(totals, s.counters.labelsWithoutMonitor))
+    }
     for (const [v, seqs] of Object.entries(s.seqByVersion)) this.seqByVersion.set(Number(v), seqs)
     for (const [v, vs] of Object.entries(s.versions)) {
       const m = this.monitorFor(Number(v))
@@ -402,7 +418,7 @@ export class MonitorEngine {
     if (max <= 0) return undefined
     let s = this.segments.get(version)
     if (!s) {
-      s = { cap: new SegmentCap(max), monitors: new Map() }
+      s = { cap: new SegmentCap(max, this.opts.drift.segmentMinEvents ?? 1), monitors: new Map() }
       this.segments.set(version, s)
     }
     return s
@@ -468,12 +484,44 @@ export class MonitorEngine {
       })
   }
 
+  /**
+   * The champion join's losses by version, for the versions counted since the last call: rows
+   * under monitor 'quality', subject 'label_join', the version in `modelVersion` (0 = unknown: an
+   * outcome that never met its prediction), metric `lost_<the total's metric>` (lost_expired_predictions,
+   * lost_late_outcomes, …), cumulative. Written at checkpoints (pipeline.ts, window id = the
+   * checkpoint's number, like the spill's rows), so they are exact at every checkpoint; the
+   * metrics collector turns them into riskstream_label_join_lost_total{version}.
+   */
+  takeLossRows(windowId: number): WindowRow[] {
+    // No served prediction or label yet: no loss, and no time for a row (see spill.ts).
+    if (this.clock === 0) return []
+    const rows: WindowRow[] = []
+    for (const [version, losses] of this.join.losses.takeChanged())
+      for (const [kind, value] of Object.entries(losses) as [LossKind, number][])
+        rows.push({
+          modelName: this.opts.modelName,
+          modelVersion: version,
+          monitor: 'quality',
+          windowType: 'sliding',
+          windowWidth: this.opts.drift.window,
+          windowId,
+          windowStart: this.clock,
+          windowEnd: this.clock,
+          windowSize: this.join.predictions.size,
+          subject: 'label_join',
+          metric: LOSS_METRICS[kind],
+          value,
+        })
+    return rows
+  }
+
   private labelled(p: PendingPrediction, o: PendingOutcome): void {
     if (p.modelName !== this.opts.modelName) return
     const m = this.monitors.get(p.modelVersion)
     if (!m) {
       // That version's windows are gone; its labels no longer have a window to go to: counted.
       this.counters.labelsWithoutMonitor = (this.counters.labelsWithoutMonitor ?? 0) + 1
+      this.join.attribute('labelsWithoutMonitor', p.modelVersion)
       return
     }
     const label = o.outcome === 1 ? 1 : 0
@@ -513,6 +561,26 @@ export class MonitorEngine {
   private syncSeqs(): void {
     for (const [v, m] of this.monitors) this.seqByVersion.set(v, { seq: m.seq, labelSeq: m.labelSeq })
   }
+}
+
+/** The row metric of each loss kind: `lost_` and the metric of its total (see joinRows). */
+const LOSS_METRICS: Readonly<Record<LossKind, string>> = {
+  expiredPredictions: 'lost_expired_predictions',
+  evictedPredictions: 'lost_evicted_predictions',
+  expiredOutcomes: 'lost_expired_outcomes',
+  evictedOutcomes: 'lost_evicted_outcomes',
+  lateOutcomes: 'lost_late_outcomes',
+  duplicateOutcomes: 'lost_duplicate_outcomes',
+  labelsWithoutMonitor: 'lost_labels_without_monitor',
+}
+
+/** An older checkpoint's loss totals, all under version 0 (unknown), so the versions still sum to the totals. */
+function unattributedLosses(totals: JoinStats, labelsWithoutMonitor = 0): Record<string, VersionLosses> {
+  const { joined: _joined, ...lost } = totals
+  const losses: VersionLosses = {}
+  for (const [kind, n] of Object.entries({ ...lost, labelsWithoutMonitor }) as [LossKind, number][])
+    if (n > 0) losses[kind] = n
+  return Object.keys(losses).length > 0 ? { [UNKNOWN_VERSION]: losses } : {}
 }
 
 /** What a label join keeps of a prediction (or a shadow score) until its outcome arrives. */

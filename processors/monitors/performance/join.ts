@@ -20,6 +20,14 @@ export interface PendingOutcome {
 export interface JoinOptions {
   ttlMs: number
   maxSize: number
+  /**
+   * Whether losses of a version are counted under it (default: all). The engine admits the
+   * versions it has monitored: a prediction of any other version never joins in a running
+   * engine, but a label of one (the spill finds its raw row) or a rebuild after a restart can
+   * still bring its version here, and a producer inventing version numbers must not add a
+   * series per number. Others count under UNKNOWN_VERSION.
+   */
+  attributable?: (version: number) => boolean
 }
 
 export interface JoinStats {
@@ -34,6 +42,62 @@ export interface JoinStats {
   lateOutcomes: number
   /** A second label for one request: another was waiting, or the prediction was already joined. */
   duplicateOutcomes: number
+}
+
+/** The version of a loss whose prediction is unknown: an outcome that never met its prediction. */
+export const UNKNOWN_VERSION = 0
+
+/** The join's losses (JoinStats' counts but `joined`), and labels whose version monitor was evicted (the engine's). */
+export type LossKind = Exclude<keyof JoinStats, 'joined'> | 'labelsWithoutMonitor'
+export type VersionLosses = Partial<Record<LossKind, number>>
+
+/**
+ * The label join's losses by the model version of their prediction (UNKNOWN_VERSION when there
+ * was none: an outcome that expired or was evicted waiting, or a second label while the first
+ * waited). Bounded by the versions the engine has monitored (JoinOptions.attributable), each one a
+ * registered version with an artifact. `takeChanged` gives the
+ * versions counted since its last call, so the rows written at a checkpoint (engine.takeLossRows)
+ * cover only what moved.
+ */
+export class LossesByVersion {
+  private readonly counts = new Map<number, VersionLosses>()
+  private readonly changed = new Set<number>()
+
+  add(version: number, kind: LossKind, n = 1): void {
+    let c = this.counts.get(version)
+    if (!c) {
+      c = {}
+      this.counts.set(version, c)
+    }
+    c[kind] = (c[kind] ?? 0) + n
+    this.changed.add(version)
+  }
+
+  get(version: number): VersionLosses | undefined {
+    return this.counts.get(version)
+  }
+
+  /** Versions counted since the last call, ascending, with their cumulative counts. */
+  takeChanged(): [number, VersionLosses][] {
+    const out = [...this.changed]
+      .sort((a, b) => a - b)
+      .map((v): [number, VersionLosses] => [v, { ...this.counts.get(v) }])
+    this.changed.clear()
+    return out
+  }
+
+  snapshot(): Record<string, VersionLosses> {
+    return Object.fromEntries([...this.counts].map(([v, c]) => [String(v), { ...c }]))
+  }
+
+  /** Restores the counts; every version counts as changed, so the next rows refresh them all. */
+  restore(s: Record<string, VersionLosses>): void {
+    this.counts.clear()
+    for (const [v, c] of Object.entries(s)) {
+      this.counts.set(Number(v), { ...c })
+      this.changed.add(Number(v))
+    }
+  }
 }
 
 /**
@@ -62,17 +126,18 @@ class TimeHeap<V> {
     map: Map<string, V>,
     maxSize: number,
     horizon: number,
-    onExpire: () => void,
-    onEvict: () => void,
+    onExpire: (v: V) => void,
+    onEvict: (v: V) => void,
   ): void {
     while (this.times.length > 0) {
       const id = this.ids[0]!
-      if (map.get(id) !== this.values[0]) {
+      const v = this.values[0]!
+      if (map.get(id) !== v) {
         this.pop()
         continue
       }
-      if (this.times[0]! < horizon) onExpire()
-      else if (map.size > maxSize) onEvict()
+      if (this.times[0]! < horizon) onExpire(v)
+      else if (map.size > maxSize) onEvict(v)
       else break
       map.delete(id)
       this.pop()
@@ -175,6 +240,8 @@ export class LabelJoin {
     lateOutcomes: 0,
     duplicateOutcomes: 0,
   }
+  /** The losses counted in `stats`, by the version of their prediction (and labelsWithoutMonitor, counted by the engine). */
+  readonly losses = new LossesByVersion()
   /** Spill mode: predictions kept in memory before the oldest go to ClickHouse (see enableSpill). */
   private spillBudget: number | undefined
   private readonly predictionOrder = new TimeHeap<PendingPrediction>()
@@ -204,7 +271,7 @@ export class LabelJoin {
       return p
     }
     // The first label of a request is the one that joins; a second one while it waits is counted.
-    if (this.outcomes.has(requestId)) this.stats.duplicateOutcomes++
+    if (this.outcomes.has(requestId)) this.lose('duplicateOutcomes', UNKNOWN_VERSION)
     else this.restoreOutcome(requestId, o)
     this.expire(now)
     return undefined
@@ -236,11 +303,24 @@ export class LabelJoin {
     return out
   }
 
-  /** Drops a waiting outcome that cannot join any more (its prediction is gone), counted by reason. */
-  discardOutcome(requestId: string, reason: 'late' | 'duplicate'): void {
+  /**
+   * Drops a waiting outcome that cannot join any more (its prediction, of `version`, is gone),
+   * counted by reason.
+   */
+  discardOutcome(requestId: string, reason: 'late' | 'duplicate', version: number = UNKNOWN_VERSION): void {
     if (!this.outcomes.delete(requestId)) return
-    if (reason === 'late') this.stats.lateOutcomes++
-    else this.stats.duplicateOutcomes++
+    this.lose(reason === 'late' ? 'lateOutcomes' : 'duplicateOutcomes', version)
+  }
+
+  /** Counts one loss in the totals and under its prediction's version. */
+  lose(kind: Exclude<LossKind, 'labelsWithoutMonitor'>, version: number): void {
+    this.stats[kind]++
+    this.attribute(kind, version)
+  }
+
+  /** Counts one loss under its prediction's version only (labelsWithoutMonitor: the engine keeps the total). */
+  attribute(kind: LossKind, version: number): void {
+    this.losses.add(this.opts.attributable?.(version) === false ? UNKNOWN_VERSION : version, kind)
   }
 
   /** Puts back a waiting prediction (restart rebuild, any order); no join, no expiry. */
@@ -261,15 +341,15 @@ export class LabelJoin {
       this.predictions,
       this.spillBudget === undefined ? this.opts.maxSize : Number.POSITIVE_INFINITY,
       horizon,
-      () => this.stats.expiredPredictions++,
-      () => this.stats.evictedPredictions++,
+      (p) => this.lose('expiredPredictions', p.modelVersion),
+      (p) => this.lose('evictedPredictions', p.modelVersion),
     )
     this.outcomeOrder.expire(
       this.outcomes,
       this.opts.maxSize,
       horizon,
-      () => this.stats.expiredOutcomes++,
-      () => this.stats.evictedOutcomes++,
+      () => this.lose('expiredOutcomes', UNKNOWN_VERSION),
+      () => this.lose('evictedOutcomes', UNKNOWN_VERSION),
     )
     this.predictionOrder.compact(this.predictions, (p) => p.eventTime)
     this.outcomeOrder.compact(this.outcomes, (o) => o.labelledAt)

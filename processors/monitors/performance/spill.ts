@@ -77,8 +77,8 @@ export class LabelSpill {
   private oldestPending = Number.POSITIVE_INFINITY
   /** Spilled but not yet acknowledged by ClickHouse: looked up here first. */
   private readonly unsaved = new Map<string, PendingPrediction>()
-  /** This batch: request → event time of its processed prediction (pending or not). */
-  private readonly known = new Map<string, number>()
+  /** This batch: request → event time and version of its processed prediction (pending or not). */
+  private readonly known = new Map<string, { t: number; version: number }>()
 
   constructor(private readonly o: LabelSpillOptions) {
     o.join.enableSpill(o.budget)
@@ -92,7 +92,7 @@ export class LabelSpill {
     for (const o of outcomes) {
       const p = join.predictions.get(o.requestId)
       // Known too: a second label in this batch finds it joined (or expired) by then.
-      if (p) this.known.set(o.requestId, p.eventTime)
+      if (p) this.known.set(o.requestId, { t: p.eventTime, version: p.modelVersion })
       else missing.add(o.requestId)
     }
     if (missing.size === 0) return
@@ -123,7 +123,7 @@ export class LabelSpill {
       await this.write(restored, 'restored')
       for (const [id, p] of restored) {
         join.restorePrediction(id, p)
-        this.known.set(id, p.eventTime)
+        this.known.set(id, { t: p.eventTime, version: p.modelVersion })
         missing.delete(id)
       }
       this.pending -= restored.length
@@ -132,13 +132,13 @@ export class LabelSpill {
     // Labels whose prediction was processed but is no longer pending (joined, or expired): its
     // raw row must be durable before the lookup can tell "processed" from "not yet seen".
     await this.o.flushPredictions()
-    const seen = await this.queryByIds<{ request_id: string; t: number }>(
-      `SELECT request_id, toUnixTimestamp64Milli(event_time) AS t FROM ${TABLES.predictions} FINAL
+    const seen = await this.queryByIds<{ request_id: string; t: number; v: number }>(
+      `SELECT request_id, toUnixTimestamp64Milli(event_time) AS t, model_version AS v FROM ${TABLES.predictions} FINAL
         WHERE model_name = {m:String} AND request_id IN {ids:Array(String)}`,
       [...missing],
       { m: this.o.modelName },
     )
-    for (const r of seen) this.known.set(r.request_id, Number(r.t))
+    for (const r of seen) this.known.set(r.request_id, { t: Number(r.t), version: Number(r.v) })
   }
 
   /**
@@ -146,9 +146,13 @@ export class LabelSpill {
    * (joined with an earlier label, or expired) can never join; it leaves, counted.
    */
   afterOutcome(o: OutcomeEvent): void {
-    const t = this.known.get(o.requestId)
-    if (t === undefined || !this.o.join.outcomes.has(o.requestId)) return
-    this.o.join.discardOutcome(o.requestId, t < this.o.clock() - this.o.ttlMs ? 'late' : 'duplicate')
+    const p = this.known.get(o.requestId)
+    if (p === undefined || !this.o.join.outcomes.has(o.requestId)) return
+    this.o.join.discardOutcome(
+      o.requestId,
+      p.t < this.o.clock() - this.o.ttlMs ? 'late' : 'duplicate',
+      p.version,
+    )
   }
 
   /**
@@ -183,11 +187,9 @@ export class LabelSpill {
         { g: this.o.groupId, gen: this.generation, h: horizon },
       )
       if (rows.length > 0) {
-        await this.write(
-          rows.map((r) => pendingPrediction(this.o.modelName, r)),
-          'expired',
-        )
-        this.o.join.stats.expiredPredictions += rows.length
+        const expired = rows.map((r) => pendingPrediction(this.o.modelName, r))
+        await this.write(expired, 'expired')
+        for (const [, p] of expired) this.o.join.lose('expiredPredictions', p.modelVersion)
         this.pending -= rows.length
       }
       this.oldestPending = horizon

@@ -1,6 +1,10 @@
 import seedrandom from 'seedrandom'
 import { describe, expect, it } from 'vitest'
-import { LabelJoin } from '../../../processors/monitors/performance/join.ts'
+import { configWith } from '../../../lib/config/index.ts'
+import { MonitorEngine } from '../../../processors/monitors/engine/engine.ts'
+import type { PredictionEvent } from '../../../processors/monitors/engine/types.ts'
+import { LabelJoin, type LossKind, UNKNOWN_VERSION } from '../../../processors/monitors/performance/join.ts'
+import { PIMA, pimaArtifact, score, T0 } from './streams.ts'
 
 const pred = (t: number) => ({ modelName: 'm', modelVersion: 1, probability: 0.5, label: 1, eventTime: t })
 
@@ -142,5 +146,116 @@ describe('LabelJoin in spill mode', () => {
     // Their stale heap items do not count as expiries later.
     j.addPrediction('c', pred(2e12), 2e12)
     expect(j.stats.expiredOutcomes).toBe(0)
+  })
+})
+
+describe('label join losses by model version', () => {
+  const of = (version: number, t: number) => ({ ...pred(t), modelVersion: version })
+
+  it('counts each loss under its prediction’s version, and under unknown when there was none', () => {
+    const j = new LabelJoin({ ttlMs: 100, maxSize: 1e6 })
+    // Version 1 served, then version 2 after a promotion: version 1's unlabelled predictions expire later.
+    for (let i = 0; i < 10; i++) j.addPrediction(`a${i}`, of(1, i), i)
+    j.addOutcome('nobody', { outcome: 1, labelledAt: 20 }, 20)
+    j.addOutcome('nobody', { outcome: 0, labelledAt: 21 }, 21) // a second label while the first waits
+    j.addOutcome('x', { outcome: 1, labelledAt: 22 }, 22)
+    j.discardOutcome('x', 'late', 2)
+    for (let i = 0; i < 4; i++) j.addPrediction(`b${i}`, of(2, 50 + i), 50 + i)
+    j.addPrediction('b9', of(2, 140), 140) // clock 140: version 1's predictions and the waiting label expire
+    expect(j.losses.get(1)).toEqual({ expiredPredictions: 10 })
+    expect(j.losses.get(2)).toEqual({ lateOutcomes: 1 })
+    expect(j.losses.get(UNKNOWN_VERSION)).toEqual({ duplicateOutcomes: 1, expiredOutcomes: 1 })
+    // The versions add up to the totals.
+    const sum = (kind: LossKind) => [0, 1, 2].reduce((a, v) => a + (j.losses.get(v)?.[kind] ?? 0), 0)
+    for (const kind of [
+      'expiredPredictions',
+      'expiredOutcomes',
+      'lateOutcomes',
+      'duplicateOutcomes',
+    ] as const)
+      expect(sum(kind), kind).toBe(j.stats[kind])
+    expect(j.losses.takeChanged().map(([v]) => v)).toEqual([0, 1, 2])
+    expect(j.losses.takeChanged()).toEqual([])
+    j.addPrediction('b10', of(2, 300), 300) // version 2's five waiting predictions expire
+    expect(j.losses.takeChanged()).toEqual([[2, { lateOutcomes: 1, expiredPredictions: 5 }]])
+  })
+
+  it('counts a version the engine never monitored under unknown (no series per invented number)', () => {
+    const j = new LabelJoin({ ttlMs: 100, maxSize: 1e6, attributable: (v) => v === 1 })
+    j.addOutcome('x', { outcome: 1, labelledAt: 0 }, 0)
+    j.discardOutcome('x', 'late', 4711) // its raw prediction names version 4711
+    j.addPrediction('a', of(1, 0), 0)
+    j.addPrediction('b', of(1, 200), 200)
+    expect(j.losses.snapshot()).toEqual({ '0': { lateOutcomes: 1 }, '1': { expiredPredictions: 1 } })
+    expect(j.stats).toMatchObject({ lateOutcomes: 1, expiredPredictions: 1 })
+  })
+
+  it('writes the changed versions’ losses as rows at a checkpoint, and restores them (older checkpoints: unknown)', () => {
+    const drift = { ...configWith({}).drift, labelJoinTtlMs: 400_000 }
+    const artifact = pimaArtifact(0.5)
+    const make = () =>
+      new MonitorEngine({ modelName: 'm', drift, artifactFor: () => artifact, maxVersions: 1 })
+    const prediction = (k: number, version: number): PredictionEvent => {
+      const v = { ...PIMA.rows[k % PIMA.rows.length]! }
+      const p = score(v)
+      return {
+        requestId: `r${k}`,
+        patientId: `p${k}`,
+        modelName: 'm',
+        modelVersion: version,
+        probability: p,
+        label: p >= 0.5 ? 1 : 0,
+        threshold: 0.5,
+        eventTime: T0 + k * 1000,
+        scoredAt: T0 + k * 1000 + 5,
+        shadow: false,
+        ...v,
+      }
+    }
+    const e = make()
+    expect(e.takeLossRows(1)).toEqual([]) // nothing seen yet
+    for (let k = 0; k < 100; k++) e.onPrediction(prediction(k, 1))
+    // Promotion: version 2 serves; version 1's monitor is evicted (maxVersions 1).
+    for (let k = 100; k < 300; k++) e.onPrediction(prediction(k, 2))
+    // Labels of version 1 that are still waiting have no monitor to go to; one label has no prediction.
+    for (let k = 90; k < 100; k++)
+      e.onOutcome({ requestId: `r${k}`, outcome: 1, labelledAt: T0 + 300_000, source: 's' })
+    e.onOutcome({ requestId: 'unknown-request', outcome: 1, labelledAt: T0 + 300_000, source: 's' })
+    for (let k = 300; k < 800; k++) e.onPrediction(prediction(k, 2)) // the clock passes the TTL
+    const rows = e.takeLossRows(7)
+    const byVersion = Object.fromEntries(rows.map((r) => [`${r.modelVersion}/${r.metric}`, r.value]))
+    // Version 1: 90 predictions expired unlabelled (k < 90; the other 10 were labelled), 10 labels without monitor.
+    expect(byVersion).toEqual({
+      '0/lost_expired_outcomes': 1,
+      '1/lost_expired_predictions': 90,
+      '1/lost_labels_without_monitor': 10,
+      '2/lost_expired_predictions': e.join.losses.get(2)!.expiredPredictions,
+    })
+    expect(e.join.stats.expiredPredictions).toBe(90 + byVersion['2/lost_expired_predictions']!)
+    expect(rows.every((r) => r.subject === 'label_join' && r.monitor === 'quality' && r.windowId === 7)).toBe(
+      true,
+    )
+    expect(rows.every((r) => r.segment === undefined && r.windowEnd === e.clock)).toBe(true)
+    expect(e.takeLossRows(8)).toEqual([]) // nothing changed since
+
+    const snap = JSON.parse(JSON.stringify(e.snapshot()))
+    const resumed = make()
+    resumed.restore(snap)
+    // After a restore every version's losses are written again, with their counts (the pending
+    // count differs: the service, not the engine, refills the join).
+    const counts = (rs: typeof rows) => rs.map(({ windowSize: _n, ...r }) => r)
+    expect(counts(resumed.takeLossRows(7))).toEqual(counts(rows))
+
+    // A checkpoint written before losses had versions: its totals come back under version 0.
+    const { byVersion: _dropped, ...old } = snap.join
+    const legacy = make()
+    legacy.restore({ ...snap, join: old })
+    const legacyRows = legacy.takeLossRows(9)
+    expect(new Set(legacyRows.map((r) => r.modelVersion))).toEqual(new Set([UNKNOWN_VERSION]))
+    expect(Object.fromEntries(legacyRows.map((r) => [r.metric, r.value]))).toEqual({
+      lost_expired_predictions: e.join.stats.expiredPredictions,
+      lost_expired_outcomes: 1,
+      lost_labels_without_monitor: 10,
+    })
   })
 })

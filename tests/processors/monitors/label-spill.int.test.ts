@@ -198,13 +198,15 @@ async function run(seed: string, restartAfterB: boolean) {
   }
 }
 
-/** The label join's loss counter as the monitors' /metrics exports it: `side/reason` → value. */
+/** The label join's loss counter as the monitors' /metrics exports it: `version/side/reason` → value. */
 async function exportedLosses(deps: Deps): Promise<Record<string, number>> {
   const registry = new Registry()
   const metrics = createRoleMetrics(deps, ['monitors'], registry)
   try {
     const m = await registry.getSingleMetric(METRIC.labelJoinLost)!.get()
-    return Object.fromEntries(m.values.map((v) => [`${v.labels.side}/${v.labels.reason}`, v.value]))
+    return Object.fromEntries(
+      m.values.map((v) => [`${v.labels.version}/${v.labels.side}/${v.labels.reason}`, v.value]),
+    )
   } finally {
     await metrics.close()
   }
@@ -226,11 +228,15 @@ describe('label join spill on the real stack', () => {
     expect(whole.spill.restored ?? 0).toBeGreaterThan(0)
     expect(whole.spill.expired ?? 0).toBeGreaterThan(0)
     expect(whole.performance.length).toBeGreaterThan(0)
-    // Late and duplicate labels reach Prometheus with their reason (the spill's rows, written at
-    // every checkpoint, so exact after the last one).
-    expect(await exportedLosses(whole.deps)).toMatchObject({
-      'outcome/late': whole.expected.lateOutcomes,
-      'outcome/duplicate': whole.expected.duplicateOutcomes,
+    // Losses reach Prometheus with their reason and the version of their prediction (rows
+    // written at every checkpoint, so exact after the last one): late and duplicate labels and
+    // expired predictions under version 1 (every prediction's), outcomes of unknown requests under
+    // 'unknown'.
+    expect(await exportedLosses(whole.deps)).toEqual({
+      '1/outcome/late': whole.expected.lateOutcomes,
+      '1/outcome/duplicate': whole.expected.duplicateOutcomes,
+      '1/prediction/expired': whole.expected.expiredPredictions,
+      'unknown/outcome/expired': whole.expected.expiredOutcomes,
     })
 
     const restarted = await run(seed, true)

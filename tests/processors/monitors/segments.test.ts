@@ -1,13 +1,21 @@
 /**
  * Segments (lib/segments): a shift in one source system is detected in that segment and not in
  * the whole population, where it is diluted; the number of segments is capped with an 'other'
- * bucket that is counted; segment monitors restart from a checkpoint like the rest. Seeded,
- * pure engine code.
+ * bucket that is counted; a value is admitted only once seen SEGMENT_MIN_EVENTS times, so a flood
+ * of one-off values cannot take the slots of the real ones; segment monitors and the admission
+ * state restart from a checkpoint like the rest. Seeded, pure engine code.
  */
 import seedrandom from 'seedrandom'
 import { describe, expect, it } from 'vitest'
 import { configWith } from '../../../lib/config/index.ts'
-import { ageBand, SegmentCap, segmentValues } from '../../../lib/segments/index.ts'
+import { BoundedMap } from '../../../lib/events/bounded-map.ts'
+import {
+  ageBand,
+  CandidateCounts,
+  SEGMENT_CANDIDATES_PER_FAMILY,
+  SegmentCap,
+  segmentValues,
+} from '../../../lib/segments/index.ts'
 import { MonitorEngine } from '../../../processors/monitors/engine/engine.ts'
 import type {
   DriftEventRecord,
@@ -20,12 +28,19 @@ const drift = { ...configWith({}).drift, timeWindowsMs: [] }
 const artifact = pimaArtifact(0.5)
 const SOURCES = ['clinic-a', 'clinic-b', 'clinic-c', 'clinic-d', 'clinic-e']
 
-function engine(segmentMaxPerFamily = drift.segmentMaxPerFamily) {
+function engine(segmentMaxPerFamily = drift.segmentMaxPerFamily, segmentMinEvents = drift.segmentMinEvents) {
   return new MonitorEngine({
     modelName: 'm',
-    drift: { ...drift, segmentMaxPerFamily },
+    drift: { ...drift, segmentMaxPerFamily, segmentMinEvents },
     artifactFor: () => artifact,
   })
+}
+
+/** The source segments that have a monitor of their own, sorted. */
+function sourceMonitors(e: MonitorEngine): string[] {
+  return Object.keys(e.snapshot().segments!['1']!.monitors)
+    .filter((k) => k.startsWith('source='))
+    .sort()
 }
 
 /** Pima rows drawn with replacement from five clinics; from `shiftAt` on, one clinic's glucose is +`sds` SD. */
@@ -146,6 +161,7 @@ describe('segments', () => {
   })
 
   it('caps the segments of a family: later values share an "other" segment, counted', () => {
+    // Admission on first sight (SEGMENT_MIN_EVENTS=1): first come, first admitted.
     const cap = new SegmentCap(3)
     const keys = ['a', 'b', 'a', 'c', 'd', 'other', 'e', 'b'].map((v) => cap.keyFor('source', v))
     expect(keys).toEqual([
@@ -161,18 +177,140 @@ describe('segments', () => {
     expect(cap.overflow).toEqual({ source: 3 })
 
     // A producer inventing a source per request: the engine keeps 3 + 1 source monitors.
-    const e = engine(3)
+    const e = engine(3, 1)
     const hostile = [...stream(3_000, 'seg-hostile')].map((p, k) => ({ ...p, sourceSystem: `s${k}` }))
     const { rows } = run(e, hostile)
     const snap = e.snapshot()
-    expect(
-      Object.keys(snap.segments!['1']!.monitors)
-        .filter((k) => k.startsWith('source='))
-        .sort(),
-    ).toEqual(['source=other', 'source=s0', 'source=s1', 'source=s2'])
+    expect(sourceMonitors(e)).toEqual(['source=other', 'source=s0', 'source=s1', 'source=s2'])
     expect(snap.segments!['1']!.cap.overflow.source).toBe(2_997)
     const overflow = rows.filter((r) => r.metric === 'segment_overflow' && r.segment === 'source=other')
     expect(overflow.at(-1)?.value).toBe(2_997)
+  })
+
+  it('admits a value once seen SEGMENT_MIN_EVENTS times; before, its events go to "other"', () => {
+    const cap = new SegmentCap(2, 3)
+    const keys = ['a', 'b', 'a', 'a', 'a', 'b', 'c', 'b', 'c', 'c', 'c'].map((v) => cap.keyFor('source', v))
+    expect(keys).toEqual([
+      'source=other',
+      'source=other',
+      'source=other',
+      'source=a', // a's third event
+      'source=a',
+      'source=other',
+      'source=other',
+      'source=b', // b's third: the family is full now
+      'source=other',
+      'source=other',
+      'source=other',
+    ])
+    expect(cap.belowSupport).toEqual({ source: 5 })
+    expect(cap.overflow).toEqual({ source: 3 })
+    // A full family keeps no candidates: nothing more can be admitted.
+    expect(cap.candidateCount('source')).toBe(0)
+  })
+
+  it('keeps the least recently seen candidates out first, in bounded memory', () => {
+    const t = new CandidateCounts(3)
+    for (const v of ['a', 'b', 'a', 'c', 'd']) t.hit(v) // 'b' is the least recently seen when 'd' arrives
+    expect(t.entries()).toEqual([
+      ['a', 2],
+      ['c', 1],
+      ['d', 1],
+    ])
+    expect(t.forgotten).toBe(1)
+    t.delete('c')
+    t.hit('e')
+    t.hit('f') // full again: 'a' goes
+    expect(t.entries()).toEqual([
+      ['d', 1],
+      ['e', 1],
+      ['f', 1],
+    ])
+    expect(t.size).toBe(3)
+    // Rebuilt from its entries, it forgets in the same order.
+    const u = new CandidateCounts(3)
+    for (const [v, n] of t.entries()) u.put(v, n)
+    t.hit('g')
+    u.hit('g')
+    expect(u.entries()).toEqual(t.entries())
+  })
+
+  it('gives the real clinics their segments after a flood of 10,000 one-off sources, not the fakes', () => {
+    const clinics = [...stream(20_000, 'seg-flood')]
+    const flood = [...stream(10_000, 'seg-fakes')].map((p, k) => ({
+      ...p,
+      requestId: `fake-${k}`,
+      sourceSystem: `fake-${k}`,
+    }))
+    const e = engine()
+    const { raised } = run(e, [...flood, ...clinics])
+    // Each clinic's 200th event admits it (about 1,000 events after the flood); no fake is admitted.
+    expect(sourceMonitors(e)).toEqual([...SOURCES.map((s) => `source=${s}`), 'source=other'])
+    const cap = e.snapshot().segments!['1']!.cap
+    expect(cap.admitted.source!.sort()).toEqual(SOURCES)
+    expect(cap.overflow.source ?? 0).toBe(0)
+    // Memory stayed bounded: at most 1024 candidates at once; the least recently seen fakes were
+    // forgotten to make room (for the later fakes, then for the five clinics).
+    expect(cap.forgotten!.source).toBe(10_000 + SOURCES.length - SEGMENT_CANDIDATES_PER_FAMILY)
+    // The admitted clinics left the table; the newest fakes still wait.
+    expect(cap.candidates!.source!.length).toBe(SEGMENT_CANDIDATES_PER_FAMILY - SOURCES.length)
+    expect(cap.candidates!.source!.every(([v, n]) => v.startsWith('fake-') && n === 1)).toBe(true)
+    // Before admission: the 10,000 fakes and each clinic's first 199 events.
+    expect(cap.belowSupport!.source).toBe(10_000 + SOURCES.length * 199)
+    expect(raised.filter((x) => x.e.kind.startsWith('segment_') || x.e.kind === 'data_drift')).toEqual([])
+
+    // The flood interleaved with the clinics (three new fakes before every clinic event, 24,000 in
+    // all): a clinic is seen again about 15 fakes later, long before 1024 new ones pass, so it keeps
+    // its candidacy (a first-in-first-out table would forget it after 1024 fakes, before its 200th).
+    const mixed = engine()
+    const interleaved = clinics.slice(0, 8_000).flatMap((p, k) => [
+      ...[0, 1, 2].map((j) => ({
+        ...flood[(3 * k + j) % flood.length]!,
+        requestId: `mix-${3 * k + j}`,
+        sourceSystem: `mix-${3 * k + j}`,
+      })),
+      p,
+    ])
+    run(mixed, interleaved)
+    expect(sourceMonitors(mixed)).toEqual([...SOURCES.map((s) => `source=${s}`), 'source=other'])
+    // The same sequence counted in a first-in-first-out table of the same size reaches 200 for no clinic.
+    const fifo = new BoundedMap<string, number>(SEGMENT_CANDIDATES_PER_FAMILY)
+    let supported = 0
+    for (const p of interleaved) {
+      const n = (fifo.get(p.sourceSystem!) ?? 0) + 1
+      fifo.set(p.sourceSystem!, n)
+      if (n === drift.segmentMinEvents) supported++
+    }
+    expect(supported).toBe(0)
+    expect(mixed.snapshot().segments!['1']!.cap.candidates!.source!.length).toBeLessThanOrEqual(
+      SEGMENT_CANDIDATES_PER_FAMILY,
+    )
+  })
+
+  it('restores admission state: a restart while values await support admits them as an uninterrupted run', () => {
+    // Cut while the clinics are candidates (about 60 events each).
+    const items = [...stream(3_000, 'seg-admit-restart')]
+    const { whole, before, after } = runWithRestart(() => engine(), run, items, 300)
+    const monitored = (rows: WindowRow[]) => rows.filter((r) => r.subject !== 'label_join')
+    expect(monitored([...before.rows, ...after.rows])).toEqual(monitored(whole.rows))
+    expect(whole.rows.some((r) => r.segment === 'source=clinic-a')).toBe(true)
+
+    // A checkpoint written before admission needed support has no candidates: restored empty.
+    const cap = new SegmentCap(16, 3)
+    cap.restore({ admitted: { source: ['clinic-a'] }, overflow: { source: 2 } })
+    expect(['clinic-a', 'clinic-b', 'clinic-b', 'clinic-b'].map((v) => cap.keyFor('source', v))).toEqual([
+      'source=clinic-a',
+      'source=other',
+      'source=other',
+      'source=clinic-b',
+    ])
+    expect(cap.snapshot()).toEqual({
+      admitted: { source: ['clinic-a', 'clinic-b'] },
+      overflow: { source: 2 },
+      candidates: { source: [] },
+      belowSupport: { source: 2 },
+      forgotten: {},
+    })
   })
 
   it('resumes segment monitors from a checkpoint exactly as an uninterrupted run', () => {

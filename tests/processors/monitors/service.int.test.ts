@@ -81,14 +81,37 @@ describe('monitor service on the real stack', () => {
     )
     expect(uniq).toBe(sent.predictions)
 
-    // Drift event on the topic and in the table, with a deterministic id naming glucose.
-    const msgs = await collectMessages(deps.kafka, deps.topics.driftEvents, (m) => m.length > 0, {
+    // The whole population's drift event in the table and on the topic, with a deterministic id
+    // naming glucose. Segment events share the topic: these predictions carry no source system, so
+    // 'source=unknown' sees the same traffic from its 200th event on (SEGMENT_MIN_EVENTS), on an
+    // evaluation grid of its own, and may alarm first.
+    const id = await waitFor(
+      async () =>
+        (
+          await queryRows<{ event_id: string }>(
+            deps.clickhouse,
+            `SELECT event_id FROM drift_events FINAL WHERE model_name = {m:String} AND kind = 'data_drift'
+              ORDER BY event_id LIMIT 1`,
+            { m: model },
+          )
+        )[0]?.event_id,
+      { timeoutMs: 90_000, message: 'a data_drift event recorded' },
+    )
+    // Events are published before they are recorded: every recorded one is on the topic.
+    const recorded = await count(
+      deps,
+      'SELECT count() AS n FROM drift_events FINAL WHERE model_name = {m:String}',
+      { m: model },
+    )
+    const msgs = await collectMessages(deps.kafka, deps.topics.driftEvents, (m) => m.length >= recorded, {
       timeoutMs: 90_000,
     })
-    const decoded = await deps.serde.decode<{ eventId: string; kind: string; features: string[] }>(
-      msgs[0]!.value,
-      'DriftEvent',
+    const published = await Promise.all(
+      msgs.map((m) =>
+        deps.serde.decode<{ eventId: string; kind: string; features: string[] }>(m.value, 'DriftEvent'),
+      ),
     )
+    const decoded = published.find((d) => d.value.eventId === id)!
     expect(decoded.value.kind).toBe('data_drift')
     expect(decoded.value.features).toContain('glucose')
     const inTable = await count(
