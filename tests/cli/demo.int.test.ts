@@ -64,7 +64,13 @@ describe('npm run demo -- --once', () => {
       `SELECT features FROM drift_events FINAL WHERE kind = 'data_drift'`,
     )
     expect(events.some((e) => e.features.includes('glucose'))).toBe(true)
-    const onTopic = await collectMessages(kafka, topics.driftEvents, (m) => m.length > 0)
+    // Every event on the topic (population and segment alarms share it), not just the first batch.
+    const admin = kafka.admin()
+    await admin.connect()
+    const offsets = await admin.fetchTopicOffsets(topics.driftEvents).finally(() => admin.disconnect())
+    const total = offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0)
+    expect(total).toBeGreaterThan(0)
+    const onTopic = await collectMessages(kafka, topics.driftEvents, (m) => m.length >= total)
     const decoded = await Promise.all(
       onTopic.map((m) => serde.decode<{ kind: string; features: string[] }>(m.value, 'DriftEvent')),
     )
