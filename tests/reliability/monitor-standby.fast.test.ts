@@ -51,10 +51,11 @@ async function publishPaced(run: Run, input: StreamInput, onSlice: (share: numbe
  * The label join's spill counters are written once per checkpoint (window id = checkpoint
  * number, at the wall-clock moment of the checkpoint: processors/monitors/performance/spill.ts),
  * so their rows follow the checkpoint cadence (every 2 s under load) and differ between any two
- * runs, interrupted or not. Their last values (the totals) are compared instead.
+ * runs, interrupted or not. Their last values (the totals) are compared instead; the loss
+ * counts (`lost_*`, per model version) are written the same way.
  */
 const PER_CHECKPOINT =
-  "subject = 'label_join' AND metric IN ('late_outcomes', 'duplicate_outcomes', 'spilled_predictions')"
+  "subject = 'label_join' AND (metric IN ('late_outcomes', 'duplicate_outcomes', 'spilled_predictions') OR startsWith(metric, 'lost_'))"
 
 async function windows(run: Run) {
   const rows = await queryIn<Record<string, unknown>>(
@@ -68,9 +69,9 @@ async function windows(run: Run) {
   )
   const totals = await queryIn<Record<string, unknown>>(
     run.monitorEnv,
-    `SELECT metric, argMax(value, window_id) AS last
+    `SELECT metric, model_version, argMax(value, window_id) AS last
      FROM monitor_windows FINAL WHERE model_name = {m:String} AND ${PER_CHECKPOINT}
-     GROUP BY metric ORDER BY metric`,
+     GROUP BY metric, model_version ORDER BY metric, model_version`,
     { m: run.model },
   )
   const events = await queryIn<{ id: string }>(
