@@ -57,7 +57,7 @@ const SUMMARIES = new Set(['if'])
  * A property name the client sent, as it may appear in an answer: a name, not a value, but
  * bounded and printable (a hostile client could send a megabyte of key or control characters).
  */
-function propertyName(name: string): string {
+export function propertyName(name: string): string {
   const printable = name.replace(/[^\x20-\x7e]/g, '?')
   return printable.length > 64 ? `${printable.slice(0, 64)}…` : printable
 }
@@ -185,15 +185,31 @@ export function validationFailed(problems: readonly FieldProblem[]): RiskStreamE
   return new RiskStreamError('VALIDATION_FAILED', problemsLine(problems), { details: { issues: problems } })
 }
 
+/**
+ * A route may add problems of its own to its body schema's, computed from the body it got: what
+ * the client most likely meant (e.g. a batch under a misspelt key). Set as the route's
+ * `config.validationHints`; never given the values to echo, only to look at.
+ */
+export type ValidationHints = (body: unknown) => FieldProblem[]
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    validationHints?: ValidationHints
+  }
+}
+
 /** Maps anything thrown in a route (or by a plugin) to a registry code and its details. */
-export function classify(err: unknown): { code: ErrorCode; message: string; details?: unknown } {
+export function classify(
+  err: unknown,
+  bodyHints: readonly FieldProblem[] = [],
+): { code: ErrorCode; message: string; details?: unknown } {
   if (isRiskStreamError(err)) {
     const issues = (err.details as { issues?: unknown }).issues
     return { code: err.code, message: err.message, details: issues }
   }
   const e = err as FastifyError
   if (e?.validation) {
-    const problems = fieldProblems(e)
+    const problems = [...fieldProblems(e), ...(e.validationContext === 'body' ? bodyHints : [])]
     return {
       code: 'BAD_REQUEST',
       message: `${ERROR_CODES.BAD_REQUEST.message}: ${problemsLine(problems)}`,
@@ -212,7 +228,8 @@ export function classify(err: unknown): { code: ErrorCode; message: string; deta
 }
 
 export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  const { code, message, details } = classify(err)
+  const hints = (err as FastifyError)?.validation ? request.routeOptions.config?.validationHints : undefined
+  const { code, message, details } = classify(err, hints?.(request.body) ?? [])
   const status = ERROR_CODES[code].status
   if (status >= 500) {
     request.log.error({ err, code, route: request.routeOptions.url }, 'request failed')

@@ -6,6 +6,7 @@
 import { type Static, type TObject, Type } from '@sinclair/typebox'
 import type { FEATURES } from '../lib/features/index.ts'
 import { LANE_FAMILY, SEGMENT_FAMILIES } from '../lib/segments/index.ts'
+import { type FieldProblem, propertyName } from './errors.ts'
 
 export const MAX_LIMIT = 1000
 export const MAX_DAYS = 365
@@ -160,6 +161,24 @@ export const PredictBody = {
   },
 }
 export type PredictBody = Static<typeof PredictBody>
+
+/**
+ * A single-row body with a list under a key a row does not have (`{"request": [...]}`,
+ * `{"rows": [...]}`) was meant as a batch: Ajv, stopping at the first problem, would only say
+ * `body.patientId is required`. This names the key and the batch's shape.
+ */
+export function batchShapeHints(body: unknown): FieldProblem[] {
+  if (body === null || typeof body !== 'object' || Array.isArray(body) || 'requests' in body) return []
+  const rowFields = new Set(Object.keys(PredictRequest.properties))
+  const key = Object.keys(body).find(
+    (k) => !rowFields.has(k) && Array.isArray((body as Record<string, unknown>)[k]),
+  )
+  if (key === undefined) return []
+  const field = `body.${propertyName(key)}`
+  return [
+    { field, rule: 'batch_shape', message: `${field} holds a list: a batch is sent as {"requests": [...]}` },
+  ]
+}
 
 // `type: ['object', 'null']` rather than an anyOf with null: the same bodies and the same
 // generated type, but Ajv names the one problem instead of one per branch.

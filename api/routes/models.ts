@@ -18,7 +18,14 @@ import {
   RunResponse,
   responses,
 } from '../responses.ts'
-import { PredictBody, type PredictRequest, RunParams, StageChangeBody, VersionParams } from '../schemas.ts'
+import {
+  batchShapeHints,
+  PredictBody,
+  type PredictRequest,
+  RunParams,
+  StageChangeBody,
+  VersionParams,
+} from '../schemas.ts'
 import { modelInfo } from './mlops.ts'
 
 export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -34,6 +41,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ApiContext): void {
     '/v1/predict',
     {
       preHandler: ctx.writeGuard,
+      config: { validationHints: batchShapeHints },
       schema: {
         tags,
         summary: 'Score one request or a batch with the production model',

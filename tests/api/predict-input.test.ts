@@ -255,6 +255,25 @@ describe('POST /v1/predict: one 400 naming the actual problem', () => {
     expect(pub.sent).toEqual([])
   })
 
+  it('a batch under another key is told the batch shape, naming the key (never its rows)', async () => {
+    const pub = await start()
+    for (const key of ['request', 'Requests', 'rows']) {
+      const { status, body, text } = await post({ [key]: rows(2) })
+      expect(status).toBe(400)
+      expect(body.code).toBe('BAD_REQUEST')
+      expect(body.details).toEqual([
+        p('body.patientId', 'required', 'body.patientId is required'),
+        p(`body.${key}`, 'batch_shape', `body.${key} holds a list: a batch is sent as {"requests": [...]}`),
+      ])
+      expect(body.error).toContain(`body.${key} holds a list`)
+      expect(text).not.toContain(PATIENT)
+    }
+    // A list in a field a row has is that field's type problem, not a batch.
+    const { body } = await post(patient({ glucose: [120] }))
+    expect(body.details).toEqual([p('body.glucose', 'type', 'body.glucose must be a number or null')])
+    expect(pub.sent).toEqual([])
+  })
+
   it('a batch with many bad rows: every problem in details, the first ten in the message', async () => {
     await start()
     const { status, body } = await post({ requests: rows(30, { glucose: 5000 }) })
