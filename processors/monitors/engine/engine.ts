@@ -384,18 +384,7 @@ export class MonitorEngine {
       const n = state.cap.overflow[family]
       if (!n) continue
       this.rows.push({
-        modelName: this.opts.modelName,
-        modelVersion: version,
-        monitor: 'quality',
-        windowType: 'sliding',
-        windowWidth: this.opts.drift.window,
-        windowId: seq,
-        windowStart: t,
-        windowEnd: t,
-        windowSize: state.monitors.size,
-        subject: '',
-        metric: 'segment_overflow',
-        value: n,
+        ...this.pointRow(version, seq, t, state.monitors.size, '', 'segment_overflow', n),
         segment: segmentKey(family, OTHER_SEGMENT),
       })
     }
@@ -467,18 +456,7 @@ export class MonitorEngine {
     ]
     for (const [metric, value] of values)
       this.rows.push({
-        modelName: this.opts.modelName,
-        modelVersion: version,
-        monitor: 'quality',
-        windowType: 'sliding',
-        windowWidth: this.opts.drift.window,
-        windowId: seq,
-        windowStart: t,
-        windowEnd: t,
-        windowSize: join.predictions.size,
-        subject: 'label_join',
-        metric,
-        value,
+        ...this.pointRow(version, seq, t, join.predictions.size, 'label_join', metric, value),
         // The shadow lane's join: its own rows, beside the shadow's windows.
         ...(shadow ? { segment: SHADOW_SEGMENT } : {}),
       })
@@ -498,21 +476,44 @@ export class MonitorEngine {
     const rows: WindowRow[] = []
     for (const [version, losses] of this.join.losses.takeChanged())
       for (const [kind, value] of Object.entries(losses) as [LossKind, number][])
-        rows.push({
-          modelName: this.opts.modelName,
-          modelVersion: version,
-          monitor: 'quality',
-          windowType: 'sliding',
-          windowWidth: this.opts.drift.window,
-          windowId,
-          windowStart: this.clock,
-          windowEnd: this.clock,
-          windowSize: this.join.predictions.size,
-          subject: 'label_join',
-          metric: LOSS_METRICS[kind],
-          value,
-        })
+        rows.push(
+          this.pointRow(
+            version,
+            windowId,
+            this.clock,
+            this.join.predictions.size,
+            'label_join',
+            LOSS_METRICS[kind],
+            value,
+          ),
+        )
     return rows
+  }
+
+  /** A counter's value at one moment, as a zero-width `quality` row (counts, not a window's statistic). */
+  private pointRow(
+    version: number,
+    windowId: number,
+    t: number,
+    windowSize: number,
+    subject: string,
+    metric: string,
+    value: number,
+  ): WindowRow {
+    return {
+      modelName: this.opts.modelName,
+      modelVersion: version,
+      monitor: 'quality',
+      windowType: 'sliding',
+      windowWidth: this.opts.drift.window,
+      windowId,
+      windowStart: t,
+      windowEnd: t,
+      windowSize,
+      subject,
+      metric,
+      value,
+    }
   }
 
   private labelled(p: PendingPrediction, o: PendingOutcome): void {
