@@ -120,11 +120,19 @@ async function scenario(seed: string, restart: boolean) {
     [2, 'quality'],
   ])
   // The champion's rows are its own version's only; nothing of the shadow lands among them.
-  const championVersions = await queryRows<{ v: number }>(
-    deps.clickhouse,
-    `SELECT DISTINCT model_version AS v FROM ${TABLES.monitorWindows} FINAL WHERE model_name = {m:String}`,
-    m,
-  )
+  // (The consumer reads the served and the shadow topics in batches of its own: the champion's
+  // rows may land after the shadow's, so wait until they are there before comparing.)
+  const versions = () =>
+    queryRows<{ v: number }>(
+      deps.clickhouse,
+      `SELECT DISTINCT model_version AS v FROM ${TABLES.monitorWindows} FINAL WHERE model_name = {m:String}`,
+      m,
+    )
+  await waitFor(async () => (await versions()).some((r) => Number(r.v) !== 0), {
+    timeoutMs: 90_000,
+    message: 'the champion window rows',
+  })
+  const championVersions = await versions()
   // (Version 0 holds the label spill's model-level counts, performance/spill.ts.)
   expect(championVersions.map((r) => Number(r.v)).filter((v) => v !== 0)).toEqual([1])
   expect(svc.engine.counters.shadowPredictions).toBe(shadows.length)
